@@ -1,0 +1,56 @@
+package dev.invconv.cli;
+
+import dev.invconv.Context;
+import dev.invconv.Conv2d;
+import dev.invconv.DepthwiseConv2d;
+import dev.invconv.Invconv;
+import dev.invconv.Isa;
+import dev.invconv.Padding;
+import dev.invconv.PointwiseConv2d;
+
+import java.io.PrintStream;
+import java.util.Locale;
+
+/** {@code invconv info}: what library runs here, with which kernels and threads. */
+final class Info {
+
+    private Info() {}
+
+    static int run(Main.Options options, PrintStream out) {
+        Isa detected = Invconv.detectedIsa();
+        Isa active = Invconv.activeIsa();
+        out.printf("invconv %s%n", Invconv.version());
+        out.printf("library    %s%n", Invconv.libraryOrigin());
+        out.printf("cpu        %s, %s%n", System.getProperty("os.arch"), cpuModel());
+        out.printf("isa        %s (detected %s%s)%n", name(active), name(detected),
+                active == detected ? "" : ", limited by --max-isa or INVCONV_MAX_ISA");
+        try (Context context = options.openContext()) {
+            out.printf("threads    %d%n", context.threads());
+        }
+        // The kernels operators get on this CPU, from tiny throw-away operators.
+        try (Conv2d conv = Conv2d.builder(16, 16, 3).padding(Padding.SAME).build(new float[16 * 16 * 9], null);
+             Conv2d depthwise = DepthwiseConv2d.builder(16, 3).padding(Padding.SAME).build(new float[16 * 9], null);
+             Conv2d pointwise = PointwiseConv2d.builder(16, 16).build(new float[16 * 16], null)) {
+            out.printf("kernels    conv2d 3x3: %s%n", conv.kernelName());
+            out.printf("           depthwise 3x3: %s%n", depthwise.kernelName());
+            out.printf("           pointwise: %s%n", pointwise.kernelName());
+        }
+        out.printf("java       %s (%s)%n", Runtime.version(), System.getProperty("java.vm.vendor"));
+        return 0;
+    }
+
+    private static String name(Isa isa) {
+        return isa.name().toLowerCase(Locale.ROOT);
+    }
+
+    private static String cpuModel() {
+        try (var lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+            return lines.filter(l -> l.startsWith("model name"))
+                    .map(l -> l.substring(l.indexOf(':') + 1).trim())
+                    .findFirst().orElse("unknown model")
+                    + ", " + Runtime.getRuntime().availableProcessors() + " CPUs";
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            return Runtime.getRuntime().availableProcessors() + " CPUs";
+        }
+    }
+}

@@ -1,0 +1,183 @@
+package dev.invconv;
+
+import dev.invconv.bindings.ic_conv2d_params;
+import dev.invconv.bindings.invconv_h;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+
+/**
+ * A 2-D convolution (cross-correlation, as in every DL framework) with stride, dilation,
+ * groups, bias, padding and a fused activation; see {@link Conv2dParams} for the exact
+ * semantics. Depthwise and pointwise convolutions are Conv2d too, built with
+ * {@link DepthwiseConv2d} and {@link PointwiseConv2d}; the native library gives them their own
+ * kernels.
+ *
+ * <pre>{@code
+ * try (Arena arena = Arena.ofConfined();
+ *      Conv2d conv = Conv2d.builder(64, 64, 3).padding(Padding.SAME).relu().build(weights, bias)) {
+ *     Tensor y = conv.apply(x, arena);
+ * }
+ * }</pre>
+ *
+ * <p>Immutable after build and safe to share between threads. Weights are copied (and packed)
+ * at build time.
+ */
+public final class Conv2d extends NativeOperator {
+
+    private final Conv2dParams params;
+
+    private Conv2d(Conv2dParams params, FloatData weights, FloatData bias) {
+        super("conv2d", (scratch, out) -> {
+            MemorySegment p = nativeParams(scratch, params);
+            MemorySegment w = weights.toNative(scratch);
+            MemorySegment b = FloatData.toNative(scratch, bias);
+            return invconv_h.ic_conv2d_create(p, w, w.byteSize(), b, b.byteSize(), out);
+        }, invconv_h::ic_conv2d_destroy);
+        this.params = params;
+    }
+
+    /** Checks weights and bias against the params, then creates the native operator. */
+    static Conv2d create(String op, Conv2dParams params, FloatData weights, FloatData bias) {
+        Shape w = params.weightShape();
+        FloatData.require(op, "weights", weights, w.elementCount(), w.toString(), false);
+        FloatData.require(op, "bias", bias, params.outChannels(), "[" + params.outChannels() + "]", true);
+        return new Conv2d(params, weights, bias);
+    }
+
+    /** A builder for {@code inChannels → outChannels} with a square {@code kernelSize} kernel. */
+    public static Builder builder(long inChannels, long outChannels, long kernelSize) {
+        return new Builder(inChannels, outChannels, kernelSize, kernelSize);
+    }
+
+    /** A builder for {@code inChannels → outChannels} with a {@code kernelH × kernelW} kernel. */
+    public static Builder builder(long inChannels, long outChannels, long kernelH, long kernelW) {
+        return new Builder(inChannels, outChannels, kernelH, kernelW);
+    }
+
+    /** The operator's hyper-parameters. */
+    public Conv2dParams params() {
+        return params;
+    }
+
+    /** The shape of the output for an input of the given shape; throws if the input does not fit. */
+    public Shape outputShape(Shape input) {
+        return params.outputShape(input);
+    }
+
+    /** The native kernel this operator runs, e.g. {@code f32_conv2d_direct__scalar}. */
+    public String kernelName() {
+        return Status.string(invconv_h.ic_conv2d_kernel_name(handle()));
+    }
+
+    /** Computes the output into a new tensor of {@code arena}, in the input's layout. */
+    public Tensor apply(Tensor input, Arena arena) {
+        Tensor out = Tensor.allocate(arena, outputShape(input.shape()), input.layout());
+        apply(input, null, out, Context.shared());
+        return out;
+    }
+
+    /** Computes the output into {@code out}, which must have the output's shape and the input's layout. */
+    public void apply(Tensor input, Tensor out) {
+        apply(input, null, out, Context.shared());
+    }
+
+    /**
+     * Computes {@code out = act(conv(input) + bias + residual)}: the last convolution of a
+     * residual block with its shortcut fused. {@code residual} has the output's shape (it may
+     * be {@code out} itself) or is null; {@code context} chooses the worker threads.
+     */
+    public void apply(Tensor input, Tensor residual, Tensor out, Context context) {
+        Objects.requireNonNull(context, "context");
+        MemorySegment self = handle();
+        Layout layout = input == null ? null : input.layout();
+        MemorySegment src = argument("input", input, layout);
+        MemorySegment dst = argument("out", out, layout);
+        Shape in = input.shape();
+        checkOutputShape("out", out, params.outputShape(in));
+        checkNoOverlap("input", src, dst);
+        MemorySegment res = MemorySegment.NULL;
+        if (residual != null) {
+            res = argument("residual", residual, layout);
+            checkOutputShape("residual", residual, out.shape());
+            // In place (residual == out) is fine: each output reads only its own residual element.
+            if (res.address() != dst.address()) {
+                checkNoOverlap("residual", res, dst);
+            }
+        }
+        Status.check(invconv_h.ic_conv2d_run(self, context.handle(), layout.nativeValue(),
+                in.n(), in.h(), in.w(), src, src.byteSize(), res, res.byteSize(), dst, dst.byteSize()));
+    }
+
+    @Override
+    public String toString() {
+        return "Conv2d" + params;
+    }
+
+    static MemorySegment nativeParams(Arena arena, Conv2dParams p) {
+        MemorySegment s = ic_conv2d_params.allocate(arena);
+        ic_conv2d_params.datatype(s, invconv_h.IC_DATATYPE_F32());
+        ic_conv2d_params.padding(s, p.padding().nativeMode());
+        ic_conv2d_params.activation(s, p.activation().nativeValue());
+        ic_conv2d_params.in_channels(s, p.inChannels());
+        ic_conv2d_params.out_channels(s, p.outChannels());
+        ic_conv2d_params.groups(s, p.groups());
+        ic_conv2d_params.kernel_h(s, p.kernelH());
+        ic_conv2d_params.kernel_w(s, p.kernelW());
+        ic_conv2d_params.stride_h(s, p.strideH());
+        ic_conv2d_params.stride_w(s, p.strideW());
+        ic_conv2d_params.dilation_h(s, p.dilationH());
+        ic_conv2d_params.dilation_w(s, p.dilationW());
+        if (p.padding() instanceof Padding.Explicit e) {
+            ic_conv2d_params.pad_top(s, e.top());
+            ic_conv2d_params.pad_left(s, e.left());
+            ic_conv2d_params.pad_bottom(s, e.bottom());
+            ic_conv2d_params.pad_right(s, e.right());
+        }
+        return s;
+    }
+
+    /** Collects the hyper-parameters; {@link #build} validates them and the weights. */
+    public static final class Builder extends ConvOptions<Builder> {
+        private final long inChannels;
+        private final long outChannels;
+        private final long kernelH;
+        private final long kernelW;
+        private long groups = 1;
+
+        Builder(long inChannels, long outChannels, long kernelH, long kernelW) {
+            this.inChannels = inChannels;
+            this.outChannels = outChannels;
+            this.kernelH = kernelH;
+            this.kernelW = kernelW;
+        }
+
+        /** Splits channels into groups convolved separately; must divide both channel counts. */
+        public Builder groups(long groups) {
+            this.groups = groups;
+            return this;
+        }
+
+        /** The validated hyper-parameters. */
+        public Conv2dParams params() {
+            return new Conv2dParams(inChannels, outChannels, kernelH, kernelW, strideH, strideW,
+                    dilationH, dilationW, groups, padding, activation);
+        }
+
+        /**
+         * Builds the operator.
+         *
+         * @param weights {@code [outChannels, inChannels / groups, kernelH, kernelW]}, PyTorch order
+         * @param bias    {@code [outChannels]}, or null for none
+         */
+        public Conv2d build(float[] weights, float[] bias) {
+            return create("conv2d", params(), FloatData.of(weights), FloatData.of(bias));
+        }
+
+        /** As {@link #build(float[], float[])}, from float32 segments (e.g. safetensors slices). */
+        public Conv2d build(MemorySegment weights, MemorySegment bias) {
+            return create("conv2d", params(), FloatData.of(weights), FloatData.of(bias));
+        }
+    }
+}

@@ -1,0 +1,393 @@
+/*
+ * invconv.h — the one public header of the invconv library.
+ *
+ * Convolution and involution (Li et al., CVPR 2021) on the CPU. Every operator is an object
+ * with the same life cycle, oneDNN/XNNPACK style:
+ *
+ *   create  validates the parameters, copies and packs the weights into the layout of the
+ *           kernel chosen for this CPU; the caller's weight buffers may be freed afterwards.
+ *   run     computes one batch; may be called any number of times, from several threads at
+ *           once on the same operator object (an operator is immutable after create).
+ *   destroy releases the operator; NULL is accepted and ignored.
+ *
+ * Conventions
+ *   - Every function that can fail returns an ic_status_t. On failure, ic_last_error() gives a
+ *     one-line, thread-local explanation naming the parameter and its value, e.g.
+ *     "conv2d: groups=3 does not divide in_channels=8". The library never aborts, exits or
+ *     prints.
+ *   - Every buffer travels with its size in bytes (*_bytes); the library checks shapes,
+ *     overflow of size arithmetic, NULL pointers and capacities before touching memory.
+ *   - Shapes are int64_t so that negative values can be reported rather than wrapped.
+ *   - Activations are 4-D N,C,H,W tensors in IC_LAYOUT_NCHW or IC_LAYOUT_NHWC, dense, with no
+ *     alignment requirement (64-byte alignment is faster). Weights are in PyTorch order.
+ *   - A context owns the worker threads. Passing NULL as context runs on the calling thread.
+ *     Results are bit-identical for any thread count on a given ISA.
+ *   - Output parameters come last and end in _out.
+ *
+ * This header is consumed by jextract: fixed-width types, no function-like macros, no bitfields.
+ */
+#ifndef INVCONV_H
+#define INVCONV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define IC_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define IC_API __attribute__((visibility("default")))
+#else
+#define IC_API
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Version
+ * ------------------------------------------------------------------------------------------- */
+
+#define IC_VERSION_MAJOR 0
+#define IC_VERSION_MINOR 1
+#define IC_VERSION_PATCH 0
+/* Incremented on every incompatible change of this header; the Java side checks it at load. */
+#define IC_ABI_VERSION 1
+
+/** @returns the library version, "MAJOR.MINOR.PATCH". Static storage; never NULL. */
+IC_API const char* ic_version_string(void);
+
+/** @returns IC_ABI_VERSION as compiled into the library. */
+IC_API uint32_t ic_abi_version(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Status and errors
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum ic_status {
+  IC_STATUS_SUCCESS = 0,
+  /** A parameter, shape or buffer size is invalid; ic_last_error() names it. */
+  IC_STATUS_INVALID_ARGUMENT = 1,
+  /** Valid, but not supported by this build or CPU; ic_last_error() says why. */
+  IC_STATUS_UNSUPPORTED = 2,
+  IC_STATUS_OUT_OF_MEMORY = 3,
+  /** A bug in invconv; please report the ic_last_error() message. */
+  IC_STATUS_INTERNAL_ERROR = 4
+} ic_status_t;
+
+/** @returns a short constant description of a status ("invalid argument"). Never NULL. */
+IC_API const char* ic_status_string(ic_status_t status);
+
+/**
+ * @returns the message recorded by the last failing call on this thread, or "" if none.
+ * Valid until the next invconv call on the same thread. Never NULL.
+ */
+IC_API const char* ic_last_error(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Enumerations (passed as int32_t in structs and calls)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum ic_datatype {
+  IC_DATATYPE_F32 = 0 /* the only one today; bf16 and int8 will be added as values here */
+} ic_datatype_t;
+
+typedef enum ic_layout {
+  IC_LAYOUT_NCHW = 0, /* PyTorch's default: channel planes */
+  IC_LAYOUT_NHWC = 1  /* channels innermost */
+} ic_layout_t;
+
+typedef enum ic_padding {
+  IC_PADDING_VALID = 0,   /* no padding: the kernel stays inside the input */
+  IC_PADDING_SAME = 1,    /* out = ceil(in / stride), extra padding after (TensorFlow "same") */
+  IC_PADDING_FULL = 2,    /* (k - 1) * dilation on both sides: every overlap */
+  IC_PADDING_EXPLICIT = 3 /* pad_top, pad_left, pad_bottom, pad_right as given */
+} ic_padding_t;
+
+typedef enum ic_activation {
+  IC_ACTIVATION_NONE = 0,
+  IC_ACTIVATION_RELU = 1,
+  IC_ACTIVATION_RELU6 = 2
+} ic_activation_t;
+
+typedef enum ic_isa {
+  IC_ISA_SCALAR = 0, /* portable C */
+  IC_ISA_AVX2 = 1,   /* AVX2 + FMA */
+  IC_ISA_AVX512 = 2  /* AVX-512 F (+ BW, VL, DQ) */
+} ic_isa_t;
+
+/* ---------------------------------------------------------------------------------------------
+ * CPU and ISA dispatch
+ * ------------------------------------------------------------------------------------------- */
+
+/** @returns the ISA whose kernels operators created from now on use. */
+IC_API ic_isa_t ic_active_isa(void);
+
+/** @returns the highest ISA this CPU (and build) supports, regardless of any limit. */
+IC_API ic_isa_t ic_detected_isa(void);
+
+/** @returns "scalar", "avx2" or "avx512"; "unknown" for other values. Never NULL. */
+IC_API const char* ic_isa_name(ic_isa_t isa);
+
+/**
+ * Limits the ISA used by operators created after this call (existing operators keep theirs).
+ * The environment variable INVCONV_MAX_ISA=scalar|avx2|avx512 sets the initial limit.
+ * @returns IC_STATUS_INVALID_ARGUMENT for an unknown value. A limit above what the CPU
+ *          supports is accepted and has no effect.
+ */
+IC_API ic_status_t ic_set_max_isa(ic_isa_t isa);
+
+/* ---------------------------------------------------------------------------------------------
+ * Context: the worker threads
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ic_context ic_context_t;
+
+/**
+ * Creates a context with num_threads threads in all (the calling thread of a run counts as
+ * one; num_threads - 1 workers are started). num_threads == 0 means one per online CPU.
+ * Runs issued concurrently on one context are safe; they share the workers.
+ * @param context_out receives the new context; set to NULL on failure.
+ */
+IC_API ic_status_t ic_context_create(int32_t num_threads, ic_context_t** context_out);
+
+/** @returns the number of threads of a context (1 for NULL). */
+IC_API int32_t ic_context_num_threads(const ic_context_t* context);
+
+/** Stops the workers and frees the context. No run may be in progress. NULL is ignored. */
+IC_API void ic_context_destroy(ic_context_t* context);
+
+/* ---------------------------------------------------------------------------------------------
+ * Conv2d: standard, grouped, depthwise (groups == in_channels) and pointwise (1x1)
+ *
+ *   y[n,o,i,j] = act(bias[o] + residual[n,o,i,j]
+ *                    + sum_{c in group(o), kh, kw} w[o,c,kh,kw] * x[n, c, i*sh - pt + kh*dh,
+ *                                                                      j*sw - pl + kw*dw])
+ * Out-of-range x reads as 0. Output size per axis:
+ *   out = floor((in + before + after - ((k - 1) * d + 1)) / s) + 1, and out <= 0 is an error.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ic_conv2d_params {
+  int32_t datatype;       /* ic_datatype_t */
+  int32_t padding;        /* ic_padding_t */
+  int32_t activation;     /* ic_activation_t */
+  int32_t reserved;       /* must be 0 */
+  int64_t in_channels;
+  int64_t out_channels;
+  int64_t groups;         /* 1 = standard; in_channels = depthwise */
+  int64_t kernel_h;
+  int64_t kernel_w;
+  int64_t stride_h;       /* >= 1 */
+  int64_t stride_w;
+  int64_t dilation_h;     /* >= 1; 1 means none */
+  int64_t dilation_w;
+  int64_t pad_top;        /* used by IC_PADDING_EXPLICIT only; must be 0 otherwise */
+  int64_t pad_left;
+  int64_t pad_bottom;
+  int64_t pad_right;
+} ic_conv2d_params_t;
+
+typedef struct ic_conv2d ic_conv2d_t;
+
+/**
+ * Creates a 2-D convolution.
+ * @param params        hyper-parameters; copied.
+ * @param weights       [out_channels, in_channels / groups, kernel_h, kernel_w]; copied.
+ * @param weights_bytes size of weights in bytes; must equal the size implied by params.
+ * @param bias          [out_channels], or NULL for no bias; copied.
+ * @param bias_bytes    size of bias in bytes (0 when bias is NULL).
+ * @param conv_out      receives the operator; set to NULL on failure.
+ */
+IC_API ic_status_t ic_conv2d_create(const ic_conv2d_params_t* params,
+                                    const void* weights, size_t weights_bytes,
+                                    const void* bias, size_t bias_bytes,
+                                    ic_conv2d_t** conv_out);
+
+/**
+ * Computes the output spatial size for an input of in_h x in_w.
+ * @returns IC_STATUS_INVALID_ARGUMENT when the input is too small for the kernel.
+ */
+IC_API ic_status_t ic_conv2d_output_size(const ic_conv2d_t* conv, int64_t in_h, int64_t in_w,
+                                         int64_t* out_h_out, int64_t* out_w_out);
+
+/**
+ * Runs the convolution on a batch.
+ * @param layout    layout of src, residual and dst (ic_layout_t).
+ * @param src       [batch, in_channels, in_h, in_w] in layout.
+ * @param residual  NULL, or a tensor of dst's shape added before the activation (the
+ *                  shortcut of a residual block). May alias dst.
+ * @param dst       [batch, out_channels, out_h, out_w]; must not overlap src.
+ */
+IC_API ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context,
+                                 int32_t layout, int64_t batch, int64_t in_h, int64_t in_w,
+                                 const void* src, size_t src_bytes,
+                                 const void* residual, size_t residual_bytes,
+                                 void* dst, size_t dst_bytes);
+
+/** @returns the name of the kernel the operator uses, e.g. "f32_conv2d_direct__scalar". */
+IC_API const char* ic_conv2d_kernel_name(const ic_conv2d_t* conv);
+
+IC_API void ic_conv2d_destroy(ic_conv2d_t* conv);
+
+/* ---------------------------------------------------------------------------------------------
+ * Depthwise-separable Conv2d: a depthwise conv (groups = in_channels, channel multiplier,
+ * own bias and activation) followed by a pointwise 1x1 conv (own bias and activation).
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ic_separable_conv2d_params {
+  int32_t datatype;             /* ic_datatype_t */
+  int32_t padding;              /* ic_padding_t, of the depthwise part */
+  int32_t depthwise_activation; /* ic_activation_t, after the depthwise part */
+  int32_t activation;           /* ic_activation_t, after the pointwise part */
+  int64_t in_channels;
+  int64_t depth_multiplier;     /* depthwise output channels = in_channels * depth_multiplier */
+  int64_t out_channels;
+  int64_t kernel_h;
+  int64_t kernel_w;
+  int64_t stride_h;
+  int64_t stride_w;
+  int64_t dilation_h;
+  int64_t dilation_w;
+  int64_t pad_top;
+  int64_t pad_left;
+  int64_t pad_bottom;
+  int64_t pad_right;
+} ic_separable_conv2d_params_t;
+
+typedef struct ic_separable_conv2d ic_separable_conv2d_t;
+
+/**
+ * @param depthwise_weights [in_channels * depth_multiplier, 1, kernel_h, kernel_w]
+ * @param depthwise_bias    [in_channels * depth_multiplier] or NULL
+ * @param pointwise_weights [out_channels, in_channels * depth_multiplier, 1, 1]
+ * @param pointwise_bias    [out_channels] or NULL
+ */
+IC_API ic_status_t ic_separable_conv2d_create(const ic_separable_conv2d_params_t* params,
+                                              const void* depthwise_weights,
+                                              size_t depthwise_weights_bytes,
+                                              const void* depthwise_bias,
+                                              size_t depthwise_bias_bytes,
+                                              const void* pointwise_weights,
+                                              size_t pointwise_weights_bytes,
+                                              const void* pointwise_bias,
+                                              size_t pointwise_bias_bytes,
+                                              ic_separable_conv2d_t** conv_out);
+
+IC_API ic_status_t ic_separable_conv2d_output_size(const ic_separable_conv2d_t* conv,
+                                                   int64_t in_h, int64_t in_w,
+                                                   int64_t* out_h_out, int64_t* out_w_out);
+
+IC_API ic_status_t ic_separable_conv2d_run(const ic_separable_conv2d_t* conv,
+                                           ic_context_t* context, int32_t layout,
+                                           int64_t batch, int64_t in_h, int64_t in_w,
+                                           const void* src, size_t src_bytes,
+                                           void* dst, size_t dst_bytes);
+
+IC_API const char* ic_separable_conv2d_kernel_name(const ic_separable_conv2d_t* conv);
+
+IC_API void ic_separable_conv2d_destroy(ic_separable_conv2d_t* conv);
+
+/* ---------------------------------------------------------------------------------------------
+ * Involution aggregation with caller-supplied kernels (the operator proper):
+ *
+ *   y[n,c,i,j] = sum_{kh,kw} k[n, g(c)*K*K + kh*K + kw, i, j]
+ *                          * x[n, c, i*s - p + kh*d, j*s - p + kw*d]
+ * with g(c) = c / group_channels, p = (K - 1) / 2 * d, out = floor((in - 1) / s) + 1.
+ * The kernels tensor is [N, G*K*K, out_h, out_w] (G = channels / group_channels), in the same
+ * layout as src and dst.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ic_involution_params {
+  int32_t datatype;        /* ic_datatype_t */
+  int32_t reserved;        /* must be 0 */
+  int64_t channels;
+  int64_t kernel_size;     /* odd */
+  int64_t stride;
+  int64_t dilation;        /* 1 in the official code */
+  int64_t group_channels;  /* channels sharing one kernel; official default 16 */
+} ic_involution_params_t;
+
+typedef struct ic_involution_aggregate ic_involution_aggregate_t;
+
+IC_API ic_status_t ic_involution_aggregate_create(const ic_involution_params_t* params,
+                                                  ic_involution_aggregate_t** op_out);
+
+IC_API ic_status_t ic_involution_aggregate_output_size(const ic_involution_aggregate_t* op,
+                                                       int64_t in_h, int64_t in_w,
+                                                       int64_t* out_h_out,
+                                                       int64_t* out_w_out);
+
+IC_API ic_status_t ic_involution_aggregate_run(const ic_involution_aggregate_t* op,
+                                               ic_context_t* context, int32_t layout,
+                                               int64_t batch, int64_t in_h, int64_t in_w,
+                                               const void* src, size_t src_bytes,
+                                               const void* kernels, size_t kernels_bytes,
+                                               void* dst, size_t dst_bytes);
+
+IC_API const char* ic_involution_aggregate_kernel_name(const ic_involution_aggregate_t* op);
+
+IC_API void ic_involution_aggregate_destroy(ic_involution_aggregate_t* op);
+
+/* ---------------------------------------------------------------------------------------------
+ * Involution2d: the full module of the official code, kernel generation included.
+ *
+ *   X' = stride > 1 ? AvgPool(stride, stride)(X) : X
+ *   T  = ReLU(BN(W0 * X'))     W0: [channels / reduction_ratio, channels, 1, 1], no bias
+ *   Wk = W1 * T + b1           W1: [K*K*G, channels / reduction_ratio, 1, 1], b1: [K*K*G]
+ *   Y  = aggregate(X, Wk)      as above
+ * BN is inference-form, folded into W0 at create time. For stride > 1, in_h and in_w must be
+ * multiples of the stride (otherwise pooled and output sizes differ and the official code
+ * silently misaligns); run refuses them.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ic_involution2d_params {
+  int32_t datatype;         /* ic_datatype_t */
+  int32_t reserved;         /* must be 0 */
+  int64_t channels;
+  int64_t kernel_size;      /* odd */
+  int64_t stride;
+  int64_t dilation;
+  int64_t group_channels;   /* official default 16 */
+  int64_t reduction_ratio;  /* official default 4; reduced channels = channels / ratio */
+  double bn_epsilon;        /* PyTorch default 1e-5 */
+} ic_involution2d_params_t;
+
+typedef struct ic_involution2d ic_involution2d_t;
+
+/**
+ * @param reduce_weight [channels / reduction_ratio, channels, 1, 1]   (conv1.conv.weight)
+ * @param bn_weight, bn_bias, bn_running_mean, bn_running_var
+ *                      [channels / reduction_ratio] each              (conv1.bn.*)
+ * @param span_weight   [K*K*G, channels / reduction_ratio, 1, 1]      (conv2.conv.weight)
+ * @param span_bias     [K*K*G]                                        (conv2.conv.bias)
+ */
+IC_API ic_status_t ic_involution2d_create(const ic_involution2d_params_t* params,
+                                          const void* reduce_weight, size_t reduce_weight_bytes,
+                                          const void* bn_weight, size_t bn_weight_bytes,
+                                          const void* bn_bias, size_t bn_bias_bytes,
+                                          const void* bn_running_mean,
+                                          size_t bn_running_mean_bytes,
+                                          const void* bn_running_var,
+                                          size_t bn_running_var_bytes,
+                                          const void* span_weight, size_t span_weight_bytes,
+                                          const void* span_bias, size_t span_bias_bytes,
+                                          ic_involution2d_t** op_out);
+
+IC_API ic_status_t ic_involution2d_output_size(const ic_involution2d_t* op,
+                                               int64_t in_h, int64_t in_w,
+                                               int64_t* out_h_out, int64_t* out_w_out);
+
+IC_API ic_status_t ic_involution2d_run(const ic_involution2d_t* op, ic_context_t* context,
+                                       int32_t layout, int64_t batch, int64_t in_h,
+                                       int64_t in_w, const void* src, size_t src_bytes,
+                                       void* dst, size_t dst_bytes);
+
+IC_API const char* ic_involution2d_kernel_name(const ic_involution2d_t* op);
+
+IC_API void ic_involution2d_destroy(ic_involution2d_t* op);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* INVCONV_H */

@@ -1,0 +1,210 @@
+/*
+ * internal.h — what the parts of the invconv implementation share: error recording, checked
+ * arithmetic, shape and buffer validation, memory, ISA state and the parallel-for.
+ *
+ * Not installed; the public contract is include/invconv.h. Microkernel interfaces are in
+ * ukernels.h.
+ */
+#ifndef IC_INTERNAL_H
+#define IC_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "invconv.h"
+
+#if defined(__GNUC__)
+#define IC_PRINTF(format_index, first_arg) __attribute__((format(printf, format_index, first_arg)))
+#else
+#define IC_PRINTF(format_index, first_arg)
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Errors (common/error.c)
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * Records a one-line message for ic_last_error() on this thread and returns status, so that a
+ * failed check reads `return ic_error(IC_STATUS_INVALID_ARGUMENT, "conv2d: ...", ...);`.
+ * Messages start with the operator ("conv2d: ") and name the parameter and its value.
+ */
+ic_status_t ic_error(ic_status_t status, const char* format, ...) IC_PRINTF(2, 3);
+
+/* ---------------------------------------------------------------------------------------------
+ * Checked arithmetic. Every size computed from caller-supplied values goes through these;
+ * they return true on overflow.
+ * ------------------------------------------------------------------------------------------- */
+
+static inline bool ic_mul_overflow(int64_t a, int64_t b, int64_t* result) {
+  return __builtin_mul_overflow(a, b, result);
+}
+
+static inline bool ic_add_overflow(int64_t a, int64_t b, int64_t* result) {
+  return __builtin_add_overflow(a, b, result);
+}
+
+/* a * b, clamped to INT64_MAX; for work estimates, where saturation is harmless. */
+static inline int64_t ic_mul_saturate(int64_t a, int64_t b) {
+  int64_t result;
+  return __builtin_mul_overflow(a, b, &result) ? INT64_MAX : result;
+}
+
+static inline int64_t ic_min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline int64_t ic_max_i64(int64_t a, int64_t b) { return a > b ? a : b; }
+static inline int64_t ic_divide_round_up(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* ---------------------------------------------------------------------------------------------
+ * Validation helpers (common/shape.c). Each returns IC_STATUS_SUCCESS or records the error.
+ * `op` is the operator's name as it starts messages, e.g. "conv2d".
+ * ------------------------------------------------------------------------------------------- */
+
+#define IC_MAX_RANK 4
+
+ic_status_t ic_check_not_null(const char* op, const char* name, const void* pointer);
+ic_status_t ic_check_positive(const char* op, const char* name, int64_t value);
+ic_status_t ic_check_datatype(const char* op, int32_t datatype);
+ic_status_t ic_check_reserved(const char* op, int32_t reserved);
+ic_status_t ic_check_activation(const char* op, const char* name, int32_t activation);
+ic_status_t ic_check_layout(const char* op, int32_t layout);
+
+/* Bytes of a dense f32 tensor of `rank` dims; reports "the size of <name> [..] overflows". */
+ic_status_t ic_tensor_bytes(const char* op, const char* name, const int64_t* dims, int rank,
+                            size_t* bytes_out);
+
+/* A weight-like buffer: not NULL and exactly the size of the tensor. */
+ic_status_t ic_check_buffer_exact(const char* op, const char* name, const void* buffer,
+                                  size_t buffer_bytes, const int64_t* dims, int rank);
+
+/* An activation buffer: not NULL, aligned for float and at least the size of the tensor;
+ * needed_out (optional) receives the tensor's size, for overlap checks. */
+ic_status_t ic_check_buffer_min(const char* op, const char* name, const void* buffer,
+                                size_t buffer_bytes, const int64_t* dims, int rank,
+                                size_t* needed_out);
+
+/* Optional buffer (bias): NULL requires bytes == 0, otherwise exact. */
+ic_status_t ic_check_optional_exact(const char* op, const char* name, const void* buffer,
+                                    size_t buffer_bytes, const int64_t* dims, int rank);
+
+/* True if the byte ranges [a, a + a_bytes) and [b, b + b_bytes) share a byte. */
+bool ic_ranges_overlap(const void* a, size_t a_bytes, const void* b, size_t b_bytes);
+
+/* Output parameters of output_size functions: both non-NULL, zeroed before validation. */
+ic_status_t ic_check_size_outputs(const char* op, int64_t* out_h_out, int64_t* out_w_out);
+
+/* ---------------------------------------------------------------------------------------------
+ * Sliding windows (common/shape.c): kernel, stride, dilation and padding of conv-like
+ * operators, and the output size they give.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ic_window {
+  int32_t padding; /* ic_padding_t */
+  int64_t kernel_h, kernel_w;
+  int64_t stride_h, stride_w;
+  int64_t dilation_h, dilation_w;
+  int64_t pad_top, pad_left, pad_bottom, pad_right; /* as given; EXPLICIT only */
+} ic_window_t;
+
+typedef struct ic_window_output {
+  int64_t out_h, out_w;
+  int64_t pad_top, pad_left; /* resolved for this input size (SAME depends on it) */
+} ic_window_output_t;
+
+/* Positive kernel/stride/dilation, a valid padding mode, pads >= 0 and only for EXPLICIT,
+ * and no overflow of the dilated kernel extent. */
+ic_status_t ic_window_validate(const char* op, const ic_window_t* window);
+
+/* Output size (and resolved padding) of a validated window over in_h x in_w. */
+ic_status_t ic_window_output(const char* op, const ic_window_t* window, int64_t in_h,
+                             int64_t in_w, ic_window_output_t* output);
+
+/* ---------------------------------------------------------------------------------------------
+ * Involution hyper-parameters (operators/involution-aggregate.c), shared by the aggregation
+ * and the Involution2d module.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ic_involution_shape {
+  int64_t channels, kernel_size, stride, dilation, group_channels;
+  int64_t groups;         /* channels / group_channels */
+  int64_t kernel_count;   /* groups * kernel_size^2: channels of the kernels tensor */
+  int64_t padding;        /* (kernel_size - 1) / 2 * dilation */
+} ic_involution_shape_t;
+
+/* Validates the hyper-parameters and fills groups, kernel_count and padding. */
+ic_status_t ic_involution_shape_init(const char* op, ic_involution_shape_t* shape);
+
+/* out = floor((in + 2p - ((K - 1) * d + 1)) / s) + 1 per axis. */
+ic_status_t ic_involution_output(const char* op, const ic_involution_shape_t* shape, int64_t in_h,
+                                 int64_t in_w, int64_t* out_h, int64_t* out_w);
+
+/* ---------------------------------------------------------------------------------------------
+ * Layouts
+ * ------------------------------------------------------------------------------------------- */
+
+/* Element strides of a dense 4-D tensor. */
+typedef struct ic_strides {
+  int64_t n, c, h, w;
+} ic_strides_t;
+
+ic_strides_t ic_layout_strides(int32_t layout, int64_t channels, int64_t height, int64_t width);
+
+/* ---------------------------------------------------------------------------------------------
+ * Work splitting (common/shape.c)
+ *
+ * An operator's output is cut into tasks of (image, channel block, row block). Each output
+ * element is computed by exactly one task, with the same code and the same summation order
+ * whichever thread runs it, so results never depend on the thread count. The cut itself only
+ * depends on the problem, never on the number of threads.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ic_tiling {
+  int64_t channels, rows;
+  int64_t channel_block, row_block;
+  int64_t channel_blocks, row_blocks;
+  size_t task_count;
+} ic_tiling_t;
+
+typedef struct ic_tile {
+  int64_t n, c0, c1, r0, r1;
+} ic_tile_t;
+
+/**
+ * @param work_per_row_channel  multiply-adds per output row of one channel (an estimate)
+ * @param split_channels        false when a task must compute all channels of its rows
+ * @param row_quantum           row blocks are a multiple of this (e.g. a kernel's pixel tile)
+ */
+void ic_tiling_plan(ic_tiling_t* tiling, int64_t batch, int64_t channels, int64_t rows,
+                    int64_t work_per_row_channel, bool split_channels, int64_t row_quantum);
+
+/* Tasks of row_block rows (all channels) per image, for operators whose tile size is set by
+ * a scratch budget instead. The tiles' c0, c1 are 0, 1. */
+void ic_tiling_rows(ic_tiling_t* tiling, int64_t batch, int64_t rows, int64_t row_block);
+
+ic_tile_t ic_tiling_tile(const ic_tiling_t* tiling, size_t task);
+
+/* ---------------------------------------------------------------------------------------------
+ * Memory (common/memory.c): 64-byte aligned, NULL on failure or on a size that overflows.
+ * ------------------------------------------------------------------------------------------- */
+
+void* ic_aligned_alloc(size_t bytes);
+void ic_aligned_free(void* pointer);
+
+/* Copies count floats into a new aligned buffer (NULL on failure). */
+float* ic_copy_floats(const void* source, size_t count);
+
+/* ---------------------------------------------------------------------------------------------
+ * Threads (common/context.c)
+ * ------------------------------------------------------------------------------------------- */
+
+/* thread_index is in [0, ic_context_num_threads(context)); the calling thread is 0. It lets a
+ * task pick its own slice of a scratch buffer. */
+typedef void (*ic_task_fn)(void* arg, size_t task, uint32_t thread_index);
+
+/**
+ * Runs fn(arg, t, thread) for every t in [0, task_count), on the context's threads and the
+ * caller, and returns when all are done. With a NULL context, or when another run holds the
+ * workers, the caller runs every task itself — same tasks, same results.
+ */
+void ic_parallelize(ic_context_t* context, size_t task_count, ic_task_fn fn, void* arg);
+
+#endif /* IC_INTERNAL_H */

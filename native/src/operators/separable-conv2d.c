@@ -1,0 +1,283 @@
+/*
+ * Depthwise-separable Conv2d: a depthwise conv (channel multiplier, own bias and activation)
+ * followed by a pointwise 1x1 conv (own bias and activation).
+ *
+ * Fused by rows: a task takes a block of output rows, computes the depthwise result for those
+ * rows and all its channels into a small per-thread tile (f32-dwconv/), and immediately feeds
+ * the tile to the pointwise kernel (f32-pwconv/), which writes the final rows. The
+ * intermediate tensor never exists in full; a tile holds about IC_TILE_FLOATS floats, so it
+ * stays in cache between the two kernels.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "internal.h"
+#include "ukernels.h"
+
+static const char ic_op[] = "separable_conv2d";
+
+/* Target size of the per-thread depthwise tile: 64 KiB, a comfortable fit in L2. */
+enum { IC_TILE_FLOATS = 16384 };
+
+struct ic_separable_conv2d {
+  ic_separable_conv2d_params_t params;
+  ic_window_t window;
+  int64_t depthwise_channels; /* in_channels * depth_multiplier */
+  ic_f32_dwconv2d_ukernel_fn depthwise_fn;
+  ic_f32_pwconv2d_ukernel_fn pointwise_fn;
+  char kernel_name[96];
+  float* depthwise_weights;
+  float* depthwise_bias; /* NULL if none */
+  float* pointwise_weights;
+  float* pointwise_bias; /* NULL if none */
+};
+
+static ic_window_t ic_separable_window(const ic_separable_conv2d_params_t* p) {
+  return (ic_window_t){p->padding,    p->kernel_h,   p->kernel_w,  p->stride_h,
+                       p->stride_w,   p->dilation_h, p->dilation_w, p->pad_top,
+                       p->pad_left,   p->pad_bottom, p->pad_right};
+}
+
+static ic_status_t ic_separable_validate(const ic_separable_conv2d_params_t* p,
+                                         int64_t* depthwise_channels) {
+  ic_status_t status = ic_check_datatype(ic_op, p->datatype);
+  if (status == IC_STATUS_SUCCESS) status = ic_check_positive(ic_op, "in_channels", p->in_channels);
+  if (status == IC_STATUS_SUCCESS) {
+    status = ic_check_positive(ic_op, "depth_multiplier", p->depth_multiplier);
+  }
+  if (status == IC_STATUS_SUCCESS) {
+    status = ic_check_positive(ic_op, "out_channels", p->out_channels);
+  }
+  if (status != IC_STATUS_SUCCESS) return status;
+  if (ic_mul_overflow(p->in_channels, p->depth_multiplier, depthwise_channels)) {
+    return ic_error(IC_STATUS_INVALID_ARGUMENT,
+                    "separable_conv2d: in_channels=%" PRId64 " times depth_multiplier=%" PRId64
+                    " overflows",
+                    p->in_channels, p->depth_multiplier);
+  }
+  const ic_window_t window = ic_separable_window(p);
+  status = ic_window_validate(ic_op, &window);
+  if (status == IC_STATUS_SUCCESS) {
+    status = ic_check_activation(ic_op, "depthwise_activation", p->depthwise_activation);
+  }
+  if (status == IC_STATUS_SUCCESS) status = ic_check_activation(ic_op, "activation", p->activation);
+  return status;
+}
+
+ic_status_t ic_separable_conv2d_create(const ic_separable_conv2d_params_t* params,
+                                       const void* depthwise_weights,
+                                       size_t depthwise_weights_bytes, const void* depthwise_bias,
+                                       size_t depthwise_bias_bytes, const void* pointwise_weights,
+                                       size_t pointwise_weights_bytes, const void* pointwise_bias,
+                                       size_t pointwise_bias_bytes,
+                                       ic_separable_conv2d_t** conv_out) {
+  if (conv_out == NULL) {
+    return ic_error(IC_STATUS_INVALID_ARGUMENT, "separable_conv2d: conv_out is NULL");
+  }
+  *conv_out = NULL;
+  int64_t dw_channels = 0;
+  ic_status_t status = ic_check_not_null(ic_op, "params", params);
+  if (status == IC_STATUS_SUCCESS) status = ic_separable_validate(params, &dw_channels);
+  if (status != IC_STATUS_SUCCESS) return status;
+
+  const int64_t dw_dims[4] = {dw_channels, 1, params->kernel_h, params->kernel_w};
+  const int64_t pw_dims[4] = {params->out_channels, dw_channels, 1, 1};
+  status = ic_check_buffer_exact(ic_op, "depthwise_weights", depthwise_weights,
+                                 depthwise_weights_bytes, dw_dims, 4);
+  if (status == IC_STATUS_SUCCESS) {
+    status = ic_check_optional_exact(ic_op, "depthwise_bias", depthwise_bias,
+                                     depthwise_bias_bytes, &dw_channels, 1);
+  }
+  if (status == IC_STATUS_SUCCESS) {
+    status = ic_check_buffer_exact(ic_op, "pointwise_weights", pointwise_weights,
+                                   pointwise_weights_bytes, pw_dims, 4);
+  }
+  if (status == IC_STATUS_SUCCESS) {
+    status = ic_check_optional_exact(ic_op, "pointwise_bias", pointwise_bias,
+                                     pointwise_bias_bytes, &params->out_channels, 1);
+  }
+  if (status != IC_STATUS_SUCCESS) return status;
+
+  ic_separable_conv2d_t* conv = calloc(1, sizeof *conv);
+  if (conv == NULL) goto out_of_memory;
+  conv->params = *params;
+  conv->window = ic_separable_window(params);
+  conv->depthwise_channels = dw_channels;
+  conv->depthwise_weights =
+      ic_copy_floats(depthwise_weights, depthwise_weights_bytes / sizeof(float));
+  conv->pointwise_weights =
+      ic_copy_floats(pointwise_weights, pointwise_weights_bytes / sizeof(float));
+  if (conv->depthwise_weights == NULL || conv->pointwise_weights == NULL) goto out_of_memory;
+  if (depthwise_bias != NULL) {
+    conv->depthwise_bias = ic_copy_floats(depthwise_bias, depthwise_bias_bytes / sizeof(float));
+    if (conv->depthwise_bias == NULL) goto out_of_memory;
+  }
+  if (pointwise_bias != NULL) {
+    conv->pointwise_bias = ic_copy_floats(pointwise_bias, pointwise_bias_bytes / sizeof(float));
+    if (conv->pointwise_bias == NULL) goto out_of_memory;
+  }
+
+  const ic_isa_t isa = ic_active_isa();
+  ic_ukernel_info_t depthwise_info, pointwise_info;
+  conv->depthwise_fn = ic_select_f32_dwconv2d_ukernel(isa, &depthwise_info);
+  conv->pointwise_fn = ic_select_f32_pwconv2d_ukernel(isa, &pointwise_info);
+  snprintf(conv->kernel_name, sizeof conv->kernel_name, "%s+%s", depthwise_info.name,
+           pointwise_info.name);
+  *conv_out = conv;
+  return IC_STATUS_SUCCESS;
+
+out_of_memory:
+  ic_separable_conv2d_destroy(conv);
+  return ic_error(IC_STATUS_OUT_OF_MEMORY, "separable_conv2d: out of memory copying the weights");
+}
+
+ic_status_t ic_separable_conv2d_output_size(const ic_separable_conv2d_t* conv, int64_t in_h,
+                                            int64_t in_w, int64_t* out_h_out,
+                                            int64_t* out_w_out) {
+  ic_status_t status = ic_check_size_outputs(ic_op, out_h_out, out_w_out);
+  if (status == IC_STATUS_SUCCESS) status = ic_check_not_null(ic_op, "conv", conv);
+  if (status != IC_STATUS_SUCCESS) return status;
+  ic_window_output_t output;
+  status = ic_window_output(ic_op, &conv->window, in_h, in_w, &output);
+  if (status != IC_STATUS_SUCCESS) return status;
+  *out_h_out = output.out_h;
+  *out_w_out = output.out_w;
+  return IC_STATUS_SUCCESS;
+}
+
+typedef struct ic_separable_job {
+  const ic_separable_conv2d_t* conv;
+  ic_conv2d_geometry_t geometry; /* of the depthwise part */
+  ic_tiling_t tiling;
+  const float* src;
+  float* dst;
+  ic_strides_t src_strides, dst_strides;
+  float* scratch;       /* one tile per thread */
+  int64_t tile_floats;  /* depthwise_channels * row_block * out_w */
+} ic_separable_job_t;
+
+static void ic_separable_task(void* arg, size_t task, uint32_t thread_index) {
+  const ic_separable_job_t* job = arg;
+  const ic_separable_conv2d_t* conv = job->conv;
+  const ic_tile_t rows = ic_tiling_tile(&job->tiling, task);
+  const int64_t out_w = job->geometry.out_w;
+  const int64_t pixels = (rows.r1 - rows.r0) * out_w;
+  float* tile = job->scratch + (int64_t)thread_index * job->tile_floats;
+  const ic_strides_t xs = job->src_strides, ys = job->dst_strides;
+
+  /* The tile is [depthwise_channels][rows][out_w]: pixel-contiguous, like NCHW. */
+  const ic_f32_dwconv2d_args_t depthwise = {
+      .geometry = &job->geometry,
+      .weights = conv->depthwise_weights,
+      .bias = conv->depthwise_bias,
+      .activation = conv->params.depthwise_activation,
+      .src = job->src + rows.n * xs.n,
+      .src_stride = {xs.c, xs.h, xs.w},
+      .dst = tile,
+      .residual = NULL,
+      .dst_stride = {pixels, out_w, 1},
+      .y0 = rows.r0,
+      .y1 = rows.r1,
+      .c0 = 0,
+      .c1 = conv->depthwise_channels,
+  };
+  conv->depthwise_fn(&depthwise);
+
+  const ic_f32_pwconv2d_args_t pointwise = {
+      .in_channels = conv->depthwise_channels,
+      .weights = conv->pointwise_weights,
+      .bias = conv->pointwise_bias,
+      .activation = conv->params.activation,
+      .pixels = pixels,
+      .src = tile,
+      .src_stride_c = pixels,
+      .src_stride_p = 1,
+      .dst = job->dst + rows.n * ys.n + rows.r0 * ys.h,
+      .residual = NULL,
+      .dst_stride_c = ys.c,
+      .dst_stride_p = ys.w,
+      .c0 = 0,
+      .c1 = conv->params.out_channels,
+  };
+  conv->pointwise_fn(&pointwise);
+}
+
+ic_status_t ic_separable_conv2d_run(const ic_separable_conv2d_t* conv, ic_context_t* context,
+                                    int32_t layout, int64_t batch, int64_t in_h, int64_t in_w,
+                                    const void* src, size_t src_bytes, void* dst,
+                                    size_t dst_bytes) {
+  ic_status_t status = ic_check_not_null(ic_op, "conv", conv);
+  if (status == IC_STATUS_SUCCESS) status = ic_check_layout(ic_op, layout);
+  if (status == IC_STATUS_SUCCESS) status = ic_check_positive(ic_op, "batch", batch);
+  if (status != IC_STATUS_SUCCESS) return status;
+  ic_window_output_t output;
+  status = ic_window_output(ic_op, &conv->window, in_h, in_w, &output);
+  if (status != IC_STATUS_SUCCESS) return status;
+
+  const ic_separable_conv2d_params_t* p = &conv->params;
+  const int64_t src_dims[4] = {batch, p->in_channels, in_h, in_w};
+  const int64_t dst_dims[4] = {batch, p->out_channels, output.out_h, output.out_w};
+  size_t src_needed, dst_needed;
+  status = ic_check_buffer_min(ic_op, "src", src, src_bytes, src_dims, 4, &src_needed);
+  if (status == IC_STATUS_SUCCESS) {
+    status = ic_check_buffer_min(ic_op, "dst", dst, dst_bytes, dst_dims, 4, &dst_needed);
+  }
+  if (status != IC_STATUS_SUCCESS) return status;
+  if (ic_ranges_overlap(dst, dst_needed, src, src_needed)) {
+    return ic_error(IC_STATUS_INVALID_ARGUMENT, "separable_conv2d: dst overlaps src");
+  }
+
+  /* Rows per task: as many as fit the tile budget, at least one. */
+  const int64_t dw_channels = conv->depthwise_channels;
+  const int64_t row_floats = ic_mul_saturate(dw_channels, output.out_w);
+  const int64_t row_block =
+      ic_min_i64(ic_max_i64(IC_TILE_FLOATS / row_floats, 1), output.out_h);
+  const int64_t threads = ic_context_num_threads(context);
+  int64_t tile_floats, scratch_floats;
+  if (ic_mul_overflow(row_floats, row_block, &tile_floats) ||
+      ic_mul_overflow(tile_floats, threads, &scratch_floats) ||
+      (uint64_t)scratch_floats > SIZE_MAX / sizeof(float)) {
+    return ic_error(IC_STATUS_INVALID_ARGUMENT,
+                    "separable_conv2d: the depthwise tile of %" PRId64 " channels x %" PRId64
+                    " columns for %" PRId64 " threads overflows",
+                    dw_channels, output.out_w, threads);
+  }
+  float* scratch = ic_aligned_alloc((size_t)scratch_floats * sizeof(float));
+  if (scratch == NULL) {
+    return ic_error(IC_STATUS_OUT_OF_MEMORY,
+                    "separable_conv2d: out of memory allocating %" PRId64
+                    " bytes of depthwise tiles",
+                    scratch_floats * (int64_t)sizeof(float));
+  }
+
+  ic_separable_job_t job = {
+      .conv = conv,
+      .geometry = {p->in_channels, dw_channels, p->in_channels, in_h, in_w, output.out_h,
+                   output.out_w, p->kernel_h, p->kernel_w, p->stride_h, p->stride_w,
+                   p->dilation_h, p->dilation_w, output.pad_top, output.pad_left},
+      .src = src,
+      .dst = dst,
+      .src_strides = ic_layout_strides(layout, p->in_channels, in_h, in_w),
+      .dst_strides = ic_layout_strides(layout, p->out_channels, output.out_h, output.out_w),
+      .scratch = scratch,
+      .tile_floats = tile_floats,
+  };
+  ic_tiling_rows(&job.tiling, batch, output.out_h, row_block);
+  ic_parallelize(context, job.tiling.task_count, ic_separable_task, &job);
+  ic_aligned_free(scratch);
+  return IC_STATUS_SUCCESS;
+}
+
+const char* ic_separable_conv2d_kernel_name(const ic_separable_conv2d_t* conv) {
+  return conv != NULL ? conv->kernel_name : "";
+}
+
+void ic_separable_conv2d_destroy(ic_separable_conv2d_t* conv) {
+  if (conv == NULL) return;
+  ic_aligned_free(conv->depthwise_weights);
+  ic_aligned_free(conv->depthwise_bias);
+  ic_aligned_free(conv->pointwise_weights);
+  ic_aligned_free(conv->pointwise_bias);
+  free(conv);
+}

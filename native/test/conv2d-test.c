@@ -1,0 +1,407 @@
+/*
+ * Conv2d through the public API against the float64 reference: random shapes over every
+ * padding mode, stride, dilation, groups, multipliers, batch, residual and activation, in both
+ * layouts; exact small-integer data for bit equality; hand-computed sizes and values; the
+ * choice of kernel path.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testing.h"
+
+typedef struct conv_case {
+  ic_conv2d_params_t p;
+  int64_t batch, in_h, in_w;
+  bool bias, residual, alias_residual, exact;
+  ic_context_t* context;
+  const char* expect_kernel; /* substring of the kernel name, or NULL */
+} conv_case_t;
+
+static ic_context_t* two_threads;
+
+static size_t count4(int64_t a, int64_t b, int64_t c, int64_t d) { return (size_t)(a * b * c * d); }
+
+/* Creates the operator, runs it in both layouts and compares with the reference. */
+static void run_conv_case(const conv_case_t* c) {
+  const ic_conv2d_params_t* p = &c->p;
+  char text[256];
+  conv2d_problem(text, sizeof text, p, c->batch, c->in_h, c->in_w, IC_LAYOUT_NCHW);
+  test_set_problem("%s%s%s%s", text, c->bias ? "_bias" : "", c->residual ? "_residual" : "",
+                   c->alias_residual ? "(aliased)" : "");
+
+  const int64_t gin = p->in_channels / p->groups;
+  const size_t w_count = count4(p->out_channels, gin, p->kernel_h, p->kernel_w);
+  const size_t x_count = count4(c->batch, p->in_channels, c->in_h, c->in_w);
+  float* w = xfloats(w_count);
+  float* bias = c->bias ? xfloats((size_t)p->out_channels) : NULL;
+  if (c->exact) {
+    fill_int(w, w_count, -3, 3);
+    if (bias) fill_int(bias, (size_t)p->out_channels, -8, 8);
+  } else {
+    fill_uniform(w, w_count, -1, 1);
+    if (bias) fill_uniform(bias, (size_t)p->out_channels, -1, 1);
+  }
+
+  ic_conv2d_t* conv = NULL;
+  CHECK_OK(ic_conv2d_create(p, w, w_count * sizeof(float), bias,
+                            bias ? (size_t)p->out_channels * sizeof(float) : 0, &conv));
+  if (conv == NULL) {
+    free(w);
+    free(bias);
+    return;
+  }
+  if (c->expect_kernel != NULL) {
+    CHECK_MSG(strstr(ic_conv2d_kernel_name(conv), c->expect_kernel) != NULL,
+              "kernel %s, expected %s", ic_conv2d_kernel_name(conv), c->expect_kernel);
+  }
+
+  ref_window_t win;
+  int64_t out_h = -1, out_w = -1;
+  if (!ref_conv2d_window(p, c->in_h, c->in_w, &win)) {
+    CHECK_STATUS(ic_conv2d_output_size(conv, c->in_h, c->in_w, &out_h, &out_w),
+                 IC_STATUS_INVALID_ARGUMENT, "would be 0");
+    ic_conv2d_destroy(conv);
+    free(w);
+    free(bias);
+    return;
+  }
+  CHECK_OK(ic_conv2d_output_size(conv, c->in_h, c->in_w, &out_h, &out_w));
+  CHECK_MSG(out_h == win.out_h && out_w == win.out_w, "output %lldx%lld, expected %lldx%lld",
+            (long long)out_h, (long long)out_w, (long long)win.out_h, (long long)win.out_w);
+
+  const size_t y_count = count4(c->batch, p->out_channels, win.out_h, win.out_w);
+  float* x = xfloats(x_count);
+  float* residual = c->residual ? xfloats(y_count) : NULL;
+  if (c->exact) {
+    fill_int(x, x_count, -4, 4);
+    if (residual) fill_int(residual, y_count, -8, 8);
+  } else {
+    fill_uniform(x, x_count, -1, 1);
+    if (residual) fill_uniform(residual, y_count, -1, 1);
+  }
+
+  double* xd = to_doubles(x, x_count);
+  double* wd = to_doubles(w, w_count);
+  double* bd = to_doubles(bias, (size_t)p->out_channels);
+  double* rd = to_doubles(residual, y_count);
+  double* ref = xdoubles(y_count);
+  double* mag = xdoubles(y_count);
+  ref_conv2d(p, c->batch, c->in_h, c->in_w, xd, wd, bd, rd, ref, mag);
+
+  float* src = xfloats(x_count);
+  float* res = residual ? xfloats(y_count) : NULL;
+  float* dst = xfloats(y_count);
+  float* y = xfloats(y_count);
+  for (int layout = IC_LAYOUT_NCHW; layout <= IC_LAYOUT_NHWC; layout++) {
+    conv2d_problem(text, sizeof text, p, c->batch, c->in_h, c->in_w, layout);
+    test_set_problem("%s%s%s%s", text, c->bias ? "_bias" : "", c->residual ? "_residual" : "",
+                     c->alias_residual ? "(aliased)" : "");
+    if (layout == IC_LAYOUT_NHWC) {
+      nchw_to_nhwc(src, x, c->batch, p->in_channels, c->in_h, c->in_w);
+      if (res) nchw_to_nhwc(res, residual, c->batch, p->out_channels, win.out_h, win.out_w);
+    } else {
+      memcpy(src, x, x_count * sizeof(float));
+      if (res) memcpy(res, residual, y_count * sizeof(float));
+    }
+    const float* residual_arg = res;
+    if (c->alias_residual && res != NULL) {
+      memcpy(dst, res, y_count * sizeof(float));
+      residual_arg = dst;
+    } else {
+      for (size_t i = 0; i < y_count; i++) dst[i] = NAN; /* every element must be written */
+    }
+    CHECK_OK(ic_conv2d_run(conv, c->context, layout, c->batch, c->in_h, c->in_w, src,
+                           x_count * sizeof(float), residual_arg,
+                           residual_arg ? y_count * sizeof(float) : 0, dst,
+                           y_count * sizeof(float)));
+    if (layout == IC_LAYOUT_NHWC) {
+      nhwc_to_nchw(y, dst, c->batch, p->out_channels, win.out_h, win.out_w);
+    } else {
+      memcpy(y, dst, y_count * sizeof(float));
+    }
+    if (c->exact) {
+      float* expected = xfloats(y_count);
+      for (size_t i = 0; i < y_count; i++) {
+        expected[i] = (float)ref_activate(ref[i], p->activation);
+      }
+      check_identical("y", y, expected, y_count);
+      free(expected);
+    } else {
+      check_close("y", y, ref, mag, y_count, p->activation);
+    }
+  }
+
+  ic_conv2d_destroy(conv);
+  free(w), free(bias), free(x), free(residual), free(xd), free(wd), free(bd), free(rd);
+  free(ref), free(mag), free(src), free(res), free(dst), free(y);
+}
+
+static ic_conv2d_params_t base_params(int64_t in_c, int64_t out_c, int64_t k) {
+  ic_conv2d_params_t p = {0};
+  p.datatype = IC_DATATYPE_F32;
+  p.in_channels = in_c;
+  p.out_channels = out_c;
+  p.groups = 1;
+  p.kernel_h = p.kernel_w = k;
+  p.stride_h = p.stride_w = 1;
+  p.dilation_h = p.dilation_w = 1;
+  return p;
+}
+
+static conv_case_t random_case(bool exact) {
+  conv_case_t c = {0};
+  ic_conv2d_params_t* p = &c.p;
+  *p = base_params(1, 1, 1);
+  const int kind = (int)rng_int(0, 3);
+  if (kind == 0) { /* grouped */
+    p->groups = rng_int(1, 4);
+    p->in_channels = p->groups * rng_int(1, 4);
+    p->out_channels = p->groups * rng_int(1, 4);
+  } else if (kind == 1) { /* depthwise with multiplier */
+    p->in_channels = p->groups = rng_int(1, 6);
+    p->out_channels = p->in_channels * rng_int(1, 3);
+  } else if (kind == 2) { /* pointwise */
+    p->in_channels = rng_int(1, 9);
+    p->out_channels = rng_int(1, 9);
+  } else {
+    p->in_channels = rng_int(1, 6);
+    p->out_channels = rng_int(1, 6);
+  }
+  if (kind != 2) {
+    p->kernel_h = rng_int(1, 5);
+    p->kernel_w = rng_int(1, 5);
+    p->stride_h = rng_bool(0.1) ? rng_int(4, 6) : rng_int(1, 3); /* sometimes > kernel */
+    p->stride_w = rng_bool(0.1) ? rng_int(4, 6) : rng_int(1, 3);
+    p->dilation_h = rng_bool(0.6) ? 1 : rng_int(2, 3);
+    p->dilation_w = rng_bool(0.6) ? 1 : rng_int(2, 3);
+    p->padding = (int32_t)rng_int(0, 3);
+    if (p->padding == IC_PADDING_EXPLICIT) {
+      p->pad_top = rng_int(0, 3);
+      p->pad_left = rng_int(0, 3);
+      p->pad_bottom = rng_int(0, 3);
+      p->pad_right = rng_int(0, 3);
+    }
+  } else {
+    p->padding = (int32_t)rng_int(0, 2); /* all give no padding for 1x1 stride 1 */
+  }
+  p->activation = (int32_t)rng_int(0, 2);
+  c.batch = rng_int(1, 3);
+  c.in_h = rng_bool(0.1) ? 1 : rng_int(1, 12);
+  c.in_w = rng_bool(0.1) ? 1 : rng_int(1, 12);
+  c.bias = rng_bool(0.6);
+  c.residual = rng_bool(0.3);
+  c.alias_residual = c.residual && rng_bool(0.5);
+  c.exact = exact;
+  c.context = rng_bool(0.5) ? two_threads : NULL;
+  return c;
+}
+
+static void test_conv2d_random(void) {
+  for (int i = 0; i < 300; i++) {
+    const conv_case_t c = random_case(false);
+    run_conv_case(&c);
+  }
+}
+
+static void test_conv2d_exact_data_bit_equal(void) {
+  for (int i = 0; i < 150; i++) {
+    const conv_case_t c = random_case(true);
+    run_conv_case(&c);
+  }
+}
+
+static void test_conv2d_kernel_paths(void) {
+  conv_case_t c = {.batch = 2, .in_h = 5, .in_w = 7, .bias = true};
+  c.p = base_params(6, 10, 1);
+  c.expect_kernel = "f32_pwconv2d_gemm__scalar";
+  run_conv_case(&c);
+  c.p.padding = IC_PADDING_SAME; /* still no padding for 1x1 */
+  run_conv_case(&c);
+
+  c.p.padding = IC_PADDING_EXPLICIT; /* padded 1x1 is not pointwise */
+  c.p.pad_left = 1;
+  c.expect_kernel = "f32_conv2d_direct__scalar";
+  run_conv_case(&c);
+
+  c.p = base_params(6, 10, 1);
+  c.p.stride_h = 2; /* strided 1x1 neither */
+  run_conv_case(&c);
+
+  c.p = base_params(6, 12, 3);
+  c.p.groups = 6;
+  c.expect_kernel = "f32_dwconv2d_direct__scalar";
+  run_conv_case(&c);
+
+  c.p = base_params(6, 12, 3);
+  c.p.groups = 3;
+  c.expect_kernel = "f32_conv2d_direct__scalar";
+  run_conv_case(&c);
+
+  /* Honest names: only scalar kernels exist, whatever the CPU. */
+  ic_conv2d_t* conv = NULL;
+  const ic_conv2d_params_t p = base_params(1, 1, 1);
+  const float w = 1;
+  CHECK_OK(ic_conv2d_create(&p, &w, sizeof w, NULL, 0, &conv));
+  const char* name = ic_conv2d_kernel_name(conv);
+  CHECK(strlen(name) > 8 && strcmp(name + strlen(name) - 8, "__scalar") == 0);
+  ic_conv2d_destroy(conv);
+}
+
+/* A 3x3 input 1..9 with a 2x2 kernel of ones: the sums are easy to check by hand. */
+static void test_conv2d_hand_computed(void) {
+  const float x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  const float w[4] = {1, 1, 1, 1};
+  struct {
+    int32_t padding;
+    int64_t out;
+    float expected[16];
+  } cases[] = {
+      {IC_PADDING_VALID, 2, {12, 16, 24, 28}},
+      /* SAME, even kernel, stride 1: the extra row and column of padding go after. */
+      {IC_PADDING_SAME, 3, {12, 16, 9, 24, 28, 15, 15, 17, 9}},
+      {IC_PADDING_FULL, 4, {1, 3, 5, 3, 5, 12, 16, 9, 11, 24, 28, 15, 7, 15, 17, 9}},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ic_conv2d_params_t p = base_params(1, 1, 2);
+    p.padding = cases[i].padding;
+    test_set_problem("hand-computed padding=%d", (int)p.padding);
+    ic_conv2d_t* conv = NULL;
+    CHECK_OK(ic_conv2d_create(&p, w, sizeof w, NULL, 0, &conv));
+    int64_t oh = 0, ow = 0;
+    CHECK_OK(ic_conv2d_output_size(conv, 3, 3, &oh, &ow));
+    CHECK(oh == cases[i].out && ow == cases[i].out);
+    float y[16] = {0};
+    CHECK_OK(ic_conv2d_run(conv, NULL, IC_LAYOUT_NCHW, 1, 3, 3, x, sizeof x, NULL, 0, y,
+                           sizeof y));
+    check_identical("y", y, cases[i].expected, (size_t)(oh * ow));
+    ic_conv2d_destroy(conv);
+  }
+}
+
+/* Output sizes from SPEC §3.1, computed by hand. */
+static void test_conv2d_output_sizes(void) {
+  struct {
+    int32_t padding;
+    int64_t in, k, s, d, before, after, expected; /* 0: error */
+  } cases[] = {
+      {IC_PADDING_SAME, 9, 4, 2, 1, 0, 0, 5},   {IC_PADDING_SAME, 8, 4, 2, 1, 0, 0, 4},
+      {IC_PADDING_SAME, 1, 7, 3, 2, 0, 0, 1},   {IC_PADDING_SAME, 10, 3, 3, 1, 0, 0, 4},
+      {IC_PADDING_FULL, 6, 7, 1, 1, 0, 0, 12},  {IC_PADDING_FULL, 5, 3, 2, 2, 0, 0, 5},
+      {IC_PADDING_VALID, 5, 3, 2, 1, 0, 0, 2},  {IC_PADDING_VALID, 5, 3, 1, 2, 0, 0, 1},
+      {IC_PADDING_VALID, 4, 3, 1, 2, 0, 0, 0},  {IC_PADDING_VALID, 1, 1, 5, 1, 0, 0, 1},
+      {IC_PADDING_EXPLICIT, 2, 5, 1, 1, 3, 0, 1}, {IC_PADDING_EXPLICIT, 2, 5, 1, 1, 2, 0, 0},
+      {IC_PADDING_EXPLICIT, 7, 3, 4, 1, 0, 3, 2},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ic_conv2d_params_t p = base_params(1, 1, 1);
+    p.padding = cases[i].padding;
+    p.kernel_h = cases[i].k;
+    p.stride_h = cases[i].s;
+    p.dilation_h = cases[i].d;
+    p.pad_top = cases[i].before;
+    p.pad_bottom = cases[i].after;
+    test_set_problem("size case %zu", i);
+    ic_conv2d_t* conv = NULL;
+    float* w = xfloats((size_t)cases[i].k);
+    for (int64_t j = 0; j < cases[i].k; j++) w[j] = 1;
+    CHECK_OK(ic_conv2d_create(&p, w, (size_t)cases[i].k * sizeof(float), NULL, 0, &conv));
+    int64_t oh = -1, ow = -1;
+    if (cases[i].expected == 0) {
+      CHECK_STATUS(ic_conv2d_output_size(conv, cases[i].in, 3, &oh, &ow),
+                   IC_STATUS_INVALID_ARGUMENT, "output height would be 0");
+      CHECK(oh == 0 && ow == 0);
+    } else {
+      CHECK_OK(ic_conv2d_output_size(conv, cases[i].in, 3, &oh, &ow));
+      CHECK_MSG(oh == cases[i].expected, "out_h=%lld, expected %lld", (long long)oh,
+                (long long)cases[i].expected);
+      CHECK(ow == 3);
+    }
+    ic_conv2d_destroy(conv);
+    free(w);
+  }
+}
+
+/* create copies weights and bias: the caller may overwrite or free them at once. */
+static void test_conv2d_copies_weights(void) {
+  ic_conv2d_params_t p = base_params(2, 3, 3);
+  p.padding = IC_PADDING_SAME;
+  float w[54], bias[3], x[2 * 4 * 4];
+  fill_int(w, 54, -2, 2);
+  fill_int(bias, 3, -2, 2);
+  fill_int(x, 32, -2, 2);
+  float expected[3 * 16], y[3 * 16];
+  ic_conv2d_t* a = NULL;
+  ic_conv2d_t* b = NULL;
+  CHECK_OK(ic_conv2d_create(&p, w, sizeof w, bias, sizeof bias, &a));
+  CHECK_OK(ic_conv2d_run(a, NULL, IC_LAYOUT_NCHW, 1, 4, 4, x, sizeof x, NULL, 0, expected,
+                         sizeof expected));
+  CHECK_OK(ic_conv2d_create(&p, w, sizeof w, bias, sizeof bias, &b));
+  memset(w, 0xFF, sizeof w); /* NaNs */
+  memset(bias, 0xFF, sizeof bias);
+  CHECK_OK(ic_conv2d_run(b, NULL, IC_LAYOUT_NCHW, 1, 4, 4, x, sizeof x, NULL, 0, y, sizeof y));
+  check_identical("y", y, expected, 48);
+  ic_conv2d_destroy(a);
+  ic_conv2d_destroy(b);
+}
+
+/* Long reductions (576 products per output) stay within the SPEC bound. */
+static void test_conv2d_long_reduction(void) {
+  conv_case_t c = {.batch = 1, .in_h = 9, .in_w = 11, .bias = true, .residual = true};
+  c.p = base_params(64, 16, 3);
+  c.p.padding = IC_PADDING_SAME;
+  c.p.activation = IC_ACTIVATION_RELU6;
+  c.context = two_threads;
+  run_conv_case(&c);
+  c.p = base_params(256, 8, 1);
+  c.in_h = 7;
+  c.in_w = 3;
+  run_conv_case(&c);
+}
+
+/* NaN and infinity propagate as IEEE arithmetic says, also through the activations. */
+static void test_conv2d_non_finite(void) {
+  ic_conv2d_params_t p = base_params(1, 1, 1);
+  p.activation = IC_ACTIVATION_RELU;
+  const float w = 1;
+  ic_conv2d_t* conv = NULL;
+  CHECK_OK(ic_conv2d_create(&p, &w, sizeof w, NULL, 0, &conv));
+  const float x[3] = {NAN, INFINITY, -INFINITY};
+  float y[3];
+  CHECK_OK(ic_conv2d_run(conv, NULL, IC_LAYOUT_NCHW, 1, 1, 3, x, sizeof x, NULL, 0, y, sizeof y));
+  CHECK(isnan(y[0]));
+  CHECK(isinf(y[1]) && y[1] > 0);
+  CHECK(y[2] == 0);
+  ic_conv2d_destroy(conv);
+}
+
+/* Larger buffers than needed are fine; only the tensor's bytes are touched. */
+static void test_conv2d_oversized_buffers(void) {
+  ic_conv2d_params_t p = base_params(1, 1, 1);
+  const float w = 2;
+  ic_conv2d_t* conv = NULL;
+  CHECK_OK(ic_conv2d_create(&p, &w, sizeof w, NULL, 0, &conv));
+  float x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  float y[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+  CHECK_OK(ic_conv2d_run(conv, NULL, IC_LAYOUT_NHWC, 1, 2, 2, x, sizeof x, NULL, 0, y, sizeof y));
+  const float expected[8] = {2, 4, 6, 8, -1, -1, -1, -1};
+  check_identical("y", y, expected, 8);
+  ic_conv2d_destroy(conv);
+}
+
+int main(int argc, char** argv) {
+  test_init(argc, argv, 20240601);
+  if (ic_context_create(2, &two_threads) != IC_STATUS_SUCCESS) return 2;
+  RUN_TEST(test_conv2d_random);
+  RUN_TEST(test_conv2d_exact_data_bit_equal);
+  RUN_TEST(test_conv2d_kernel_paths);
+  RUN_TEST(test_conv2d_hand_computed);
+  RUN_TEST(test_conv2d_output_sizes);
+  RUN_TEST(test_conv2d_copies_weights);
+  RUN_TEST(test_conv2d_long_reduction);
+  RUN_TEST(test_conv2d_non_finite);
+  RUN_TEST(test_conv2d_oversized_buffers);
+  ic_context_destroy(two_threads);
+  return test_finish();
+}
