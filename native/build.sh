@@ -94,7 +94,8 @@ case "$mode" in
       corpus="$build_dir/corpus/$(basename "$fuzzer")"
       mkdir -p "$corpus"
       echo "invconv native build: running $(basename "$fuzzer") for ${seconds}s"
-      "$fuzzer" -max_total_time="$seconds" -print_final_stats=1 "$corpus"
+      "$fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
+        -artifact_prefix="${build_dir%/}/$(basename "$fuzzer")-" "$corpus"
     done
     ;;
   *) fail "unknown mode '$mode' (build, test or fuzz)" ;;

@@ -1,15 +1,15 @@
 /*
  * libFuzzer target for the whole public API: random parameters (mostly plausible, sometimes
- * wild: huge, zero, negative, overflowing), random input sizes and buffer sizes, into
- * create / output_size / run of all four operators, on no context or a shared 3-thread one.
+ * wild: huge, zero, negative, overflowing), random input and buffer sizes, into create /
+ * output_size / run of all four operators, with no context or a shared 3-thread one.
  *
  * Oracles, beyond ASan/UBSan finding no fault:
  *   - conv2d create succeeds exactly when an independent check of the rules says it should;
- *   - output_size agrees with SPEC §3.1 computed independently (for moderate sizes);
- *   - a run with correctly sized buffers succeeds, and conv2d and the involution aggregation
- *     match the float64 reference within the SPEC bound;
- *   - a failed call sets a message and leaves *_out NULL.
- * Any violation traps, which libFuzzer reports with the input that caused it.
+ *   - a failed call leaves a message and *_out NULL;
+ *   - conv2d output_size agrees with SPEC §3.1 computed independently (moderate sizes);
+ *   - a run with correctly sized buffers succeeds; conv2d and the involution aggregation match
+ *     the float64 reference within the SPEC bound.
+ * A violated oracle traps; libFuzzer then saves the input that caused it.
  */
 #include <math.h>
 #include <stdint.h>
@@ -19,6 +19,14 @@
 #include "testing.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+
+#define ORACLE(condition)               \
+  do {                                  \
+    if (!(condition)) __builtin_trap(); \
+  } while (0)
+
+/* Bounds that keep one input fast: tensors of at most MAX_ELEMENTS, runs of MAX_WORK MACs. */
+enum { MAX_ELEMENTS = 1 << 14, MAX_WORK = 1 << 20 };
 
 typedef struct reader {
   const uint8_t* data;
@@ -37,36 +45,33 @@ static uint64_t take(reader_t* r, int bytes) {
   return value;
 }
 
-/* Mostly a value in [lo, hi]; one time in 16 anything at all. */
+/* Mostly a value in [lo, hi]; sometimes zero or negative, sometimes any 64-bit value. */
 static int64_t take_dim(reader_t* r, int64_t lo, int64_t hi) {
-  const uint64_t selector = take(r, 1);
-  if (selector % 16 == 15) return (int64_t)take(r, 8);
-  if (selector % 16 == 14) return -(int64_t)(take(r, 1) % 4);
+  const uint64_t selector = take(r, 1) % 32;
+  if (selector == 31) return (int64_t)take(r, 8);
+  if (selector == 30) return -(int64_t)(take(r, 1) % 4);
   return lo + (int64_t)(take(r, 1) % (uint64_t)(hi - lo + 1));
 }
 
-/* Mostly 0; sometimes another small value. */
+/* Mostly 0, sometimes a small other value (datatype, reserved). */
 static int32_t take_mostly_zero(reader_t* r) {
   const uint64_t v = take(r, 1);
-  return v < 240 ? 0 : (int32_t)(v % 5) - 2;
+  return v < 248 ? 0 : (int32_t)(v % 5) - 2;
 }
 
-#define ORACLE(condition) \
-  do {                    \
-    if (!(condition)) __builtin_trap(); \
-  } while (0)
+static bool in_range(int64_t v, int64_t lo, int64_t hi) { return v >= lo && v <= hi; }
 
-enum { MAX_ELEMENTS = 1 << 14, MAX_WORK = 1 << 20 };
+/* a * b, or a when that overflows (the fuzzer must not overflow itself). */
+static int64_t times(int64_t a, int64_t b) {
+  int64_t product;
+  return __builtin_mul_overflow(a, b, &product) ? a : product;
+}
 
-static ic_context_t* shared_context;
-
-static bool small(int64_t v) { return v >= 1 && v <= MAX_ELEMENTS; }
-
-/* count = product of dims, or -1 if any is out of [1, MAX_ELEMENTS] or the product is. */
+/* Product of dims, or -1 if a dim or the product leaves [1, MAX_ELEMENTS]. */
 static int64_t elements(const int64_t* dims, int rank) {
   int64_t count = 1;
   for (int i = 0; i < rank; i++) {
-    if (!small(dims[i])) return -1;
+    if (!in_range(dims[i], 1, MAX_ELEMENTS)) return -1;
     count *= dims[i];
     if (count > MAX_ELEMENTS) return -1;
   }
@@ -74,23 +79,63 @@ static int64_t elements(const int64_t* dims, int rank) {
 }
 
 static float* make_floats(reader_t* r, int64_t count) {
-  float* data = xfloats((size_t)count);
+  float* data = xfloats((size_t)(count > 0 ? count : 1));
   for (int64_t i = 0; i < count; i++) data[i] = (float)((int)take(r, 1) - 128) / 64.0f;
   return data;
 }
 
-static ic_context_t* pick_context(reader_t* r) { return take(r, 1) % 2 ? shared_context : NULL; }
+static ic_context_t* shared_context;
+
+static ic_context_t* pick_context(reader_t* r) {
+  return take(r, 1) % 2 ? shared_context : NULL;
+}
+
+static void check_failure(ic_status_t status, const void* out) {
+  if (status != IC_STATUS_SUCCESS) ORACLE(out == NULL && ic_last_error()[0] != '\0');
+}
+
+/* y (in layout) against the NCHW float64 reference. */
+static void check_against(const float* y, int32_t layout, const int64_t* dims, const double* ref,
+                          const double* m, int32_t activation) {
+  const int64_t n = dims[0], c = dims[1], h = dims[2], w = dims[3];
+  float* nchw = xfloats((size_t)(n * c * h * w));
+  if (layout == IC_LAYOUT_NHWC) {
+    nhwc_to_nchw(nchw, y, n, c, h, w);
+  } else {
+    memcpy(nchw, y, (size_t)(n * c * h * w) * sizeof(float));
+  }
+  for (int64_t i = 0; i < n * c * h * w; i++) {
+    const double expected = ref_activate(ref[i], activation);
+    ORACLE(fabs((double)nchw[i] - expected) <= 1e-5 * m[i] + 1e-6);
+  }
+  free(nchw);
+}
+
+static float* nchw_copy(const float* data, int32_t layout, const int64_t* dims) {
+  const int64_t count = dims[0] * dims[1] * dims[2] * dims[3];
+  float* copy = xfloats((size_t)count);
+  if (layout == IC_LAYOUT_NHWC) {
+    nhwc_to_nchw(copy, data, dims[0], dims[1], dims[2], dims[3]);
+  } else {
+    memcpy(copy, data, (size_t)count * sizeof(float));
+  }
+  return copy;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * conv2d
+ * ------------------------------------------------------------------------------------------- */
 
 static bool conv_rules_hold(const ic_conv2d_params_t* p) {
   if (p->datatype != 0 || p->reserved != 0) return false;
   if (p->in_channels < 1 || p->out_channels < 1 || p->groups < 1) return false;
-  if (p->in_channels % p->groups || p->out_channels % p->groups) return false;
+  if (p->in_channels % p->groups != 0 || p->out_channels % p->groups != 0) return false;
   const int64_t positive[] = {p->kernel_h, p->kernel_w, p->stride_h, p->stride_w, p->dilation_h,
                               p->dilation_w};
   for (int i = 0; i < 6; i++) {
     if (positive[i] < 1) return false;
   }
-  if (p->padding < 0 || p->padding > 3 || p->activation < 0 || p->activation > 2) return false;
+  if (!in_range(p->padding, 0, 3) || !in_range(p->activation, 0, 2)) return false;
   const int64_t pads[] = {p->pad_top, p->pad_left, p->pad_bottom, p->pad_right};
   for (int i = 0; i < 4; i++) {
     if (pads[i] < 0 || (pads[i] != 0 && p->padding != IC_PADDING_EXPLICIT)) return false;
@@ -110,8 +155,8 @@ static void fuzz_conv2d(reader_t* r) {
   p.datatype = take_mostly_zero(r);
   p.reserved = take_mostly_zero(r);
   p.groups = take_dim(r, 1, 3);
-  p.in_channels = p.groups * take_dim(r, 1, 3);
-  p.out_channels = p.groups * take_dim(r, 1, 3);
+  p.in_channels = times(take_dim(r, 1, 3), in_range(p.groups, 1, 64) ? p.groups : 1);
+  p.out_channels = times(take_dim(r, 1, 3), in_range(p.groups, 1, 64) ? p.groups : 1);
   if (take(r, 1) % 8 == 0) p.in_channels = p.groups = take_dim(r, 1, 6); /* depthwise */
   p.kernel_h = take_dim(r, 1, 5), p.kernel_w = take_dim(r, 1, 5);
   p.stride_h = take_dim(r, 1, 4), p.stride_w = take_dim(r, 1, 4);
@@ -128,33 +173,34 @@ static void fuzz_conv2d(reader_t* r) {
     const int64_t dims[4] = {p.out_channels, p.in_channels / p.groups, p.kernel_h, p.kernel_w};
     w_count = elements(dims, 4);
   }
-  /* Right-sized weights when we can, otherwise a small buffer that cannot be right. */
+  /* Right-sized weights when the shape allows, otherwise a buffer that cannot be right. */
   const bool right_size = w_count > 0 && take(r, 1) % 16 != 0;
   const int64_t passed = right_size ? w_count : (w_count > 0 ? w_count + 1 : 3);
   float* w = make_floats(r, passed);
-  const bool with_bias = take(r, 1) % 2;
-  float* bias = with_bias && small(p.out_channels) ? make_floats(r, p.out_channels) : NULL;
+  const bool with_bias = take(r, 1) % 2 && in_range(p.out_channels, 1, MAX_ELEMENTS);
+  float* bias = with_bias ? make_floats(r, p.out_channels) : NULL;
 
-  ic_conv2d_t* conv = (ic_conv2d_t*)(uintptr_t)1;
+  ic_conv2d_t* conv = (ic_conv2d_t*)(uintptr_t)sizeof(float);
   const ic_status_t status =
       ic_conv2d_create(&p, w, (size_t)passed * sizeof(float), bias,
                        bias ? (size_t)p.out_channels * sizeof(float) : 0, &conv);
+  check_failure(status, conv);
+  /* w_count < 0 with valid rules means a huge but consistent shape: we never pass it right. */
   ORACLE((status == IC_STATUS_SUCCESS) == (valid && right_size));
-  ORACLE(status == IC_STATUS_SUCCESS ? conv != NULL : (conv == NULL && ic_last_error()[0]));
-  free(w);
   if (conv == NULL) {
-    free(bias);
+    free(w), free(bias);
     return;
   }
 
   const int64_t batch = take_dim(r, 1, 3), in_h = take_dim(r, 1, 12), in_w = take_dim(r, 1, 12);
   int64_t out_h = -1, out_w = -1;
   const ic_status_t size_status = ic_conv2d_output_size(conv, in_h, in_w, &out_h, &out_w);
-  ref_window_t win;
-  const bool moderate = small(in_h) && small(in_w) && p.kernel_h <= 64 && p.kernel_w <= 64 &&
-                        p.dilation_h <= 64 && p.dilation_w <= 64 && p.pad_top <= 64 &&
-                        p.pad_left <= 64 && p.pad_bottom <= 64 && p.pad_right <= 64 &&
-                        p.stride_h <= MAX_ELEMENTS && p.stride_w <= MAX_ELEMENTS;
+  const bool moderate = in_range(in_h, 1, 4096) && in_range(in_w, 1, 4096) &&
+                        p.kernel_h <= 4096 && p.kernel_w <= 4096 && p.dilation_h <= 4096 &&
+                        p.dilation_w <= 4096 && p.pad_top <= 4096 && p.pad_left <= 4096 &&
+                        p.pad_bottom <= 4096 && p.pad_right <= 4096 && p.stride_h <= 4096 &&
+                        p.stride_w <= 4096;
+  ref_window_t win = {0, 0, 0, 0};
   if (moderate) {
     const bool fits = ref_conv2d_window(&p, in_h, in_w, &win);
     ORACLE((size_status == IC_STATUS_SUCCESS) == fits);
@@ -164,9 +210,8 @@ static void fuzz_conv2d(reader_t* r) {
   const int64_t y_dims[4] = {batch, p.out_channels, out_h, out_w};
   const int64_t x_count = elements(x_dims, 4);
   const int64_t y_count = size_status == IC_STATUS_SUCCESS ? elements(y_dims, 4) : -1;
-  const int64_t work = y_count * (p.in_channels / p.groups) * p.kernel_h * p.kernel_w;
-  if (moderate && x_count > 0 && y_count > 0 && p.kernel_h * p.kernel_w <= MAX_ELEMENTS &&
-      work <= MAX_WORK) {
+  if (moderate && x_count > 0 && y_count > 0 &&
+      y_count * (p.in_channels / p.groups) * p.kernel_h * p.kernel_w <= MAX_WORK) {
     const int32_t layout = (int32_t)(take(r, 1) % 2);
     const int residual_mode = (int)(take(r, 1) % 3); /* none, separate, aliasing dst */
     float* x = make_floats(r, x_count);
@@ -174,30 +219,231 @@ static void fuzz_conv2d(reader_t* r) {
     float* dst = xfloats((size_t)y_count);
     if (residual_mode == 2) memcpy(dst, residual, (size_t)y_count * sizeof(float));
     const float* residual_arg = residual_mode == 2 ? dst : residual;
-    /* The reference reads NCHW; with NHWC the data is simply read as another tensor. */
-    float* x_nchw = xfloats((size_t)x_count);
-    float* res_nchw = residual ? xfloats((size_t)y_count) : NULL;
-    if (layout == IC_LAYOUT_NHWC) {
-      nhwc_to_nchw(x_nchw, x, batch, p.in_channels, in_h, in_w);
-      if (residual) nhwc_to_nchw(res_nchw, residual, batch, p.out_channels, out_h, out_w);
-    } else {
-      memcpy(x_nchw, x, (size_t)x_count * sizeof(float));
-      if (residual) memcpy(res_nchw, residual, (size_t)y_count * sizeof(float));
+
+    double* xd = NULL;
+    double* rd = NULL;
+    {
+      float* x_nchw = nchw_copy(x, layout, x_dims);
+      xd = to_doubles(x_nchw, (size_t)x_count);
+      free(x_nchw);
+      if (residual) {
+        float* r_nchw = nchw_copy(residual, layout, y_dims);
+        rd = to_doubles(r_nchw, (size_t)y_count);
+        free(r_nchw);
+      }
     }
     ORACLE(ic_conv2d_run(conv, pick_context(r), layout, batch, in_h, in_w, x,
                          (size_t)x_count * sizeof(float), residual_arg,
                          residual ? (size_t)y_count * sizeof(float) : 0, dst,
                          (size_t)y_count * sizeof(float)) == IC_STATUS_SUCCESS);
-    double* xd = to_doubles(x_nchw, (size_t)x_count);
-    double* wd = to_doubles(NULL, 0);
-    {
-      /* Weights were freed; recreate the same values for the reference is not possible, so
-       * compare against the operator's own packed copy through a second run instead. */
-    }
-    free(wd);
-    free(xd);
-    free(x), free(residual), free(dst), free(x_nchw), free(res_nchw);
+    double* wd = to_doubles(w, (size_t)w_count);
+    double* bd = to_doubles(bias, bias ? (size_t)p.out_channels : 0);
+    double* ref = xdoubles((size_t)y_count);
+    double* mag = xdoubles((size_t)y_count);
+    ref_conv2d(&p, batch, in_h, in_w, xd, wd, bd, rd, ref, mag);
+    check_against(dst, layout, y_dims, ref, mag, p.activation);
+    free(x), free(residual), free(dst), free(xd), free(rd), free(wd), free(bd), free(ref);
+    free(mag);
+  } else if (size_status == IC_STATUS_SUCCESS && take(r, 1) % 4 == 0) {
+    /* Too big to run for real: hand in tiny buffers, which must be refused untouched. */
+    float tiny[4] = {1, 2, 3, 4};
+    float out[4] = {5, 6, 7, 8};
+    const ic_status_t run_status = ic_conv2d_run(conv, NULL, 0, batch, in_h, in_w, tiny,
+                                                 sizeof tiny, NULL, 0, out, sizeof out);
+    if (run_status != IC_STATUS_SUCCESS) ORACLE(out[0] == 5 && out[3] == 8);
   }
   ic_conv2d_destroy(conv);
-  free(bias);
+  free(w), free(bias);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * separable conv2d
+ * ------------------------------------------------------------------------------------------- */
+
+static void fuzz_separable(reader_t* r) {
+  ic_separable_conv2d_params_t p = {0};
+  p.datatype = take_mostly_zero(r);
+  p.padding = (int32_t)(take(r, 1) % 5);
+  p.depthwise_activation = (int32_t)(take(r, 1) % 4);
+  p.activation = (int32_t)(take(r, 1) % 4);
+  p.in_channels = take_dim(r, 1, 6);
+  p.depth_multiplier = take_dim(r, 1, 3);
+  p.out_channels = take_dim(r, 1, 6);
+  p.kernel_h = take_dim(r, 1, 5), p.kernel_w = take_dim(r, 1, 5);
+  p.stride_h = take_dim(r, 1, 3), p.stride_w = take_dim(r, 1, 3);
+  p.dilation_h = take_dim(r, 1, 2), p.dilation_w = take_dim(r, 1, 2);
+  if (p.padding == IC_PADDING_EXPLICIT) {
+    p.pad_top = take_dim(r, 0, 2), p.pad_left = take_dim(r, 0, 2);
+    p.pad_bottom = take_dim(r, 0, 2), p.pad_right = take_dim(r, 0, 2);
+  }
+  const int64_t dwc = in_range(p.in_channels, 1, 64) && in_range(p.depth_multiplier, 1, 64)
+                          ? p.in_channels * p.depth_multiplier
+                          : -1;
+  const int64_t dw_dims[4] = {dwc, 1, p.kernel_h, p.kernel_w};
+  const int64_t pw_dims[4] = {p.out_channels, dwc, 1, 1};
+  const int64_t dw_count = elements(dw_dims, 4), pw_count = elements(pw_dims, 4);
+  const int64_t dw_passed = dw_count > 0 ? dw_count : 2, pw_passed = pw_count > 0 ? pw_count : 2;
+  float* dw = make_floats(r, dw_passed);
+  float* pw = make_floats(r, pw_passed);
+  float* dwb = dwc > 0 && take(r, 1) % 2 ? make_floats(r, dwc) : NULL;
+  float* pwb = pw_count > 0 && take(r, 1) % 2 ? make_floats(r, p.out_channels) : NULL;
+  ic_separable_conv2d_t* conv = (ic_separable_conv2d_t*)(uintptr_t)sizeof(float);
+  const ic_status_t status = ic_separable_conv2d_create(
+      &p, dw, (size_t)dw_passed * sizeof(float), dwb, dwb ? (size_t)dwc * sizeof(float) : 0, pw,
+      (size_t)pw_passed * sizeof(float), pwb, pwb ? (size_t)p.out_channels * sizeof(float) : 0,
+      &conv);
+  check_failure(status, conv);
+  if (status == IC_STATUS_SUCCESS) ORACLE(dw_count > 0 && pw_count > 0);
+  if (conv != NULL) {
+    const int64_t batch = take_dim(r, 1, 2), in_h = take_dim(r, 1, 12);
+    const int64_t in_w = take_dim(r, 1, 12);
+    int64_t out_h = -1, out_w = -1;
+    if (ic_separable_conv2d_output_size(conv, in_h, in_w, &out_h, &out_w) == IC_STATUS_SUCCESS) {
+      const int64_t x_dims[4] = {batch, p.in_channels, in_h, in_w};
+      const int64_t y_dims[4] = {batch, p.out_channels, out_h, out_w};
+      const int64_t mid_dims[4] = {batch, dwc, out_h, out_w};
+      const int64_t x_count = elements(x_dims, 4), y_count = elements(y_dims, 4);
+      if (x_count > 0 && y_count > 0 && elements(mid_dims, 4) > 0 &&
+          elements(mid_dims, 4) * p.kernel_h * p.kernel_w <= MAX_WORK) {
+        float* x = make_floats(r, x_count);
+        float* y = xfloats((size_t)y_count);
+        ORACLE(ic_separable_conv2d_run(conv, pick_context(r), (int32_t)(take(r, 1) % 2), batch,
+                                       in_h, in_w, x, (size_t)x_count * sizeof(float), y,
+                                       (size_t)y_count * sizeof(float)) == IC_STATUS_SUCCESS);
+        free(x), free(y);
+      }
+    }
+  }
+  ic_separable_conv2d_destroy(conv);
+  free(dw), free(pw), free(dwb), free(pwb);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * involution
+ * ------------------------------------------------------------------------------------------- */
+
+static void fuzz_aggregate(reader_t* r) {
+  ic_involution_params_t p = {0};
+  p.datatype = take_mostly_zero(r);
+  p.reserved = take_mostly_zero(r);
+  p.group_channels = take_dim(r, 1, 5);
+  p.channels = times(take_dim(r, 1, 3), in_range(p.group_channels, 1, 64) ? p.group_channels : 1);
+  p.kernel_size = take_dim(r, 1, 7);
+  p.stride = take_dim(r, 1, 3);
+  p.dilation = take_dim(r, 1, 2);
+  ic_involution_aggregate_t* op = (ic_involution_aggregate_t*)(uintptr_t)sizeof(float);
+  const ic_status_t status = ic_involution_aggregate_create(&p, &op);
+  check_failure(status, op);
+  if (status == IC_STATUS_SUCCESS) ORACLE(p.kernel_size % 2 == 1);
+  if (op == NULL) return;
+  const int64_t batch = take_dim(r, 1, 2), in_h = take_dim(r, 1, 10), in_w = take_dim(r, 1, 10);
+  int64_t oh = -1, ow = -1;
+  if (ic_involution_aggregate_output_size(op, in_h, in_w, &oh, &ow) == IC_STATUS_SUCCESS &&
+      in_range(p.kernel_size, 1, 15) && in_range(p.dilation, 1, 64) &&
+      in_range(p.stride, 1, 4096)) {
+    int64_t eh, ew;
+    ref_involution_output(&p, in_h, in_w, &eh, &ew);
+    ORACLE(eh == oh && ew == ow);
+    const int64_t kc = p.channels / p.group_channels * p.kernel_size * p.kernel_size;
+    const int64_t x_dims[4] = {batch, p.channels, in_h, in_w};
+    const int64_t k_dims[4] = {batch, kc, oh, ow};
+    const int64_t y_dims[4] = {batch, p.channels, oh, ow};
+    const int64_t xn = elements(x_dims, 4), kn = elements(k_dims, 4), yn = elements(y_dims, 4);
+    if (xn > 0 && kn > 0 && yn > 0) {
+      const int32_t layout = (int32_t)(take(r, 1) % 2);
+      float* x = make_floats(r, xn);
+      float* k = make_floats(r, kn);
+      float* y = xfloats((size_t)yn);
+      ORACLE(ic_involution_aggregate_run(op, pick_context(r), layout, batch, in_h, in_w, x,
+                                         (size_t)xn * sizeof(float), k,
+                                         (size_t)kn * sizeof(float), y,
+                                         (size_t)yn * sizeof(float)) == IC_STATUS_SUCCESS);
+      float* x_nchw = nchw_copy(x, layout, x_dims);
+      float* k_nchw = nchw_copy(k, layout, k_dims);
+      double* xd = to_doubles(x_nchw, (size_t)xn);
+      double* kd = to_doubles(k_nchw, (size_t)kn);
+      double* ref = xdoubles((size_t)yn);
+      double* mag = xdoubles((size_t)yn);
+      ref_involution_aggregate(&p, batch, in_h, in_w, xd, kd, ref, mag);
+      check_against(y, layout, y_dims, ref, mag, IC_ACTIVATION_NONE);
+      free(x), free(k), free(y), free(x_nchw), free(k_nchw), free(xd), free(kd), free(ref);
+      free(mag);
+    }
+  }
+  ic_involution_aggregate_destroy(op);
+}
+
+static void fuzz_involution2d(reader_t* r) {
+  ic_involution2d_params_t p = {0};
+  p.datatype = take_mostly_zero(r);
+  p.reserved = take_mostly_zero(r);
+  p.group_channels = take_dim(r, 1, 4);
+  p.channels = times(take_dim(r, 1, 3), in_range(p.group_channels, 1, 64) ? p.group_channels : 1);
+  p.kernel_size = take_dim(r, 1, 5);
+  p.stride = take_dim(r, 1, 3);
+  p.dilation = take_dim(r, 1, 2);
+  p.reduction_ratio = take_dim(r, 1, 4);
+  const uint64_t eps = take(r, 1);
+  p.bn_epsilon = eps < 240 ? 1e-5 : eps == 250 ? NAN : eps == 251 ? INFINITY : -(double)eps;
+  const int64_t reduced = in_range(p.reduction_ratio, 1, MAX_ELEMENTS) &&
+                                  in_range(p.channels, 1, MAX_ELEMENTS)
+                              ? p.channels / p.reduction_ratio
+                              : -1;
+  const int64_t kc = in_range(p.group_channels, 1, MAX_ELEMENTS) &&
+                             in_range(p.kernel_size, 1, 64) && in_range(p.channels, 1, MAX_ELEMENTS)
+                         ? p.channels / p.group_channels * p.kernel_size * p.kernel_size
+                         : -1;
+  const int64_t r_dims[2] = {reduced, p.channels}, s_dims[2] = {kc, reduced};
+  const int64_t n0 = elements(r_dims, 2), n1 = elements(s_dims, 2);
+  const int64_t nr = reduced > 0 ? reduced : 1, nk = kc > 0 ? kc : 1;
+  float* w0 = make_floats(r, n0 > 0 ? n0 : 1);
+  float* bn = make_floats(r, nr);
+  float* var = make_floats(r, nr);
+  for (int64_t i = 0; i < nr; i++) var[i] = fabsf(var[i]) + (take(r, 1) % 16 == 0 ? -3.0f : 0.1f);
+  float* w1 = make_floats(r, n1 > 0 ? n1 : 1);
+  float* b1 = make_floats(r, nk);
+  const size_t f = sizeof(float);
+  ic_involution2d_t* op = (ic_involution2d_t*)(uintptr_t)sizeof(float);
+  const ic_status_t status = ic_involution2d_create(
+      &p, w0, (size_t)(n0 > 0 ? n0 : 1) * f, bn, (size_t)nr * f, bn, (size_t)nr * f, bn,
+      (size_t)nr * f, var, (size_t)nr * f, w1, (size_t)(n1 > 0 ? n1 : 1) * f, b1, (size_t)nk * f,
+      &op);
+  check_failure(status, op);
+  if (op != NULL) {
+    const int64_t batch = take_dim(r, 1, 2), in_h = take_dim(r, 1, 9), in_w = take_dim(r, 1, 9);
+    int64_t oh = -1, ow = -1;
+    const ic_status_t size_status = ic_involution2d_output_size(op, in_h, in_w, &oh, &ow);
+    if (size_status == IC_STATUS_SUCCESS && p.stride > 1) {
+      ORACLE(in_h % p.stride == 0 && in_w % p.stride == 0);
+    }
+    const int64_t x_dims[4] = {batch, p.channels, in_h, in_w};
+    const int64_t y_dims[4] = {batch, p.channels, oh, ow};
+    const int64_t xn = elements(x_dims, 4), yn = elements(y_dims, 4);
+    /* Work per output pixel: reduce (n0), span (n1) and aggregation (channels * K * K). */
+    if (size_status == IC_STATUS_SUCCESS && xn > 0 && yn > 0 &&
+        yn / p.channels * (n0 + n1 + p.channels * p.kernel_size * p.kernel_size) <= MAX_WORK) {
+      float* x = make_floats(r, xn);
+      float* y = xfloats((size_t)yn);
+      ORACLE(ic_involution2d_run(op, pick_context(r), (int32_t)(take(r, 1) % 2), batch, in_h,
+                                 in_w, x, (size_t)xn * f, y, (size_t)yn * f) ==
+             IC_STATUS_SUCCESS);
+      free(x), free(y);
+    }
+  }
+  ic_involution2d_destroy(op);
+  free(w0), free(bn), free(var), free(w1), free(b1);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (shared_context == NULL && ic_context_create(3, &shared_context) != IC_STATUS_SUCCESS) {
+    __builtin_trap();
+  }
+  reader_t r = {data, size};
+  switch (take(&r, 1) % 4) {
+    case 0: fuzz_conv2d(&r); break;
+    case 1: fuzz_separable(&r); break;
+    case 2: fuzz_aggregate(&r); break;
+    default: fuzz_involution2d(&r); break;
+  }
+  return 0;
 }

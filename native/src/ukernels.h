@@ -180,7 +180,9 @@ ic_f32_avgpool2d_ukernel_fn ic_select_f32_avgpool2d_ukernel(ic_isa_t max_isa,
  * they form one range [*begin, *end), empty when *begin == *end. */
 static inline void ic_tap_range(int64_t origin, int64_t dilation, int64_t kernel, int64_t extent,
                                 int64_t* begin, int64_t* end) {
-  int64_t first = origin >= 0 ? 0 : (-origin + dilation - 1) / dilation;
+  /* ceil(-origin / dilation) without forming -origin + dilation - 1, which can overflow: the
+   * operators guarantee -origin <= padding and extent + padding fit, nothing about dilation. */
+  int64_t first = origin >= 0 ? 0 : -origin / dilation + (-origin % dilation != 0);
   int64_t last = origin > extent - 1 ? 0 : (extent - 1 - origin) / dilation + 1;
   if (last > kernel) last = kernel;
   if (first > last) first = last;

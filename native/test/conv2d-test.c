@@ -390,6 +390,28 @@ static void test_conv2d_oversized_buffers(void) {
   ic_conv2d_destroy(conv);
 }
 
+/* Found by the fuzzer: huge padding, stride and dilation around a 1-tap kernel must not
+ * overflow the tap arithmetic. Row 0 sits entirely in the padding, row 1 on input row 0. */
+static void test_conv2d_extreme_geometry(void) {
+  ic_conv2d_params_t p = base_params(1, 1, 1);
+  p.padding = IC_PADDING_EXPLICIT;
+  p.pad_top = p.stride_h = INT64_C(1) << 62;
+  p.dilation_h = (INT64_C(1) << 62) + 1;
+  p.dilation_w = INT64_MAX;
+  const float w = 2;
+  ic_conv2d_t* conv = NULL;
+  CHECK_OK(ic_conv2d_create(&p, &w, sizeof w, NULL, 0, &conv));
+  int64_t oh = 0, ow = 0;
+  CHECK_OK(ic_conv2d_output_size(conv, 3, 2, &oh, &ow));
+  CHECK(oh == 2 && ow == 2);
+  const float x[6] = {1, 2, 3, 4, 5, 6};
+  float y[4];
+  CHECK_OK(ic_conv2d_run(conv, NULL, IC_LAYOUT_NCHW, 1, 3, 2, x, sizeof x, NULL, 0, y, sizeof y));
+  const float expected[4] = {0, 0, 2, 4};
+  check_identical("y", y, expected, 4);
+  ic_conv2d_destroy(conv);
+}
+
 int main(int argc, char** argv) {
   test_init(argc, argv, 20240601);
   if (ic_context_create(2, &two_threads) != IC_STATUS_SUCCESS) return 2;
@@ -402,6 +424,7 @@ int main(int argc, char** argv) {
   RUN_TEST(test_conv2d_long_reduction);
   RUN_TEST(test_conv2d_non_finite);
   RUN_TEST(test_conv2d_oversized_buffers);
+  RUN_TEST(test_conv2d_extreme_geometry);
   ic_context_destroy(two_threads);
   return test_finish();
 }

@@ -38,8 +38,24 @@ public final class Conv2d extends NativeOperator {
         this.params = params;
     }
 
+    /**
+     * Creates a convolution from validated parameters (see {@link Builder#params()}).
+     *
+     * @param weights {@code params.weightShape()}, PyTorch order
+     * @param bias    {@code [outChannels]}, or null for none
+     */
+    public static Conv2d create(Conv2dParams params, float[] weights, float[] bias) {
+        return create("conv2d", params, FloatData.of(weights), FloatData.of(bias));
+    }
+
+    /** As {@link #create(Conv2dParams, float[], float[])}, from float32 segments. */
+    public static Conv2d create(Conv2dParams params, MemorySegment weights, MemorySegment bias) {
+        return create("conv2d", params, FloatData.of(weights), FloatData.of(bias));
+    }
+
     /** Checks weights and bias against the params, then creates the native operator. */
     static Conv2d create(String op, Conv2dParams params, FloatData weights, FloatData bias) {
+        Objects.requireNonNull(params, "params");
         Shape w = params.weightShape();
         FloatData.require(op, "weights", weights, w.elementCount(), w.toString(), false);
         FloatData.require(op, "bias", bias, params.outChannels(), "[" + params.outChannels() + "]", true);
@@ -172,12 +188,12 @@ public final class Conv2d extends NativeOperator {
          * @param bias    {@code [outChannels]}, or null for none
          */
         public Conv2d build(float[] weights, float[] bias) {
-            return create("conv2d", params(), FloatData.of(weights), FloatData.of(bias));
+            return create(params(), weights, bias);
         }
 
         /** As {@link #build(float[], float[])}, from float32 segments (e.g. safetensors slices). */
         public Conv2d build(MemorySegment weights, MemorySegment bias) {
-            return create("conv2d", params(), FloatData.of(weights), FloatData.of(bias));
+            return create(params(), weights, bias);
         }
     }
 }

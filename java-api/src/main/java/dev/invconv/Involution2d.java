@@ -77,6 +77,21 @@ public final class Involution2d extends NativeOperator {
         return shapes;
     }
 
+    /** Creates the module from validated parameters and arrays keyed by the official names. */
+    public static Involution2d create(Involution2dParams params, Map<String, float[]> parameters) {
+        Objects.requireNonNull(parameters, "parameters");
+        return create(params, name -> FloatData.of(parameters.get(name)));
+    }
+
+    /**
+     * Creates the module from validated parameters and float32 segments keyed by the official
+     * names, e.g. memory-mapped safetensors slices, used without a copy where they are off-heap.
+     */
+    public static Involution2d createFromSegments(Involution2dParams params, Map<String, MemorySegment> parameters) {
+        Objects.requireNonNull(parameters, "parameters");
+        return create(params, name -> FloatData.of(parameters.get(name)));
+    }
+
     public Involution2dParams params() {
         return params;
     }
@@ -111,6 +126,30 @@ public final class Involution2d extends NativeOperator {
         checkNoOverlap("input", src, dst);
         Status.check(invconv_h.ic_involution2d_run(self, context.handle(), layout.nativeValue(),
                 in.n(), in.h(), in.w(), src, src.byteSize(), dst, dst.byteSize()));
+    }
+
+    private static Involution2d create(Involution2dParams p, Function<String, FloatData> lookup) {
+        List<FloatData> data = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<String, long[]> e : parameterShapes(p).entrySet()) {
+            FloatData d = lookup.apply(e.getKey());
+            long expected = 1;
+            for (long dim : e.getValue()) {
+                expected *= dim;
+            }
+            String shape = Arrays.toString(e.getValue());
+            if (d == null) {
+                problems.add("'" + e.getKey() + "' is missing (expected " + shape + ")");
+            } else if (d.count() != expected) {
+                problems.add("'" + e.getKey() + "' has " + d.count() + " elements but " + shape
+                        + " needs " + expected);
+            }
+            data.add(d);
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("involution2d: " + String.join("; ", problems));
+        }
+        return new Involution2d(p, data);
     }
 
     @Override
@@ -180,8 +219,7 @@ public final class Involution2d extends NativeOperator {
 
         /** Builds from arrays keyed by the official names (see {@link #parameterShapes}). */
         public Involution2d build(Map<String, float[]> parameters) {
-            Objects.requireNonNull(parameters, "parameters");
-            return create(params(), name -> FloatData.of(parameters.get(name)));
+            return create(params(), parameters);
         }
 
         /**
@@ -189,32 +227,7 @@ public final class Involution2d extends NativeOperator {
          * slices, used without a copy where they are off-heap.
          */
         public Involution2d buildFromSegments(Map<String, MemorySegment> parameters) {
-            Objects.requireNonNull(parameters, "parameters");
-            return create(params(), name -> FloatData.of(parameters.get(name)));
-        }
-
-        private static Involution2d create(Involution2dParams p, Function<String, FloatData> lookup) {
-            List<FloatData> data = new ArrayList<>();
-            List<String> problems = new ArrayList<>();
-            for (Map.Entry<String, long[]> e : parameterShapes(p).entrySet()) {
-                FloatData d = lookup.apply(e.getKey());
-                long expected = 1;
-                for (long dim : e.getValue()) {
-                    expected *= dim;
-                }
-                String shape = Arrays.toString(e.getValue());
-                if (d == null) {
-                    problems.add("'" + e.getKey() + "' is missing (expected " + shape + ")");
-                } else if (d.count() != expected) {
-                    problems.add("'" + e.getKey() + "' has " + d.count() + " elements but " + shape
-                            + " needs " + expected);
-                }
-                data.add(d);
-            }
-            if (!problems.isEmpty()) {
-                throw new IllegalArgumentException("involution2d: " + String.join("; ", problems));
-            }
-            return new Involution2d(p, data);
+            return createFromSegments(params(), parameters);
         }
     }
 }

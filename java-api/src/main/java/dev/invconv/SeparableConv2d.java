@@ -46,6 +46,13 @@ public final class SeparableConv2d extends NativeOperator {
         return new Builder(inChannels, outChannels, kernelH, kernelW);
     }
 
+    /** Creates the operator from validated parameters; weights as in {@link Builder#build}. */
+    public static SeparableConv2d create(SeparableConv2dParams params, float[] depthwiseWeights,
+                                         float[] depthwiseBias, float[] pointwiseWeights, float[] pointwiseBias) {
+        return create(params, FloatData.of(depthwiseWeights), FloatData.of(depthwiseBias),
+                FloatData.of(pointwiseWeights), FloatData.of(pointwiseBias));
+    }
+
     public SeparableConv2dParams params() {
         return params;
     }
@@ -81,6 +88,22 @@ public final class SeparableConv2d extends NativeOperator {
         checkNoOverlap("input", src, dst);
         Status.check(invconv_h.ic_separable_conv2d_run(self, context.handle(), layout.nativeValue(),
                 in.n(), in.h(), in.w(), src, src.byteSize(), dst, dst.byteSize()));
+    }
+
+    private static SeparableConv2d create(SeparableConv2dParams p, FloatData dw, FloatData db,
+                                          FloatData pw, FloatData pb) {
+        String op = "separable_conv2d";
+        Conv2dParams depthwise = p.depthwise();
+        Conv2dParams pointwise = p.pointwise();
+        FloatData.require(op, "depthwise weights", dw, depthwise.weightShape().elementCount(),
+                depthwise.weightShape().toString(), false);
+        FloatData.require(op, "depthwise bias", db, depthwise.outChannels(),
+                "[" + depthwise.outChannels() + "]", true);
+        FloatData.require(op, "pointwise weights", pw, pointwise.weightShape().elementCount(),
+                pointwise.weightShape().toString(), false);
+        FloatData.require(op, "pointwise bias", pb, pointwise.outChannels(),
+                "[" + pointwise.outChannels() + "]", true);
+        return new SeparableConv2d(p, dw, db, pw, pb);
     }
 
     @Override
@@ -153,30 +176,14 @@ public final class SeparableConv2d extends NativeOperator {
          */
         public SeparableConv2d build(float[] depthwiseWeights, float[] depthwiseBias,
                                      float[] pointwiseWeights, float[] pointwiseBias) {
-            return create(params(), FloatData.of(depthwiseWeights), FloatData.of(depthwiseBias),
-                    FloatData.of(pointwiseWeights), FloatData.of(pointwiseBias));
+            return SeparableConv2d.create(params(), depthwiseWeights, depthwiseBias, pointwiseWeights,
+                    pointwiseBias);
         }
 
         public SeparableConv2d build(MemorySegment depthwiseWeights, MemorySegment depthwiseBias,
                                      MemorySegment pointwiseWeights, MemorySegment pointwiseBias) {
-            return create(params(), FloatData.of(depthwiseWeights), FloatData.of(depthwiseBias),
+            return SeparableConv2d.create(params(), FloatData.of(depthwiseWeights), FloatData.of(depthwiseBias),
                     FloatData.of(pointwiseWeights), FloatData.of(pointwiseBias));
-        }
-
-        private static SeparableConv2d create(SeparableConv2dParams p, FloatData dw, FloatData db,
-                                              FloatData pw, FloatData pb) {
-            String op = "separable_conv2d";
-            Conv2dParams depthwise = p.depthwise();
-            Conv2dParams pointwise = p.pointwise();
-            FloatData.require(op, "depthwise weights", dw, depthwise.weightShape().elementCount(),
-                    depthwise.weightShape().toString(), false);
-            FloatData.require(op, "depthwise bias", db, depthwise.outChannels(),
-                    "[" + depthwise.outChannels() + "]", true);
-            FloatData.require(op, "pointwise weights", pw, pointwise.weightShape().elementCount(),
-                    pointwise.weightShape().toString(), false);
-            FloatData.require(op, "pointwise bias", pb, pointwise.outChannels(),
-                    "[" + pointwise.outChannels() + "]", true);
-            return new SeparableConv2d(p, dw, db, pw, pb);
         }
     }
 }

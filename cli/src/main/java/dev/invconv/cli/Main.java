@@ -2,9 +2,11 @@ package dev.invconv.cli;
 
 import dev.invconv.Context;
 import dev.invconv.Invconv;
-import Isa;
+import dev.invconv.Isa;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -64,7 +66,7 @@ public final class Main {
                     yield 2;
                 }
             };
-        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+        } catch (IllegalArgumentException | UnsupportedOperationException | IOException | UncheckedIOException e) {
             err.println("invconv: " + e.getMessage());
             return 2;
         } catch (UnsatisfiedLinkError e) {
