@@ -3,10 +3,12 @@
 #   build.sh build BUILD_DIR RESOURCES_DIR   configure + build (Release, warnings as errors) and
 #                                            copy the library to
 #                                            RESOURCES_DIR/dev/invconv/native/OS-ARCH/
-#   build.sh test  BUILD_DIR RESOURCES_DIR   run the C tests with ctest, then build the same
-#                                            tests with AddressSanitizer + UBSan in
-#                                            BUILD_DIR-asan and run them again (SPEC §7).
-#                                            INVCONV_SKIP_SANITIZERS=1 skips that second pass.
+#   build.sh test  BUILD_DIR RESOURCES_DIR   run the C tests with ctest, then build them with
+#                                            AddressSanitizer + UBSan in BUILD_DIR-asan and
+#                                            run them all again (SPEC §7), and with
+#                                            ThreadSanitizer in BUILD_DIR-tsan for the tests
+#                                            that use threads. INVCONV_SKIP_SANITIZERS=1
+#                                            skips both sanitizer passes.
 #   build.sh fuzz  BUILD_DIR [SECONDS]       build the libFuzzer targets with clang and run
 #                                            each for SECONDS (default 20)
 set -euo pipefail
@@ -65,6 +67,8 @@ case "$mode" in
     fi
     sanitizers_work "$cc" address,undefined ||
       fail "$cc cannot build with -fsanitize=address,undefined, which the test pass needs (SPEC §7). On Debian/Ubuntu the runtimes come with gcc (libasan8, libubsan1); set INVCONV_SKIP_SANITIZERS=1 to skip this pass"
+    sanitizers_work "$cc" thread ||
+      fail "$cc cannot build with -fsanitize=thread, which the test pass needs for the thread pool. On Debian/Ubuntu the runtime comes with gcc (libtsan2); set INVCONV_SKIP_SANITIZERS=1 to skip this pass"
     # Never pass IC_JAVA_RESOURCES_DIR here: an instrumented library must not be packaged.
     asan_dir="${build_dir%/}-asan"
     cmake -S "$source_dir" -B "$asan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -73,6 +77,14 @@ case "$mode" in
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1} \
     UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
       ctest --test-dir "$asan_dir" --output-on-failure --parallel "$jobs"
+    # ThreadSanitizer for the worker pool and concurrent runs (cannot be combined with ASan).
+    tsan_dir="${build_dir%/}-tsan"
+    cmake -S "$source_dir" -B "$tsan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DCMAKE_C_COMPILER="$cc" -DIC_WARNINGS_AS_ERRORS=ON -DIC_SANITIZE=thread
+    cmake --build "$tsan_dir" --parallel "$jobs"
+    TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
+      ctest --test-dir "$tsan_dir" --output-on-failure --parallel "$jobs" \
+        -R 'threads-test|conv2d-test|involution-test'
     ;;
   fuzz)
     seconds=${3:-20}

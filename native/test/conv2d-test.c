@@ -199,14 +199,14 @@ static conv_case_t random_case(bool exact) {
 }
 
 static void test_conv2d_random(void) {
-  for (int i = 0; i < 300; i++) {
+  for (int i = 0; i < 1000; i++) {
     const conv_case_t c = random_case(false);
     run_conv_case(&c);
   }
 }
 
 static void test_conv2d_exact_data_bit_equal(void) {
-  for (int i = 0; i < 150; i++) {
+  for (int i = 0; i < 400; i++) {
     const conv_case_t c = random_case(true);
     run_conv_case(&c);
   }

@@ -104,7 +104,7 @@ static ic_involution_params_t random_aggregate_params(void) {
 }
 
 static void test_aggregate_random(void) {
-  for (int i = 0; i < 200; i++) {
+  for (int i = 0; i < 500; i++) {
     const ic_involution_params_t p = random_aggregate_params();
     run_aggregate_case(&p, rng_int(1, 2), rng_int(1, 11), rng_int(1, 11), false,
                        rng_bool(0.5) ? two_threads : NULL);
@@ -112,7 +112,7 @@ static void test_aggregate_random(void) {
 }
 
 static void test_aggregate_exact_data_bit_equal(void) {
-  for (int i = 0; i < 80; i++) {
+  for (int i = 0; i < 200; i++) {
     const ic_involution_params_t p = random_aggregate_params();
     run_aggregate_case(&p, rng_int(1, 2), rng_int(1, 9), rng_int(1, 9), true, two_threads);
   }
@@ -207,7 +207,7 @@ static void run_module_case(const module_case_t* c) {
 }
 
 static void test_involution2d_random(void) {
-  for (int i = 0; i < 80; i++) {
+  for (int i = 0; i < 200; i++) {
     module_case_t c = {0};
     ic_involution2d_params_t* p = &c.p;
     p->datatype = IC_DATATYPE_F32;

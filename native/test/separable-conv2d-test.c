@@ -169,14 +169,14 @@ static sep_case_t random_case(bool exact) {
 }
 
 static void test_separable_random(void) {
-  for (int i = 0; i < 200; i++) {
+  for (int i = 0; i < 500; i++) {
     const sep_case_t c = random_case(false);
     run_sep_case(&c);
   }
 }
 
 static void test_separable_exact_data_bit_equal(void) {
-  for (int i = 0; i < 80; i++) {
+  for (int i = 0; i < 200; i++) {
     const sep_case_t c = random_case(true);
     run_sep_case(&c);
   }
