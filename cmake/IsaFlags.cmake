@@ -5,7 +5,8 @@
 # src/configs/ukernel-config.c) decides whether they run. Each level also gets -mno-<next level>
 # so that instructions of a higher ISA cannot leak into its code (the compiler may otherwise
 # use, say, AVX-512 encodings in an AVX2 file when auto-vectorising). Kernel files check the
-# matching macros with #error as a second guard (see src/isa-check.h).
+# matching macros with #error as a second guard (src/isa-check.h); test/CMakeLists.txt
+# builds one probe file per ISA to prove both guards agree.
 #
 #   ic_isa_sources(TARGET ISA file...)   ISA is scalar, avx2 or avx512
 #

@@ -1,14 +1,20 @@
 /*
  * libFuzzer target for the whole public API: random parameters (mostly plausible, sometimes
  * wild: huge, zero, negative, overflowing), random input and buffer sizes, into create /
- * output_size / run of all four operators, with no context or a shared 3-thread one.
+ * output_size / run of every operator (conv2d, separable, involution aggregation and module,
+ * pool2d, global average pooling), with no context or a shared 3-thread one.
  *
  * Oracles, beyond ASan/UBSan finding no fault:
  *   - conv2d create succeeds exactly when an independent check of the rules says it should;
  *   - a failed call leaves a message and *_out NULL;
  *   - conv2d output_size agrees with SPEC §3.1 computed independently (moderate sizes);
- *   - a run with correctly sized buffers succeeds; conv2d and the involution aggregation match
- *     the float64 reference within the SPEC bound.
+ *   - pool2d create and output_size succeed exactly when the rules (windows holding an
+ *     element included) say so; involution2d create accepts exactly activations 0..2 and the
+ *     output affine given whole or not at all;
+ *   - a run with correctly sized buffers succeeds; conv2d, the involution aggregation, pool2d
+ *     and global average pooling match the float64 reference within the SPEC bound, and
+ *     Involution2d with an output affine and activation is exactly act(scale * y + shift) of
+ *     the same module without them.
  * A violated oracle traps; libFuzzer then saves the input that caused it.
  */
 #include <math.h>
@@ -376,7 +382,7 @@ static void fuzz_aggregate(reader_t* r) {
 static void fuzz_involution2d(reader_t* r) {
   ic_involution2d_params_t p = {0};
   p.datatype = take_mostly_zero(r);
-  p.reserved = take_mostly_zero(r);
+  p.activation = (int32_t)(take(r, 1) % 8 == 0 ? take(r, 1) % 5 - 1 : take(r, 1) % 3);
   p.group_channels = take_dim(r, 1, 4);
   p.channels = times(take_dim(r, 1, 3), in_range(p.group_channels, 1, 64) ? p.group_channels : 1);
   p.kernel_size = take_dim(r, 1, 5);
@@ -403,12 +409,29 @@ static void fuzz_involution2d(reader_t* r) {
   float* w1 = make_floats(r, n1 > 0 ? n1 : 1);
   float* b1 = make_floats(r, nk);
   const size_t f = sizeof(float);
+  /* The output affine: none, both right, one missing, or a wrong size. */
+  const int affine_mode = (int)(take(r, 1) % 8); /* 0-3 none, 4-5 both, 6 scale only, 7 short */
+  const int64_t nc = in_range(p.channels, 1, MAX_ELEMENTS) ? p.channels : 1;
+  float* scale = affine_mode >= 4 ? make_floats(r, nc) : NULL;
+  float* shift = affine_mode >= 4 && affine_mode != 6 ? make_floats(r, nc) : NULL;
+  const size_t affine_bytes = (size_t)nc * f - (affine_mode == 7 ? f : 0);
   ic_involution2d_t* op = (ic_involution2d_t*)(uintptr_t)sizeof(float);
   const ic_status_t status = ic_involution2d_create(
       &p, w0, (size_t)(n0 > 0 ? n0 : 1) * f, bn, (size_t)nr * f, bn, (size_t)nr * f, bn,
       (size_t)nr * f, var, (size_t)nr * f, w1, (size_t)(n1 > 0 ? n1 : 1) * f, b1, (size_t)nk * f,
-      &op);
+      scale, scale ? affine_bytes : 0, shift, shift ? (size_t)nc * f : 0, &op);
   check_failure(status, op);
+  if (!in_range(p.activation, 0, 2) || affine_mode >= 6) ORACLE(status != IC_STATUS_SUCCESS);
+  /* The same module without the epilogue: the reference for it. */
+  ic_involution2d_t* plain = NULL;
+  if (op != NULL && (scale != NULL || p.activation != IC_ACTIVATION_NONE)) {
+    ic_involution2d_params_t q = p;
+    q.activation = IC_ACTIVATION_NONE;
+    ORACLE(ic_involution2d_create(&q, w0, (size_t)(n0 > 0 ? n0 : 1) * f, bn, (size_t)nr * f, bn,
+                                  (size_t)nr * f, bn, (size_t)nr * f, var, (size_t)nr * f, w1,
+                                  (size_t)(n1 > 0 ? n1 : 1) * f, b1, (size_t)nk * f, NULL, 0,
+                                  NULL, 0, &plain) == IC_STATUS_SUCCESS);
+  }
   if (op != NULL) {
     const int64_t batch = take_dim(r, 1, 2), in_h = take_dim(r, 1, 9), in_w = take_dim(r, 1, 9);
     int64_t oh = -1, ow = -1;
@@ -424,14 +447,145 @@ static void fuzz_involution2d(reader_t* r) {
         yn / p.channels * (n0 + n1 + p.channels * p.kernel_size * p.kernel_size) <= MAX_WORK) {
       float* x = make_floats(r, xn);
       float* y = xfloats((size_t)yn);
-      ORACLE(ic_involution2d_run(op, pick_context(r), (int32_t)(take(r, 1) % 2), batch, in_h,
-                                 in_w, x, (size_t)xn * f, y, (size_t)yn * f) ==
-             IC_STATUS_SUCCESS);
+      const int32_t layout = (int32_t)(take(r, 1) % 2);
+      ORACLE(ic_involution2d_run(op, pick_context(r), layout, batch, in_h, in_w, x,
+                                 (size_t)xn * f, y, (size_t)yn * f) == IC_STATUS_SUCCESS);
+      if (plain != NULL) {
+        float* z = xfloats((size_t)yn);
+        ORACLE(ic_involution2d_run(plain, pick_context(r), layout, batch, in_h, in_w, x,
+                                   (size_t)xn * f, z, (size_t)yn * f) == IC_STATUS_SUCCESS);
+        float* y_nchw = nchw_copy(y, layout, y_dims);
+        float* z_nchw = nchw_copy(z, layout, y_dims);
+        const int64_t plane = oh * ow;
+        for (int64_t i = 0; i < yn; i++) {
+          const int64_t c = i / plane % p.channels;
+          const float affine = scale != NULL ? (float)((double)scale[c] * (double)z_nchw[i] +
+                                                       (double)shift[c])
+                                             : z_nchw[i];
+          const double expected = ref_activate((double)affine, p.activation);
+          ORACLE((double)y_nchw[i] == expected || (isnan(expected) && isnan(y_nchw[i])));
+        }
+        free(z), free(y_nchw), free(z_nchw);
+      }
       free(x), free(y);
     }
   }
   ic_involution2d_destroy(op);
-  free(w0), free(bn), free(var), free(w1), free(b1);
+  ic_involution2d_destroy(plain);
+  free(w0), free(bn), free(var), free(w1), free(b1), free(scale), free(shift);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * pool2d and global average pooling
+ * ------------------------------------------------------------------------------------------- */
+
+static bool pool_rules_hold(const ic_pool2d_params_t* p) {
+  if (p->datatype != 0 || !in_range(p->pool, 0, 1) || p->channels < 1) return false;
+  if (p->kernel_h < 1 || p->kernel_w < 1 || p->stride_h < 1 || p->stride_w < 1) return false;
+  if (!in_range(p->padding, 0, 3) || !in_range(p->count_include_pad, 0, 1)) return false;
+  if (p->pool == IC_POOL_MAX && p->count_include_pad != 0) return false;
+  const int64_t pads[] = {p->pad_top, p->pad_left, p->pad_bottom, p->pad_right};
+  for (int i = 0; i < 4; i++) {
+    if (pads[i] < 0 || (pads[i] != 0 && p->padding != IC_PADDING_EXPLICIT)) return false;
+  }
+  return p->pad_top < p->kernel_h && p->pad_left < p->kernel_w;
+}
+
+static void fuzz_pool2d(reader_t* r) {
+  ic_pool2d_params_t p = {0};
+  p.datatype = take_mostly_zero(r);
+  p.pool = (int32_t)(take(r, 1) % 16 == 0 ? take(r, 1) % 5 - 2 : take(r, 1) % 2);
+  p.padding = (int32_t)(take(r, 1) % 5);
+  p.count_include_pad = (int32_t)(take(r, 1) % 16 == 0 ? take(r, 1) % 4 : take(r, 1) % 2);
+  if (p.pool == IC_POOL_MAX && take(r, 1) % 8 != 0) p.count_include_pad = 0;
+  p.channels = take_dim(r, 1, 6);
+  p.kernel_h = take_dim(r, 1, 5), p.kernel_w = take_dim(r, 1, 5);
+  p.stride_h = take_dim(r, 1, 4), p.stride_w = take_dim(r, 1, 4);
+  if (p.padding == IC_PADDING_EXPLICIT || take(r, 1) % 32 == 0) {
+    p.pad_top = take_dim(r, 0, 4), p.pad_left = take_dim(r, 0, 4);
+    p.pad_bottom = take_dim(r, 0, 4), p.pad_right = take_dim(r, 0, 4);
+  }
+  ic_pool2d_t* pool = (ic_pool2d_t*)(uintptr_t)sizeof(float);
+  const ic_status_t status = ic_pool2d_create(&p, &pool);
+  check_failure(status, pool);
+  ORACLE((status == IC_STATUS_SUCCESS) == pool_rules_hold(&p));
+  if (pool == NULL) return;
+
+  const int64_t batch = take_dim(r, 1, 3), in_h = take_dim(r, 1, 12), in_w = take_dim(r, 1, 12);
+  int64_t out_h = -1, out_w = -1;
+  const ic_status_t size_status = ic_pool2d_output_size(pool, in_h, in_w, &out_h, &out_w);
+  const bool moderate = in_range(in_h, 1, 4096) && in_range(in_w, 1, 4096) &&
+                        p.kernel_h <= 4096 && p.kernel_w <= 4096 && p.pad_top <= 4096 &&
+                        p.pad_left <= 4096 && p.pad_bottom <= 4096 && p.pad_right <= 4096 &&
+                        p.stride_h <= 4096 && p.stride_w <= 4096;
+  if (moderate) {
+    ref_window_t win;
+    const bool fits = ref_pool2d_window(&p, in_h, in_w, &win);
+    ORACLE((size_status == IC_STATUS_SUCCESS) == fits);
+    if (fits) ORACLE(out_h == win.out_h && out_w == win.out_w);
+  }
+  const int64_t x_dims[4] = {batch, p.channels, in_h, in_w};
+  const int64_t y_dims[4] = {batch, p.channels, out_h, out_w};
+  const int64_t x_count = elements(x_dims, 4);
+  const int64_t y_count = size_status == IC_STATUS_SUCCESS ? elements(y_dims, 4) : -1;
+  if (moderate && x_count > 0 && y_count > 0 && y_count * p.kernel_h * p.kernel_w <= MAX_WORK) {
+    const int32_t layout = (int32_t)(take(r, 1) % 2);
+    float* x = make_floats(r, x_count);
+    float* y = xfloats((size_t)y_count);
+    ORACLE(ic_pool2d_run(pool, pick_context(r), layout, batch, in_h, in_w, x,
+                         (size_t)x_count * sizeof(float), y,
+                         (size_t)y_count * sizeof(float)) == IC_STATUS_SUCCESS);
+    float* x_nchw = nchw_copy(x, layout, x_dims);
+    double* xd = to_doubles(x_nchw, (size_t)x_count);
+    double* ref = xdoubles((size_t)y_count);
+    double* mag = xdoubles((size_t)y_count);
+    ref_pool2d(&p, batch, in_h, in_w, xd, ref, mag);
+    check_against(y, layout, y_dims, ref, mag, IC_ACTIVATION_NONE);
+    free(x), free(y), free(x_nchw), free(xd), free(ref), free(mag);
+  } else if (size_status == IC_STATUS_SUCCESS && take(r, 1) % 4 == 0) {
+    float tiny[4] = {1, 2, 3, 4};
+    float out[4] = {5, 6, 7, 8};
+    const ic_status_t run_status =
+        ic_pool2d_run(pool, NULL, 0, batch, in_h, in_w, tiny, sizeof tiny, out, sizeof out);
+    if (run_status != IC_STATUS_SUCCESS) ORACLE(out[0] == 5 && out[3] == 8);
+  }
+  ic_pool2d_destroy(pool);
+}
+
+static void fuzz_global_average_pool(reader_t* r) {
+  const int32_t layout = (int32_t)(take(r, 1) % 16 == 0 ? take(r, 1) % 4 : take(r, 1) % 2);
+  const int64_t batch = take_dim(r, 1, 3), channels = take_dim(r, 1, 20);
+  const int64_t in_h = take_dim(r, 1, 12), in_w = take_dim(r, 1, 12);
+  const int64_t x_dims[4] = {batch, channels, in_h, in_w};
+  const int64_t y_dims[4] = {batch, channels, 1, 1};
+  const int64_t x_count = elements(x_dims, 4), y_count = elements(y_dims, 4);
+  if (x_count > 0 && y_count > 0) {
+    float* x = make_floats(r, x_count);
+    const bool right = take(r, 1) % 8 != 0;
+    float* y = xfloats((size_t)y_count);
+    const ic_status_t status = ic_global_average_pool_run(
+        pick_context(r), layout, batch, channels, in_h, in_w, x, (size_t)x_count * sizeof(float),
+        y, (size_t)(right ? y_count : y_count - 1) * sizeof(float));
+    ORACLE((status == IC_STATUS_SUCCESS) == (right && in_range(layout, 0, 1)));
+    check_failure(status, NULL);
+    if (status == IC_STATUS_SUCCESS) {
+      float* x_nchw = nchw_copy(x, layout, x_dims);
+      double* xd = to_doubles(x_nchw, (size_t)x_count);
+      double* ref = xdoubles((size_t)y_count);
+      double* mag = xdoubles((size_t)y_count);
+      ref_global_average_pool(batch, channels, in_h, in_w, xd, ref, mag);
+      check_against(y, IC_LAYOUT_NCHW, y_dims, ref, mag, IC_ACTIVATION_NONE);
+      free(x_nchw), free(xd), free(ref), free(mag);
+    }
+    free(x), free(y);
+  } else {
+    /* Wild sizes: refused before any access. */
+    float tiny[4] = {1, 2, 3, 4};
+    float out[4] = {5, 6, 7, 8};
+    const ic_status_t status = ic_global_average_pool_run(NULL, layout, batch, channels, in_h,
+                                                          in_w, tiny, sizeof tiny, out, sizeof out);
+    if (status != IC_STATUS_SUCCESS) ORACLE(out[0] == 5 && out[3] == 8 && ic_last_error()[0]);
+  }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -439,11 +593,13 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     __builtin_trap();
   }
   reader_t r = {data, size};
-  switch (take(&r, 1) % 4) {
+  switch (take(&r, 1) % 6) {
     case 0: fuzz_conv2d(&r); break;
     case 1: fuzz_separable(&r); break;
     case 2: fuzz_aggregate(&r); break;
-    default: fuzz_involution2d(&r); break;
+    case 3: fuzz_involution2d(&r); break;
+    case 4: fuzz_pool2d(&r); break;
+    default: fuzz_global_average_pool(&r); break;
   }
   return 0;
 }

@@ -18,8 +18,9 @@
  *   - Every buffer travels with its size in bytes (*_bytes); the library checks shapes,
  *     overflow of size arithmetic, NULL pointers and capacities before touching memory.
  *   - Shapes are int64_t so that negative values can be reported rather than wrapped.
- *   - Activations are 4-D N,C,H,W tensors in IC_LAYOUT_NCHW or IC_LAYOUT_NHWC, dense, with no
- *     alignment requirement (64-byte alignment is faster). Weights are in PyTorch order.
+ *   - Activations are 4-D N,C,H,W tensors in IC_LAYOUT_NCHW or IC_LAYOUT_NHWC, dense, aligned
+ *     to their element (4 bytes for f32; 64-byte alignment is faster). Weights are in PyTorch
+ *     order, copied at create, and need no alignment.
  *   - A context owns the worker threads. Passing NULL as context runs on the calling thread.
  *     Results are bit-identical for any thread count on a given ISA.
  *   - Output parameters come last and end in _out.
@@ -157,6 +158,15 @@ IC_API int32_t ic_context_num_threads(const ic_context_t* context);
 /** Stops the workers and frees the context. No run may be in progress. NULL is ignored. */
 IC_API void ic_context_destroy(ic_context_t* context);
 
+/**
+ * Measures this machine's fp32 peak: independent fused multiply-adds of the active ISA's widest
+ * vectors (scalar code when limited to scalar), on every thread of the context, for about
+ * `seconds` (0.05 to 10). The yardstick of "% of peak" in benchmarks.
+ * @param gflops_out receives the GFLOP/s of all threads together (2 FLOPs per FMA lane).
+ */
+IC_API ic_status_t ic_measure_peak_gflops(ic_context_t* context, double seconds,
+                                          double* gflops_out);
+
 /* ---------------------------------------------------------------------------------------------
  * Conv2d: standard, grouped, depthwise (groups == in_channels) and pointwise (1x1)
  *
@@ -205,7 +215,8 @@ IC_API ic_status_t ic_conv2d_create(const ic_conv2d_params_t* params,
 
 /**
  * Computes the output spatial size for an input of in_h x in_w.
- * @returns IC_STATUS_INVALID_ARGUMENT when the input is too small for the kernel.
+ * @returns IC_STATUS_INVALID_ARGUMENT when the input is too small for the kernel; the sizes
+ *          are then set to 0.
  */
 IC_API ic_status_t ic_conv2d_output_size(const ic_conv2d_t* conv, int64_t in_h, int64_t in_w,
                                          int64_t* out_h_out, int64_t* out_w_out);
@@ -224,7 +235,11 @@ IC_API ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context,
                                  const void* residual, size_t residual_bytes,
                                  void* dst, size_t dst_bytes);
 
-/** @returns the name of the kernel the operator uses, e.g. "f32_conv2d_direct__scalar". */
+/**
+ * @returns the name of the kernel the operator uses, e.g. "f32_conv2d_direct__scalar"; "" for
+ *          NULL. Operators that chain kernels (separable, Involution2d) join their names with
+ *          '+'. Owned by the operator.
+ */
 IC_API const char* ic_conv2d_kernel_name(const ic_conv2d_t* conv);
 
 IC_API void ic_conv2d_destroy(ic_conv2d_t* conv);
@@ -342,7 +357,7 @@ IC_API void ic_involution_aggregate_destroy(ic_involution_aggregate_t* op);
 
 typedef struct ic_involution2d_params {
   int32_t datatype;         /* ic_datatype_t */
-  int32_t reserved;         /* must be 0 */
+  int32_t activation;       /* ic_activation_t, after the optional output affine */
   int64_t channels;
   int64_t kernel_size;      /* odd */
   int64_t stride;
@@ -360,6 +375,11 @@ typedef struct ic_involution2d ic_involution2d_t;
  *                      [channels / reduction_ratio] each              (conv1.bn.*)
  * @param span_weight   [K*K*G, channels / reduction_ratio, 1, 1]      (conv2.conv.weight)
  * @param span_bias     [K*K*G]                                        (conv2.conv.bias)
+ * @param out_scale, out_shift
+ *                      [channels] each, or both NULL: a per-channel affine applied to the
+ *                      aggregation's output, y = out_scale[c] * y + out_shift[c], before the
+ *                      activation — an inference BatchNorm that follows the module, folded
+ *                      (RedNet's bn2), so that no extra pass over the output is needed.
  */
 IC_API ic_status_t ic_involution2d_create(const ic_involution2d_params_t* params,
                                           const void* reduce_weight, size_t reduce_weight_bytes,
@@ -371,6 +391,8 @@ IC_API ic_status_t ic_involution2d_create(const ic_involution2d_params_t* params
                                           size_t bn_running_var_bytes,
                                           const void* span_weight, size_t span_weight_bytes,
                                           const void* span_bias, size_t span_bias_bytes,
+                                          const void* out_scale, size_t out_scale_bytes,
+                                          const void* out_shift, size_t out_shift_bytes,
                                           ic_involution2d_t** op_out);
 
 IC_API ic_status_t ic_involution2d_output_size(const ic_involution2d_t* op,
@@ -385,6 +407,64 @@ IC_API ic_status_t ic_involution2d_run(const ic_involution2d_t* op, ic_context_t
 IC_API const char* ic_involution2d_kernel_name(const ic_involution2d_t* op);
 
 IC_API void ic_involution2d_destroy(ic_involution2d_t* op);
+
+/* ---------------------------------------------------------------------------------------------
+ * Pool2d: max or average over K x K windows, with the padding modes of Conv2d.
+ *
+ *   max:     y = max over the window's in-range elements (padding never wins)
+ *   average: y = sum over the in-range elements / (count_include_pad ? kernel_h * kernel_w
+ *                                                                     : number in range)
+ * Output size as Conv2d with dilation 1 (floor). A window entirely in padding is an error at
+ * create/output_size time (it would have no element), as in PyTorch's pad <= kernel / 2 rule.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum ic_pool {
+  IC_POOL_MAX = 0,
+  IC_POOL_AVERAGE = 1
+} ic_pool_t;
+
+typedef struct ic_pool2d_params {
+  int32_t datatype;          /* ic_datatype_t */
+  int32_t pool;              /* ic_pool_t */
+  int32_t padding;           /* ic_padding_t */
+  int32_t count_include_pad; /* average only: 1 = PyTorch's default, 0 = only in-range elements */
+  int64_t channels;
+  int64_t kernel_h;
+  int64_t kernel_w;
+  int64_t stride_h;
+  int64_t stride_w;
+  int64_t pad_top;           /* IC_PADDING_EXPLICIT only */
+  int64_t pad_left;
+  int64_t pad_bottom;
+  int64_t pad_right;
+} ic_pool2d_params_t;
+
+typedef struct ic_pool2d ic_pool2d_t;
+
+IC_API ic_status_t ic_pool2d_create(const ic_pool2d_params_t* params, ic_pool2d_t** pool_out);
+
+IC_API ic_status_t ic_pool2d_output_size(const ic_pool2d_t* pool, int64_t in_h, int64_t in_w,
+                                         int64_t* out_h_out, int64_t* out_w_out);
+
+IC_API ic_status_t ic_pool2d_run(const ic_pool2d_t* pool, ic_context_t* context, int32_t layout,
+                                 int64_t batch, int64_t in_h, int64_t in_w,
+                                 const void* src, size_t src_bytes,
+                                 void* dst, size_t dst_bytes);
+
+IC_API const char* ic_pool2d_kernel_name(const ic_pool2d_t* pool);
+
+IC_API void ic_pool2d_destroy(ic_pool2d_t* pool);
+
+/**
+ * Global average pooling: dst[n,c,0,0] = mean over h, w of src[n,c,h,w]. Stateless.
+ * @param src [batch, channels, in_h, in_w] in layout
+ * @param dst [batch, channels, 1, 1] (the same bytes in either layout)
+ */
+IC_API ic_status_t ic_global_average_pool_run(ic_context_t* context, int32_t layout,
+                                              int64_t batch, int64_t channels,
+                                              int64_t in_h, int64_t in_w,
+                                              const void* src, size_t src_bytes,
+                                              void* dst, size_t dst_bytes);
 
 #ifdef __cplusplus
 }

@@ -52,7 +52,8 @@ static inline int64_t ic_mul_saturate(int64_t a, int64_t b) {
 
 static inline int64_t ic_min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t ic_max_i64(int64_t a, int64_t b) { return a > b ? a : b; }
-static inline int64_t ic_divide_round_up(int64_t a, int64_t b) { return (a + b - 1) / b; }
+/* ceil(a / b) for b > 0 and any a, without forming a + b - 1 (which can overflow). */
+static inline int64_t ic_divide_round_up(int64_t a, int64_t b) { return a / b + (a % b > 0); }
 
 /* ---------------------------------------------------------------------------------------------
  * Validation helpers (common/shape.c). Each returns IC_STATUS_SUCCESS or records the error.
@@ -206,5 +207,32 @@ typedef void (*ic_task_fn)(void* arg, size_t task, uint32_t thread_index);
  * workers, the caller runs every task itself — same tasks, same results.
  */
 void ic_parallelize(ic_context_t* context, size_t task_count, ic_task_fn fn, void* arg);
+
+/**
+ * A run: one operator call's claim on a context's workers and on scratch memory. Operators
+ * that need scratch (or more than one parallel phase) use these instead of ic_parallelize:
+ *
+ *   ic_run_t run;
+ *   ic_run_begin(&run, context);                  // takes the workers if they are free
+ *   char* scratch = ic_run_scratch(&run, bytes);  // NULL: out of memory; at most once per run
+ *   ... carve `run.threads` per-thread slices, ic_run_parallelize(&run, ...) once or more ...
+ *   ic_run_end(&run);                             // always, also after a failure
+ *
+ * Tasks see thread indices in [0, run.threads). The scratch is 64-byte aligned, uninitialised
+ * and valid until ic_run_end. It comes from the context when the run owns the workers, else
+ * from the calling thread's cache (see common/context.c); both grow on demand and are reused,
+ * so steady-state runs do not allocate.
+ */
+typedef struct ic_run {
+  ic_context_t* context; /* the context whose workers (and scratch) this run owns, or NULL */
+  uint32_t threads;      /* thread indices tasks will see: [0, threads) */
+  void* temporary;       /* scratch allocated for this run alone (nested runs) */
+  bool thread_cache;     /* the scratch is the calling thread's cache */
+} ic_run_t;
+
+void ic_run_begin(ic_run_t* run, ic_context_t* context);
+void* ic_run_scratch(ic_run_t* run, size_t bytes);
+void ic_run_parallelize(ic_run_t* run, size_t task_count, ic_task_fn fn, void* arg);
+void ic_run_end(ic_run_t* run);
 
 #endif /* IC_INTERNAL_H */

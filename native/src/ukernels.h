@@ -26,6 +26,7 @@
 #ifndef IC_UKERNELS_H
 #define IC_UKERNELS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "invconv.h"
@@ -67,6 +68,15 @@ typedef struct ic_f32_conv2d_args {
   ic_view_strides_t dst_stride;
   int64_t y0, y1;        /* output rows [y0, y1) */
   int64_t c0, c1;        /* output channels [c0, c1) */
+  /* Prepared operands, read by the kernels above scalar (the scalar kernels ignore them):
+   *   packed_weights  direct: ic_f32_conv2d_pack_weights(); depthwise: optional,
+   *                   ic_f32_dwconv2d_pack_weights() (without it channel-contiguous images
+   *                   take the scalar kernel)
+   *   packed_src      direct: rows [0, packing.rows) of ic_f32_conv2d_pack_src() of the image
+   *   scratch         direct: ic_f32_conv2d_scratch_floats() floats of this call's own */
+  const float* packed_weights;
+  const float* packed_src;
+  float* scratch;
 } ic_f32_conv2d_args_t;
 
 typedef void (*ic_f32_conv2d_ukernel_fn)(const ic_f32_conv2d_args_t* args);
@@ -75,6 +85,67 @@ typedef void (*ic_f32_conv2d_ukernel_fn)(const ic_f32_conv2d_args_t* args);
  * out_channels / in_channels (weights [out_channels][1][kh][kw]). */
 typedef ic_f32_conv2d_args_t ic_f32_dwconv2d_args_t;
 typedef ic_f32_conv2d_ukernel_fn ic_f32_dwconv2d_ukernel_fn;
+
+/*
+ * Prepared operands of the SIMD direct conv kernels (f32-conv/f32-conv2d-pack.c).
+ *
+ * Weights: [groups][ceil(group_out / 16)][kh][kw][group_in][16], output channels innermost in
+ * blocks of 16, zero beyond group_out; the same for every ISA (avx2 reads a block as two ymm).
+ *
+ * Source: each group's channels in blocks of 16 lanes (zero past the last channel), zero-padded
+ * to the window's reach, pixel-major inside a block:
+ *   packed[g][b][r][q][lane] = x[g * group_in + b * 16 + lane][r * step_h - pad_top]
+ *                                                               [q * step_w - pad_left]
+ * (0 outside the image). Output pixel (y, x), tap (kh, kw) reads packed row
+ * y * row_step + kh * tap_h, column x * col_step + kw * tap_w. A 1x1 kernel is packed
+ * decimated (step = stride, row_step = col_step = 1: only the pixels it reads); any other
+ * kernel whole (step 1, row_step = stride, tap = dilation).
+ * Folded (group_in < 16 and kernel_w > 1, e.g. a 3-channel stem): the kernel columns join the
+ * channels, channel f = kw * group_in + c of packed column x holding
+ * x[g * group_in + c][r - pad_top][x * stride_w - pad_left + kw * dilation_w]; the kernels then
+ * see taps_w = 1 column of `channels` = kernel_w * group_in channels (col_step 1), and the
+ * weights' [kh][kw][c] order is already [kh][f].
+ */
+typedef struct ic_f32_conv2d_packing {
+  int64_t group_in, group_out;
+  bool folded;
+  int64_t channels, taps_w; /* per group as the kernels see them (folded or not) */
+  int64_t block, blocks;   /* lanes per block (16), blocks per group */
+  int64_t rows, cols;      /* of one packed plane */
+  int64_t step_h, step_w;  /* input pixels per packed pixel */
+  int64_t row_step, col_step, tap_h, tap_w;
+  int64_t plane_floats;    /* rows * cols * block */
+  int64_t src_floats;      /* groups * blocks * plane_floats: the packed image */
+  int64_t weights_floats;
+} ic_f32_conv2d_packing_t;
+
+/* Fills the packing of a geometry; false when a size overflows (the caller then keeps to the
+ * scalar kernel, which needs no packing). */
+bool ic_f32_conv2d_packing(const ic_conv2d_geometry_t* geometry,
+                           ic_f32_conv2d_packing_t* packing);
+
+/* Packs PyTorch-order weights [groups * group_out][group_in][kh][kw]. */
+void ic_f32_conv2d_pack_weights(const ic_conv2d_geometry_t* geometry,
+                                const ic_f32_conv2d_packing_t* packing, const float* weights,
+                                float* packed);
+
+/* Packs rows [r0, r1) of every plane of the packed source from an image in any layout. */
+void ic_f32_conv2d_pack_src(const ic_conv2d_geometry_t* geometry,
+                            const ic_f32_conv2d_packing_t* packing, const float* src,
+                            ic_view_strides_t src_stride, float* packed, int64_t r0, int64_t r1);
+
+/* Scratch a direct SIMD kernel call gets: partial sums of at least one output row of 64
+ * channels, and of several rows when they are narrow (a kernel then reuses each chunk of
+ * weights for all of them). */
+static inline int64_t ic_f32_conv2d_scratch_floats(int64_t out_w) {
+  return out_w * 64 > 8192 ? out_w * 64 : 8192;
+}
+
+/* Depthwise weights for channel-contiguous images: [kh * kw][ceil(out_channels / 16) * 16],
+ * zero-padded. */
+int64_t ic_f32_dwconv2d_packed_floats(int64_t out_channels, int64_t taps);
+void ic_f32_dwconv2d_pack_weights(int64_t out_channels, int64_t taps, const float* weights,
+                                  float* packed);
 
 /* ---------------------------------------------------------------------------------------------
  * f32 pointwise conv2d (f32-pwconv/): a GEMM over channels for a run of pixels,
@@ -94,7 +165,18 @@ typedef struct ic_f32_pwconv2d_args {
   const float* residual; /* NULL or addressed like dst */
   int64_t dst_stride_c, dst_stride_p;
   int64_t c0, c1; /* output channels */
+  /* Optional (NULL: kernels above scalar take the scalar kernel's path): the weights packed by
+   * ic_f32_pwconv2d_pack_weights(). With it, SIMD kernels run pixel-contiguous operands
+   * (src_stride_p == dst_stride_p == 1, as NCHW) and channel-contiguous ones
+   * (src_stride_c == dst_stride_c == 1, as NHWC) at full speed. */
+  const float* packed_weights;
 } ic_f32_pwconv2d_args_t;
+
+/* Pointwise weights [out_channels][in_channels] packed as [ceil(out_channels / 16)][in][16],
+ * zero-padded: 16 output channels per vector (avx2 reads two ymm). */
+int64_t ic_f32_pwconv2d_packed_floats(int64_t in_channels, int64_t out_channels);
+void ic_f32_pwconv2d_pack_weights(int64_t in_channels, int64_t out_channels,
+                                  const float* weights, float* packed);
 
 typedef void (*ic_f32_pwconv2d_ukernel_fn)(const ic_f32_pwconv2d_args_t* args);
 
@@ -124,20 +206,145 @@ typedef struct ic_f32_invol2d_args {
 typedef void (*ic_f32_invol2d_ukernel_fn)(const ic_f32_invol2d_args_t* args);
 
 /* ---------------------------------------------------------------------------------------------
- * f32 average pooling with window = stride = pool, no padding (f32-avgpool/), for the
- * kernel-generation branch of Involution2d. The caller guarantees the windows are inside.
+ * The channel-blocked involution path (operators/involution-nchwc.c): activations packed as
+ * nChw<block>c rows with zero columns on both sides, kernels addressed per tap and per pixel.
+ * A kernel's `block` (channels per vector) is fixed by its ISA: 16 for avx512, 8 for avx2;
+ * the scalar kernels take any block (they exist for the kernel tests and as a reference).
+ *
+ * f32 involution aggregation on packed rows (f32-invol/, *-nchwc-*): one output row segment of
+ * `pixels` pixels of one channel block,
+ *   dst[p][c] = act(scale[c] * sum_{kh in [kh0, kh1), kw} k(p, kh, kw) * in(p, kh, kw)[c]
+ *                   + shift[c])
+ *   k(p, kh, kw) = kernels[((kh - kh0) * K + kw) * kernels_stride_t + p * kernels_stride_p]
+ *   in(p, kh, kw) = src + (kh - kh0) * dilation * src_stride_h + (p * stride + kw * dilation)
+ *                   * block
+ * summed in (kh, kw) order from +0 with one fused multiply-add per tap (the scalar kernel sums
+ * in double and rounds once, then applies the affine). Columns of src are read
+ * up to (pixels - 1) * stride + (K - 1) * dilation; nothing beyond the row segment is read or
+ * written.
  * ------------------------------------------------------------------------------------------- */
 
-typedef struct ic_f32_avgpool2d_args {
-  int64_t channels, pool, out_w;
+typedef struct ic_f32_invol2d_nchwc_args {
+  int64_t block;
+  int64_t kernel_size, stride, dilation;
+  int64_t kh0, kh1; /* the kernel rows whose input row lies inside the image */
+  int64_t pixels;
+  const float* src; /* input row of kernel row kh0, column of the first tap of pixel 0 */
+  int64_t src_stride_h;
+  const float* kernels; /* tap (kh0, 0) of pixel 0 */
+  int64_t kernels_stride_t, kernels_stride_p;
+  float* dst; /* pixel 0; pixel p at dst + p * dst_stride_p, `block` channels contiguous */
+  int64_t dst_stride_p;
+  const float* scale; /* [block] or NULL (then shift is NULL too) */
+  const float* shift;
+  int32_t activation;
+} ic_f32_invol2d_nchwc_args_t;
+
+typedef void (*ic_f32_invol2d_nchwc_ukernel_fn)(const ic_f32_invol2d_nchwc_args_t* args);
+
+/* f32 packing of one row into nChw<block>c (f32-nchwc/): `block` channels of `width` pixels
+ * from any strides (NCHW: stride_c = H*W, stride_w = 1; NHWC: 1, C), written as pixel
+ * vectors after pad_left zero pixels and followed by pad_right zero pixels. */
+typedef struct ic_f32_nchwc_pack_args {
+  int64_t block;
+  int64_t width;
+  const float* src; /* channel 0 of the block, pixel 0 of the row */
+  int64_t src_stride_c, src_stride_w;
+  float* dst; /* padded column 0 */
+  int64_t pad_left, pad_right;
+} ic_f32_nchwc_pack_args_t;
+
+typedef void (*ic_f32_nchwc_pack_ukernel_fn)(const ic_f32_nchwc_pack_args_t* args);
+
+/* f32 unpacking from pixel vectors to planes (f32-nchwc/), with optional average pooling:
+ *   dst[c * dst_stride_c + q] = mean_{i, j < pool} src[(q * pool + j) * src_stride_w
+ *                                                     + i * src_stride_h + c]
+ * for q in [0, pixels), c in [0, block); the mean sums rows then columns in float and divides
+ * once (pool 1 is a plain transpose). */
+typedef struct ic_f32_nchwc_unpack_args {
+  int64_t block;
+  int64_t pixels, pool;
+  const float* src;
+  int64_t src_stride_w, src_stride_h;
+  float* dst;
+  int64_t dst_stride_c;
+} ic_f32_nchwc_unpack_args_t;
+
+typedef void (*ic_f32_nchwc_unpack_ukernel_fn)(const ic_f32_nchwc_unpack_args_t* args);
+
+/* f32 kernel-generation GEMM (f32-involgen/): a 1x1 convolution on planar tiles,
+ *   dst[o * dst_stride_c + q] = act(bias[o] + sum_c weights[o * in_channels + c]
+ *                                                * src[c * src_stride_c + q])
+ * for o in [0, out_channels), q in [0, pixels); SIMD kernels sum in channel order with fused
+ * multiply-adds. Reduce (C -> C/r, BN folded, ReLU) and span (C/r -> K*K*G) of Involution2d. */
+typedef struct ic_f32_involgen_args {
+  int64_t in_channels, out_channels;
+  const float* weights; /* [out_channels][in_channels] */
+  const float* bias;    /* [out_channels] or NULL */
+  int32_t activation;
+  int64_t pixels;
+  const float* src;
+  int64_t src_stride_c;
+  float* dst;
+  int64_t dst_stride_c;
+} ic_f32_involgen_args_t;
+
+typedef void (*ic_f32_involgen_ukernel_fn)(const ic_f32_involgen_args_t* args);
+
+/* ---------------------------------------------------------------------------------------------
+ * f32 pooling (f32-maxpool/, f32-avgpool/): max or mean over kernel_h x kernel_w windows with
+ * stride and (resolved) padding, dilation 1. Used by Pool2d, global average pooling (one window
+ * of the whole image) and the kernel-generation branch of Involution2d (window = stride).
+ *   max:     dst = max over the window's in-range elements (NaN propagates)
+ *   average: dst = sum over the in-range elements / (count_include_pad ? kernel_h * kernel_w
+ *                                                                     : number in range)
+ * The operators guarantee that every window holds at least one in-range element.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ic_pool2d_geometry {
+  int64_t channels;
+  int64_t in_h, in_w, out_h, out_w;
+  int64_t kernel_h, kernel_w;
+  int64_t stride_h, stride_w;
+  int64_t pad_top, pad_left; /* resolved; the bottom/right padding is implied by out_h/out_w */
+  int32_t count_include_pad; /* average only */
+} ic_pool2d_geometry_t;
+
+typedef struct ic_f32_pool2d_args {
+  const ic_pool2d_geometry_t* geometry;
   const float* src; /* the image, element (0, 0, 0) */
   ic_view_strides_t src_stride;
-  float* dst; /* row y0, channel 0 */
+  float* dst; /* output row y0, channel 0 */
   ic_view_strides_t dst_stride;
-  int64_t y0, y1;
-} ic_f32_avgpool2d_args_t;
+  int64_t y0, y1; /* output rows [y0, y1) */
+  int64_t c0, c1; /* channels [c0, c1) */
+} ic_f32_pool2d_args_t;
 
-typedef void (*ic_f32_avgpool2d_ukernel_fn)(const ic_f32_avgpool2d_args_t* args);
+typedef ic_f32_pool2d_args_t ic_f32_maxpool2d_args_t;
+typedef ic_f32_pool2d_args_t ic_f32_avgpool2d_args_t;
+typedef void (*ic_f32_pool2d_ukernel_fn)(const ic_f32_pool2d_args_t* args);
+typedef ic_f32_pool2d_ukernel_fn ic_f32_maxpool2d_ukernel_fn;
+typedef ic_f32_pool2d_ukernel_fn ic_f32_avgpool2d_ukernel_fn;
+
+/* ---------------------------------------------------------------------------------------------
+ * f32 peak probe (f32-peak/): `iterations` rounds of independent multiply-add chains
+ * acc = acc * multiplier + addend on the ISA's widest vectors (fused on SIMD ISAs), for
+ * ic_measure_peak_gflops. The chains are independent so that only throughput, not latency,
+ * limits them; multiplier and addend arrive at run time so that nothing can be folded.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ic_f32_peak_result {
+  float sum;    /* the accumulators summed: keeps the work observable */
+  double flops; /* floating-point operations done: 2 per multiply-add lane */
+} ic_f32_peak_result_t;
+
+typedef struct ic_f32_peak_args {
+  int64_t iterations;
+  float multiplier, addend; /* |multiplier| < 1 keeps the chains finite and normal */
+  ic_f32_peak_result_t* result;
+} ic_f32_peak_args_t;
+
+typedef void (*ic_f32_peak_ukernel_fn)(const ic_f32_peak_args_t* args);
 
 /* ---------------------------------------------------------------------------------------------
  * Declarations, generated from the kernel lists.
@@ -149,6 +356,12 @@ typedef void (*ic_f32_avgpool2d_ukernel_fn)(const ic_f32_avgpool2d_args_t* args)
 #include "f32-conv/f32-conv2d.inc"
 #include "f32-dwconv/f32-dwconv2d.inc"
 #include "f32-invol/f32-invol2d.inc"
+#include "f32-invol/f32-invol2d-nchwc.inc"
+#include "f32-involgen/f32-involgen.inc"
+#include "f32-nchwc/f32-nchwc-pack.inc"
+#include "f32-nchwc/f32-nchwc-unpack.inc"
+#include "f32-maxpool/f32-maxpool2d.inc"
+#include "f32-peak/f32-peak.inc"
 #include "f32-pwconv/f32-pwconv2d.inc"
 #undef IC_UKERNEL
 
@@ -169,8 +382,19 @@ ic_f32_pwconv2d_ukernel_fn ic_select_f32_pwconv2d_ukernel(ic_isa_t max_isa,
                                                           ic_ukernel_info_t* info);
 ic_f32_invol2d_ukernel_fn ic_select_f32_invol2d_ukernel(ic_isa_t max_isa,
                                                         ic_ukernel_info_t* info);
+ic_f32_invol2d_nchwc_ukernel_fn ic_select_f32_invol2d_nchwc_ukernel(ic_isa_t max_isa,
+                                                                    ic_ukernel_info_t* info);
+ic_f32_involgen_ukernel_fn ic_select_f32_involgen_ukernel(ic_isa_t max_isa,
+                                                          ic_ukernel_info_t* info);
+ic_f32_nchwc_pack_ukernel_fn ic_select_f32_nchwc_pack_ukernel(ic_isa_t max_isa,
+                                                              ic_ukernel_info_t* info);
+ic_f32_nchwc_unpack_ukernel_fn ic_select_f32_nchwc_unpack_ukernel(ic_isa_t max_isa,
+                                                                  ic_ukernel_info_t* info);
 ic_f32_avgpool2d_ukernel_fn ic_select_f32_avgpool2d_ukernel(ic_isa_t max_isa,
                                                             ic_ukernel_info_t* info);
+ic_f32_maxpool2d_ukernel_fn ic_select_f32_maxpool2d_ukernel(ic_isa_t max_isa,
+                                                            ic_ukernel_info_t* info);
+ic_f32_peak_ukernel_fn ic_select_f32_peak_ukernel(ic_isa_t max_isa, ic_ukernel_info_t* info);
 
 /* ---------------------------------------------------------------------------------------------
  * Helpers shared by scalar kernels.

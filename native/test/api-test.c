@@ -32,10 +32,12 @@ static void test_null_objects(void) {
   ic_separable_conv2d_destroy(NULL);
   ic_involution_aggregate_destroy(NULL);
   ic_involution2d_destroy(NULL);
+  ic_pool2d_destroy(NULL);
   CHECK(strcmp(ic_conv2d_kernel_name(NULL), "") == 0);
   CHECK(strcmp(ic_separable_conv2d_kernel_name(NULL), "") == 0);
   CHECK(strcmp(ic_involution_aggregate_kernel_name(NULL), "") == 0);
   CHECK(strcmp(ic_involution2d_kernel_name(NULL), "") == 0);
+  CHECK(strcmp(ic_pool2d_kernel_name(NULL), "") == 0);
 }
 
 /* The CPU's flags as Linux reports them (already masked by what the kernel enabled). */
@@ -94,12 +96,15 @@ static void test_set_max_isa(void) {
     CHECK_OK(ic_set_max_isa((ic_isa_t)isa));
     CHECK(ic_active_isa() == min_isa(detected, (ic_isa_t)isa));
     CHECK(ic_detected_isa() == detected);
-    /* Only scalar kernels exist today, and names must say so at every limit. */
+    /* The conv kernel chosen follows the limit, and its name says which ISA it is. */
+    static const char* const direct[] = {"f32_conv2d_direct__scalar", "f32_conv2d_6x16c__avx2",
+                                         "f32_conv2d_14x32c__avx512"};
     ic_conv2d_params_t p = {IC_DATATYPE_F32, 0, 0, 0, 2, 1, 1, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0};
     float w[18] = {0};
     ic_conv2d_t* conv = NULL;
     CHECK_OK(ic_conv2d_create(&p, w, sizeof w, NULL, 0, &conv));
-    CHECK(strcmp(ic_conv2d_kernel_name(conv), "f32_conv2d_direct__scalar") == 0);
+    CHECK_MSG(strcmp(ic_conv2d_kernel_name(conv), direct[ic_active_isa()]) == 0,
+              "kernel %s at limit %s", ic_conv2d_kernel_name(conv), ic_isa_name((ic_isa_t)isa));
     ic_conv2d_destroy(conv);
   }
   CHECK_STATUS(ic_set_max_isa((ic_isa_t)7), IC_STATUS_INVALID_ARGUMENT, "isa=7");

@@ -21,6 +21,29 @@ typedef struct conv_case {
 
 static ic_context_t* two_threads;
 
+/* The kernel each path must report at the ISA limit: the best of its list. */
+static const char* pointwise_kernel(void) {
+  switch (ic_active_isa()) {
+    case IC_ISA_AVX512: return "f32_pwconv2d_8x48_6x64__avx512";
+    case IC_ISA_AVX2: return "f32_pwconv2d_4x24_6x16__avx2";
+    default: return "f32_pwconv2d_gemm__scalar";
+  }
+}
+static const char* depthwise_kernel(void) {
+  switch (ic_active_isa()) {
+    case IC_ISA_AVX512: return "f32_dwconv2d_16p_8x16c__avx512";
+    case IC_ISA_AVX2: return "f32_dwconv2d_8p_8x8c__avx2";
+    default: return "f32_dwconv2d_direct__scalar";
+  }
+}
+static const char* direct_kernel(void) {
+  switch (ic_active_isa()) {
+    case IC_ISA_AVX512: return "f32_conv2d_14x32c__avx512";
+    case IC_ISA_AVX2: return "f32_conv2d_6x16c__avx2";
+    default: return "f32_conv2d_direct__scalar";
+  }
+}
+
 static size_t count4(int64_t a, int64_t b, int64_t c, int64_t d) { return (size_t)(a * b * c * d); }
 
 /* Creates the operator, runs it in both layouts and compares with the reference. */
@@ -215,14 +238,14 @@ static void test_conv2d_exact_data_bit_equal(void) {
 static void test_conv2d_kernel_paths(void) {
   conv_case_t c = {.batch = 2, .in_h = 5, .in_w = 7, .bias = true};
   c.p = base_params(6, 10, 1);
-  c.expect_kernel = "f32_pwconv2d_gemm__scalar";
+  c.expect_kernel = pointwise_kernel();
   run_conv_case(&c);
   c.p.padding = IC_PADDING_SAME; /* still no padding for 1x1 */
   run_conv_case(&c);
 
   c.p.padding = IC_PADDING_EXPLICIT; /* padded 1x1 is not pointwise */
   c.p.pad_left = 1;
-  c.expect_kernel = "f32_conv2d_direct__scalar";
+  c.expect_kernel = direct_kernel();
   run_conv_case(&c);
 
   c.p = base_params(6, 10, 1);
@@ -231,22 +254,126 @@ static void test_conv2d_kernel_paths(void) {
 
   c.p = base_params(6, 12, 3);
   c.p.groups = 6;
-  c.expect_kernel = "f32_dwconv2d_direct__scalar";
+  c.expect_kernel = depthwise_kernel();
   run_conv_case(&c);
 
   c.p = base_params(6, 12, 3);
   c.p.groups = 3;
-  c.expect_kernel = "f32_conv2d_direct__scalar";
+  c.expect_kernel = direct_kernel();
   run_conv_case(&c);
 
-  /* Honest names: only scalar kernels exist, whatever the CPU. */
+  /* Honest names: the kernel's ISA suffix is the active ISA (every list has all three). */
   ic_conv2d_t* conv = NULL;
   const ic_conv2d_params_t p = base_params(1, 1, 1);
   const float w = 1;
   CHECK_OK(ic_conv2d_create(&p, &w, sizeof w, NULL, 0, &conv));
   const char* name = ic_conv2d_kernel_name(conv);
-  CHECK(strlen(name) > 8 && strcmp(name + strlen(name) - 8, "__scalar") == 0);
+  char suffix[16];
+  snprintf(suffix, sizeof suffix, "__%s", ic_isa_name(ic_active_isa()));
+  CHECK_MSG(strlen(name) > strlen(suffix) &&
+                strcmp(name + strlen(name) - strlen(suffix), suffix) == 0,
+            "kernel %s at ISA %s", name, ic_isa_name(ic_active_isa()));
   ic_conv2d_destroy(conv);
+}
+
+/* Shapes the SIMD paths tile for real: channel counts around and beyond the 16-channel blocks,
+ * widths around the pixel tiles, strided and padded 1x1 (packed decimated), the 7x7 stem with 3
+ * channels, grouped and dilated convs, depthwise with rows of several vectors, long reductions,
+ * and a padding so large that the direct path falls back to the scalar kernel. */
+static void test_conv2d_simd_shapes(void) {
+  struct {
+    int64_t in_c, out_c, groups, k, stride, dilation, pad, batch, in_h, in_w;
+  } shapes[] = {
+      {64, 64, 1, 3, 1, 1, 1, 1, 20, 30},     {32, 48, 1, 3, 2, 1, 1, 2, 17, 29},
+      {3, 64, 1, 7, 2, 1, 3, 1, 37, 41},      {256, 64, 1, 1, 1, 1, 0, 1, 14, 14},
+      {64, 256, 1, 1, 1, 1, 0, 2, 9, 13},     {256, 512, 1, 1, 2, 1, 0, 1, 14, 14},
+      {48, 40, 1, 1, 1, 1, 1, 1, 7, 9},       {64, 64, 4, 3, 1, 1, 1, 1, 12, 16},
+      {40, 24, 2, 3, 1, 2, 2, 1, 15, 18},     {17, 33, 1, 5, 1, 1, 2, 1, 11, 23},
+      {300, 20, 1, 3, 1, 1, 1, 1, 6, 7},      {32, 32, 32, 3, 1, 1, 1, 1, 40, 112},
+      {24, 48, 24, 3, 2, 1, 1, 2, 33, 47},    {16, 16, 16, 5, 1, 1, 2, 1, 20, 70},
+      {40, 40, 40, 3, 1, 2, 2, 1, 25, 35},    {8, 8, 1, 2, 30, 1, 40, 1, 1, 1},
+  };
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    conv_case_t c = {0};
+    c.p = base_params(shapes[i].in_c, shapes[i].out_c, shapes[i].k);
+    c.p.groups = shapes[i].groups;
+    c.p.stride_h = c.p.stride_w = shapes[i].stride;
+    c.p.dilation_h = c.p.dilation_w = shapes[i].dilation;
+    c.p.padding = IC_PADDING_EXPLICIT;
+    c.p.pad_top = c.p.pad_left = c.p.pad_bottom = c.p.pad_right = shapes[i].pad;
+    c.p.activation = (int32_t)(i % 3);
+    c.batch = shapes[i].batch;
+    c.in_h = shapes[i].in_h;
+    c.in_w = shapes[i].in_w;
+    c.bias = i % 2 == 0;
+    c.residual = i % 3 != 1;
+    c.alias_residual = i % 3 == 2;
+    c.context = i % 2 == 0 ? two_threads : NULL;
+    run_conv_case(&c);
+  }
+}
+
+/* Runs a conv on src with a context; dst receives the output. */
+static void run_with(const ic_conv2d_t* conv, ic_context_t* context, int32_t layout, int64_t h,
+                     int64_t w, const float* src, size_t src_count, const float* residual,
+                     float* dst, size_t dst_count) {
+  CHECK_OK(ic_conv2d_run(conv, context, layout, 2, h, w, src, src_count * sizeof(float), residual,
+                         residual ? dst_count * sizeof(float) : 0, dst, dst_count * sizeof(float)));
+}
+
+/* Layers big enough to be cut into many tasks (packing and compute phases) give the same bits
+ * with 1, 2 and 3 threads, in both layouts, on whatever ISA is active. */
+static void test_conv2d_thread_counts_bit_identical(void) {
+  struct {
+    int64_t in_c, out_c, groups, k, stride, h, w;
+  } shapes[] = {{64, 64, 1, 3, 1, 30, 34},   {256, 64, 1, 1, 1, 40, 40},
+                {64, 128, 1, 1, 2, 30, 30},  {32, 32, 32, 3, 1, 60, 60},
+                {96, 96, 96, 3, 2, 45, 45},  {96, 128, 4, 3, 1, 20, 20}};
+  ic_context_t* three = NULL;
+  CHECK_OK(ic_context_create(3, &three));
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    ic_conv2d_params_t p = base_params(shapes[i].in_c, shapes[i].out_c, shapes[i].k);
+    p.groups = shapes[i].groups;
+    p.stride_h = p.stride_w = shapes[i].stride;
+    p.padding = IC_PADDING_SAME;
+    p.activation = IC_ACTIVATION_RELU;
+    const size_t w_count = (size_t)(p.out_channels * (p.in_channels / p.groups) * p.kernel_h * p.kernel_w);
+    float* wt = xfloats(w_count);
+    float* bias = xfloats((size_t)p.out_channels);
+    fill_uniform(wt, w_count, -1, 1);
+    fill_uniform(bias, (size_t)p.out_channels, -1, 1);
+    ic_conv2d_t* conv = NULL;
+    CHECK_OK(ic_conv2d_create(&p, wt, w_count * sizeof(float), bias,
+                              (size_t)p.out_channels * sizeof(float), &conv));
+    int64_t oh = 0, ow = 0;
+    CHECK_OK(ic_conv2d_output_size(conv, shapes[i].h, shapes[i].w, &oh, &ow));
+    const size_t x_count = (size_t)(2 * p.in_channels * shapes[i].h * shapes[i].w);
+    const size_t y_count = (size_t)(2 * p.out_channels * oh * ow);
+    float* x = xfloats(x_count);
+    float* residual = xfloats(y_count);
+    fill_uniform(x, x_count, -1, 1);
+    fill_uniform(residual, y_count, -1, 1);
+    float* one = xfloats(y_count);
+    float* many = xfloats(y_count);
+    for (int32_t layout = IC_LAYOUT_NCHW; layout <= IC_LAYOUT_NHWC; layout++) {
+      test_set_problem("threads: %s, shape %zu, layout %d", ic_conv2d_kernel_name(conv), i,
+                       (int)layout);
+      run_with(conv, NULL, layout, shapes[i].h, shapes[i].w, x, x_count, NULL, one, y_count);
+      run_with(conv, two_threads, layout, shapes[i].h, shapes[i].w, x, x_count, NULL, many, y_count);
+      check_identical("2 threads", many, one, y_count);
+      run_with(conv, three, layout, shapes[i].h, shapes[i].w, x, x_count, NULL, many, y_count);
+      check_identical("3 threads", many, one, y_count);
+      /* With the residual aliased to dst. */
+      memcpy(one, residual, y_count * sizeof(float));
+      memcpy(many, residual, y_count * sizeof(float));
+      run_with(conv, NULL, layout, shapes[i].h, shapes[i].w, x, x_count, one, one, y_count);
+      run_with(conv, three, layout, shapes[i].h, shapes[i].w, x, x_count, many, many, y_count);
+      check_identical("3 threads, residual", many, one, y_count);
+    }
+    ic_conv2d_destroy(conv);
+    free(wt), free(bias), free(x), free(residual), free(one), free(many);
+  }
+  ic_context_destroy(three);
 }
 
 /* A 3x3 input 1..9 with a 2x2 kernel of ones: the sums are easy to check by hand. */
@@ -414,10 +541,13 @@ static void test_conv2d_extreme_geometry(void) {
 
 int main(int argc, char** argv) {
   test_init(argc, argv, 20240601);
+  printf("ISA %s (detected %s)\n", ic_isa_name(ic_active_isa()), ic_isa_name(ic_detected_isa()));
   if (ic_context_create(2, &two_threads) != IC_STATUS_SUCCESS) return 2;
   RUN_TEST(test_conv2d_random);
   RUN_TEST(test_conv2d_exact_data_bit_equal);
   RUN_TEST(test_conv2d_kernel_paths);
+  RUN_TEST(test_conv2d_simd_shapes);
+  RUN_TEST(test_conv2d_thread_counts_bit_identical);
   RUN_TEST(test_conv2d_hand_computed);
   RUN_TEST(test_conv2d_output_sizes);
   RUN_TEST(test_conv2d_copies_weights);

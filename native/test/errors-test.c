@@ -433,7 +433,7 @@ static ic_status_t create_module(const ic_involution2d_params_t* p, const module
                                  const float* var, ic_involution2d_t** op) {
   return ic_involution2d_create(p, buffer_a, b->bytes[0], buffer_b, b->bytes[1], buffer_b,
                                 b->bytes[2], buffer_b, b->bytes[3], var, b->bytes[4], buffer_c,
-                                b->bytes[5], buffer_c, b->bytes[6], op);
+                                b->bytes[5], buffer_c, b->bytes[6], NULL, 0, NULL, 0, op);
 }
 
 static void expect_module_error(const ic_involution2d_params_t* p, const char* text) {
@@ -452,15 +452,15 @@ static void test_involution2d_errors(void) {
   ic_involution2d_t* op = POISON;
   CHECK_STATUS(ic_involution2d_create(NULL, buffer_a, b.bytes[0], buffer_b, b.bytes[1], buffer_b,
                                       b.bytes[2], buffer_b, b.bytes[3], buffer_b, b.bytes[4],
-                                      buffer_c, b.bytes[5], buffer_c, b.bytes[6], &op),
+                                      buffer_c, b.bytes[5], buffer_c, b.bytes[6], NULL, 0, NULL, 0, &op),
                INVALID, "involution2d: params is NULL");
   CHECK(op == NULL);
   CHECK_STATUS(create_module(&p, &b, buffer_b, NULL), INVALID, "involution2d: op_out is NULL");
 
   p.datatype = 3;
   expect_module_error(&p, "involution2d: datatype=3 is not a valid ic_datatype_t");
-  p = good, p.reserved = -1;
-  expect_module_error(&p, "involution2d: reserved=-1 must be 0");
+  p = good, p.activation = 7;
+  expect_module_error(&p, "involution2d: activation=7");
   p = good, p.kernel_size = 2;
   expect_module_error(&p, "involution2d: kernel_size=2 must be odd");
   p = good, p.channels = 12;
@@ -500,7 +500,7 @@ static void test_involution2d_errors(void) {
   b = module_sizes(&p);
   CHECK_STATUS(ic_involution2d_create(&p, buffer_a, b.bytes[0], buffer_b, b.bytes[1], buffer_b,
                                       b.bytes[2], buffer_b, b.bytes[3], buffer_b, b.bytes[4],
-                                      buffer_c, b.bytes[5], NULL, b.bytes[6], &op),
+                                      buffer_c, b.bytes[5], NULL, b.bytes[6], NULL, 0, NULL, 0, &op),
                INVALID, "involution2d: span_bias is NULL");
   /* A variance that makes var + eps non-positive would give NaN or infinite weights. */
   const float bad_var[4] = {1, 1, -2, 1};
@@ -541,6 +541,253 @@ static void test_involution2d_errors(void) {
   ic_involution2d_destroy(op);
 }
 
+/* The optional output affine: both or neither, [channels] each, no bytes without a buffer. */
+static void test_involution2d_epilogue_errors(void) {
+  const ic_involution2d_params_t p = {IC_DATATYPE_F32, IC_ACTIVATION_RELU, 16, 3, 1, 1, 8, 4,
+                                      1e-5};
+  for (int i = 0; i < 64; i++) buffer_b[i] = 1;
+  const module_buffers_t b = module_sizes(&p);
+  const size_t affine = 16 * sizeof(float);
+  static const float scale[16] = {1};
+  static const float shift[16] = {0};
+  struct {
+    const float* scale;
+    size_t scale_bytes;
+    const float* shift;
+    size_t shift_bytes;
+    const char* message;
+  } cases[] = {
+      {scale, affine, NULL, 0,
+       "involution2d: out_scale and out_shift must be given together (out_scale is set, "
+       "out_shift is NULL)"},
+      {NULL, 0, shift, affine,
+       "involution2d: out_scale and out_shift must be given together (out_scale is NULL, "
+       "out_shift is set)"},
+      {scale, affine - 4, shift, affine,
+       "involution2d: out_scale_bytes=60 does not match the 64 bytes of [16]"},
+      {scale, affine, shift, affine + 4,
+       "involution2d: out_shift_bytes=68 does not match the 64 bytes of [16]"},
+      {NULL, affine, NULL, 0, "involution2d: out_scale is NULL but out_scale_bytes=64 (must be 0)"},
+      {NULL, 0, NULL, 8, "involution2d: out_shift is NULL but out_shift_bytes=8 (must be 0)"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ic_involution2d_t* op = POISON;
+    test_set_problem("involution2d epilogue expecting \"%s\"", cases[i].message);
+    CHECK_STATUS(ic_involution2d_create(&p, buffer_a, b.bytes[0], buffer_b, b.bytes[1], buffer_b,
+                                        b.bytes[2], buffer_b, b.bytes[3], buffer_b, b.bytes[4],
+                                        buffer_c, b.bytes[5], buffer_c, b.bytes[6],
+                                        cases[i].scale, cases[i].scale_bytes, cases[i].shift,
+                                        cases[i].shift_bytes, &op),
+                 INVALID, cases[i].message);
+    CHECK(op == NULL);
+  }
+  ic_involution2d_t* op = NULL;
+  CHECK_OK(ic_involution2d_create(&p, buffer_a, b.bytes[0], buffer_b, b.bytes[1], buffer_b,
+                                  b.bytes[2], buffer_b, b.bytes[3], buffer_b, b.bytes[4], buffer_c,
+                                  b.bytes[5], buffer_c, b.bytes[6], scale, affine, shift, affine,
+                                  &op));
+  ic_involution2d_destroy(op);
+  ic_involution2d_params_t bad = p;
+  bad.activation = -1;
+  op = POISON;
+  CHECK_STATUS(ic_involution2d_create(&bad, buffer_a, b.bytes[0], buffer_b, b.bytes[1], buffer_b,
+                                      b.bytes[2], buffer_b, b.bytes[3], buffer_b, b.bytes[4],
+                                      buffer_c, b.bytes[5], buffer_c, b.bytes[6], scale, affine,
+                                      shift, affine, &op),
+               INVALID,
+               "involution2d: activation=-1 is not a valid ic_activation_t (0 none, 1 relu, "
+               "2 relu6)");
+  CHECK(op == NULL);
+}
+
+static ic_pool2d_params_t pool_params(void) {
+  ic_pool2d_params_t p = {0};
+  p.datatype = IC_DATATYPE_F32;
+  p.pool = IC_POOL_MAX;
+  p.channels = 4;
+  p.kernel_h = p.kernel_w = 3;
+  p.stride_h = p.stride_w = 2;
+  return p;
+}
+
+static void expect_pool_error(const ic_pool2d_params_t* p, const char* text) {
+  ic_pool2d_t* pool = POISON;
+  test_set_problem("pool2d create expecting \"%s\"", text);
+  CHECK_STATUS(ic_pool2d_create(p, &pool), INVALID, text);
+  CHECK(pool == NULL);
+}
+
+static void test_pool2d_create_errors(void) {
+  ic_pool2d_params_t p = pool_params();
+  ic_pool2d_t* pool = POISON;
+  CHECK_STATUS(ic_pool2d_create(NULL, &pool), INVALID, "pool2d: params is NULL");
+  CHECK(pool == NULL);
+  CHECK_STATUS(ic_pool2d_create(&p, NULL), INVALID, "pool2d: pool_out is NULL");
+
+  p = pool_params(), p.datatype = 1;
+  expect_pool_error(&p, "pool2d: datatype=1 is not a valid ic_datatype_t");
+  p = pool_params(), p.pool = 2;
+  expect_pool_error(&p, "pool2d: pool=2 is not a valid ic_pool_t (0 max, 1 average)");
+  p = pool_params(), p.pool = -1;
+  expect_pool_error(&p, "pool2d: pool=-1 is not a valid ic_pool_t");
+  p = pool_params(), p.channels = 0;
+  expect_pool_error(&p, "pool2d: channels=0 must be positive");
+  p = pool_params(), p.kernel_h = 0;
+  expect_pool_error(&p, "pool2d: kernel_h=0 must be positive");
+  p = pool_params(), p.kernel_w = -3;
+  expect_pool_error(&p, "pool2d: kernel_w=-3 must be positive");
+  p = pool_params(), p.stride_h = 0;
+  expect_pool_error(&p, "pool2d: stride_h=0 must be positive");
+  p = pool_params(), p.stride_w = -1;
+  expect_pool_error(&p, "pool2d: stride_w=-1 must be positive");
+  p = pool_params(), p.padding = 4;
+  expect_pool_error(&p, "pool2d: padding=4 is not a valid ic_padding_t");
+  p = pool_params(), p.padding = IC_PADDING_SAME, p.pad_top = 1;
+  expect_pool_error(&p, "pool2d: pad_top=1 must be 0 unless padding is IC_PADDING_EXPLICIT");
+  p = pool_params(), p.padding = IC_PADDING_EXPLICIT, p.pad_right = -1;
+  expect_pool_error(&p, "pool2d: pad_right=-1 must not be negative");
+  p = pool_params(), p.pool = IC_POOL_AVERAGE, p.count_include_pad = 2;
+  expect_pool_error(&p, "pool2d: count_include_pad=2 must be 0 or 1");
+  p = pool_params(), p.count_include_pad = 1;
+  expect_pool_error(&p, "pool2d: count_include_pad=1 must be 0 for max pooling");
+  p = pool_params(), p.padding = IC_PADDING_EXPLICIT, p.pad_top = 3;
+  expect_pool_error(&p, "pool2d: pad_top=3 must be less than kernel_h=3 (the first window would "
+                        "lie entirely in padding)");
+  p = pool_params(), p.padding = IC_PADDING_EXPLICIT, p.kernel_w = 2, p.pad_left = 5;
+  expect_pool_error(&p, "pool2d: pad_left=5 must be less than kernel_w=2 (the first window would "
+                        "lie entirely in padding)");
+  p = pool_params(), p.kernel_h = INT64_MAX, p.padding = IC_PADDING_FULL;
+  CHECK_OK(ic_pool2d_create(&p, &pool)); /* only an input can make it overflow */
+  int64_t oh, ow;
+  CHECK_STATUS(ic_pool2d_output_size(pool, 4, 4, &oh, &ow), INVALID,
+               "pool2d: in_h=4 plus padding 9223372036854775806+9223372036854775806 overflows");
+  ic_pool2d_destroy(pool);
+}
+
+static void test_pool2d_output_size_and_run_errors(void) {
+  ic_pool2d_params_t p = pool_params();
+  ic_pool2d_t* pool = NULL;
+  CHECK_OK(ic_pool2d_create(&p, &pool));
+  int64_t oh = 5, ow = 5;
+  CHECK_STATUS(ic_pool2d_output_size(NULL, 4, 4, &oh, &ow), INVALID, "pool2d: pool is NULL");
+  CHECK(oh == 0 && ow == 0);
+  CHECK_STATUS(ic_pool2d_output_size(pool, 4, 4, NULL, &ow), INVALID,
+               "pool2d: out_h_out is NULL");
+  CHECK_STATUS(ic_pool2d_output_size(pool, 4, 4, &oh, NULL), INVALID,
+               "pool2d: out_w_out is NULL");
+  CHECK_STATUS(ic_pool2d_output_size(pool, 0, 4, &oh, &ow), INVALID,
+               "pool2d: in_h=0 must be positive");
+  CHECK_STATUS(ic_pool2d_output_size(pool, 2, 4, &oh, &ow), INVALID,
+               "pool2d: the output height would be 0: in_h=2 plus padding 0+0 is less than the "
+               "dilated kernel height 3 (kernel_h=3, dilation_h=1)");
+  CHECK_OK(ic_pool2d_output_size(pool, 7, 8, &oh, &ow));
+  CHECK(oh == 3 && ow == 3);
+
+  /* [1,4,7,8] in, [1,4,3,3] out: 896 and 144 bytes. */
+  float* src = buffer_a;
+  float* dst = buffer_b;
+  const int32_t nchw = IC_LAYOUT_NCHW;
+  for (int i = 0; i < 36; i++) dst[i] = -1;
+  CHECK_STATUS(ic_pool2d_run(NULL, NULL, nchw, 1, 7, 8, src, 896, dst, 144), INVALID,
+               "pool2d: pool is NULL");
+  CHECK_STATUS(ic_pool2d_run(pool, NULL, 5, 1, 7, 8, src, 896, dst, 144), INVALID,
+               "pool2d: layout=5 is not a valid ic_layout_t (0 NCHW, 1 NHWC)");
+  CHECK_STATUS(ic_pool2d_run(pool, NULL, nchw, 0, 7, 8, src, 896, dst, 144), INVALID,
+               "pool2d: batch=0 must be positive");
+  CHECK_STATUS(ic_pool2d_run(pool, NULL, nchw, 1, 7, -8, src, 896, dst, 144), INVALID,
+               "pool2d: in_w=-8 must be positive");
+  CHECK_STATUS(ic_pool2d_run(pool, NULL, nchw, 1, 7, 8, NULL, 896, dst, 144), INVALID,
+               "pool2d: src is NULL");
+  CHECK_STATUS(ic_pool2d_run(pool, NULL, nchw, 1, 7, 8, src, 892, dst, 144), INVALID,
+               "pool2d: src_bytes=892 is smaller than the 896 bytes of [1,4,7,8]");
+  CHECK_STATUS(ic_pool2d_run(pool, NULL, nchw, 1, 7, 8, src, 896, NULL, 144), INVALID,
+               "pool2d: dst is NULL");
+  CHECK_STATUS(ic_pool2d_run(pool, NULL, nchw, 1, 7, 8, src, 896, dst, 140), INVALID,
+               "pool2d: dst_bytes=140 is smaller than the 144 bytes of [1,4,3,3]");
+  CHECK_STATUS(ic_pool2d_run(pool, NULL, nchw, 1, 7, 8, src, 896, src + 100, 144), INVALID,
+               "pool2d: dst overlaps src");
+  CHECK_STATUS(ic_pool2d_run(pool, NULL, nchw, 1, 7, 8, src, 896, (char*)dst + 1, 144), INVALID,
+               "pool2d: dst=0x");
+  CHECK_STATUS(ic_pool2d_run(pool, NULL, nchw, INT64_MAX / 4, 7, 8, src, 896, dst, 144), INVALID,
+               "pool2d: the size of src [2305843009213693951,4,7,8] overflows");
+  CHECK(dst[0] == -1 && dst[35] == -1); /* untouched by every refused run */
+  CHECK_OK(ic_pool2d_run(pool, NULL, nchw, 1, 7, 8, src, 896, dst, 144));
+  ic_pool2d_destroy(pool);
+
+  /* The last window in the bottom/right padding depends on the input: refused there. */
+  p = pool_params();
+  p.pool = IC_POOL_AVERAGE;
+  p.kernel_h = p.kernel_w = 2;
+  p.stride_h = p.stride_w = 1;
+  p.padding = IC_PADDING_EXPLICIT;
+  p.pad_bottom = 2;
+  CHECK_OK(ic_pool2d_create(&p, &pool));
+  CHECK_STATUS(ic_pool2d_output_size(pool, 5, 5, &oh, &ow), INVALID,
+               "pool2d: the window of the last output row (input rows 5 to 6) lies entirely in "
+               "padding: in_h=5 with pad_bottom=2, kernel_h=2, stride_h=1");
+  CHECK(oh == 0 && ow == 0);
+  CHECK_STATUS(ic_pool2d_run(pool, NULL, nchw, 1, 5, 5, src, 4096, dst, 4096), INVALID,
+               "lies entirely in padding");
+  ic_pool2d_destroy(pool);
+  p.pad_bottom = 0;
+  p.stride_w = 3;
+  p.pad_right = 3; /* kernel 2: in_w 5 gives windows 0-1, 3-4, 6-7 (entirely padding) */
+  CHECK_OK(ic_pool2d_create(&p, &pool));
+  CHECK_STATUS(ic_pool2d_output_size(pool, 4, 5, &oh, &ow), INVALID,
+               "pool2d: the window of the last output column (input columns 6 to 7) lies "
+               "entirely in padding: in_w=5 with pad_right=3, kernel_w=2, stride_w=3");
+  CHECK_OK(ic_pool2d_output_size(pool, 4, 4, &oh, &ow)); /* in_w 4: windows 0-1 and 3-4 */
+  CHECK(oh == 3 && ow == 2);
+  ic_pool2d_destroy(pool);
+}
+
+static void test_global_average_pool_errors(void) {
+  float* src = buffer_a;
+  float* dst = buffer_b;
+  const int32_t nhwc = IC_LAYOUT_NHWC;
+  for (int i = 0; i < 8; i++) dst[i] = -1;
+  /* [2,4,3,3] in (288 bytes), [2,4,1,1] out (32 bytes). */
+  CHECK_STATUS(ic_global_average_pool_run(NULL, 7, 2, 4, 3, 3, src, 288, dst, 32), INVALID,
+               "global_average_pool: layout=7 is not a valid ic_layout_t");
+  CHECK_STATUS(ic_global_average_pool_run(NULL, nhwc, 0, 4, 3, 3, src, 288, dst, 32), INVALID,
+               "global_average_pool: batch=0 must be positive");
+  CHECK_STATUS(ic_global_average_pool_run(NULL, nhwc, 2, -4, 3, 3, src, 288, dst, 32), INVALID,
+               "global_average_pool: channels=-4 must be positive");
+  CHECK_STATUS(ic_global_average_pool_run(NULL, nhwc, 2, 4, 0, 3, src, 288, dst, 32), INVALID,
+               "global_average_pool: in_h=0 must be positive");
+  CHECK_STATUS(ic_global_average_pool_run(NULL, nhwc, 2, 4, 3, 0, src, 288, dst, 32), INVALID,
+               "global_average_pool: in_w=0 must be positive");
+  CHECK_STATUS(ic_global_average_pool_run(NULL, nhwc, 2, 4, 3, 3, NULL, 288, dst, 32), INVALID,
+               "global_average_pool: src is NULL");
+  CHECK_STATUS(ic_global_average_pool_run(NULL, nhwc, 2, 4, 3, 3, src, 284, dst, 32), INVALID,
+               "global_average_pool: src_bytes=284 is smaller than the 288 bytes of [2,4,3,3]");
+  CHECK_STATUS(ic_global_average_pool_run(NULL, nhwc, 2, 4, 3, 3, src, 288, NULL, 32), INVALID,
+               "global_average_pool: dst is NULL");
+  CHECK_STATUS(ic_global_average_pool_run(NULL, nhwc, 2, 4, 3, 3, src, 288, dst, 28), INVALID,
+               "global_average_pool: dst_bytes=28 is smaller than the 32 bytes of [2,4,1,1]");
+  CHECK_STATUS(ic_global_average_pool_run(NULL, nhwc, 2, 4, 3, 3, src, 288, src + 64, 32),
+               INVALID, "global_average_pool: dst overlaps src");
+  CHECK_STATUS(ic_global_average_pool_run(NULL, nhwc, 1, INT64_MAX / 2, 3, 3, src, 288, dst, 32),
+               INVALID, "global_average_pool: the size of src [1,4611686018427387903,3,3] "
+                        "overflows");
+  CHECK(dst[0] == -1 && dst[7] == -1);
+  CHECK_OK(ic_global_average_pool_run(NULL, nhwc, 2, 4, 3, 3, src, 288, dst, 32));
+}
+
+static void test_peak_errors(void) {
+  double gflops = -1;
+  CHECK_STATUS(ic_measure_peak_gflops(NULL, 0.5, NULL), INVALID,
+               "ic_measure_peak_gflops: gflops_out is NULL");
+  CHECK_STATUS(ic_measure_peak_gflops(NULL, 0.01, &gflops), INVALID,
+               "ic_measure_peak_gflops: seconds=0.01 must be between 0.05 and 10");
+  CHECK(gflops == 0);
+  CHECK_STATUS(ic_measure_peak_gflops(NULL, 11, &gflops), INVALID,
+               "ic_measure_peak_gflops: seconds=11 must be between 0.05 and 10");
+  CHECK_STATUS(ic_measure_peak_gflops(NULL, -1, &gflops), INVALID, "seconds=-1");
+  CHECK_STATUS(ic_measure_peak_gflops(NULL, NAN, &gflops), INVALID, "seconds=nan");
+  CHECK_STATUS(ic_measure_peak_gflops(NULL, INFINITY, &gflops), INVALID, "seconds=inf");
+}
+
 static void test_context_and_isa_errors(void) {
   ic_context_t* context = POISON;
   CHECK_STATUS(ic_context_create(-1, &context), INVALID,
@@ -574,6 +821,11 @@ int main(int argc, char** argv) {
   RUN_TEST(test_separable_errors);
   RUN_TEST(test_involution_aggregate_errors);
   RUN_TEST(test_involution2d_errors);
+  RUN_TEST(test_involution2d_epilogue_errors);
+  RUN_TEST(test_pool2d_create_errors);
+  RUN_TEST(test_pool2d_output_size_and_run_errors);
+  RUN_TEST(test_global_average_pool_errors);
+  RUN_TEST(test_peak_errors);
   RUN_TEST(test_context_and_isa_errors);
   RUN_TEST(test_last_error_is_thread_local_and_sticky);
   return test_finish();

@@ -311,6 +311,73 @@ void ref_involution2d(const ic_involution2d_params_t* p, const ref_involution2d_
   free(pooled);
 }
 
+bool ref_pool2d_window(const ic_pool2d_params_t* p, int64_t in_h, int64_t in_w,
+                       ref_window_t* window) {
+  const bool h = ref_axis(p->padding, in_h, p->kernel_h, p->stride_h, 1, p->pad_top,
+                          p->pad_bottom, &window->out_h, &window->pad_top);
+  const bool w = ref_axis(p->padding, in_w, p->kernel_w, p->stride_w, 1, p->pad_left,
+                          p->pad_right, &window->out_w, &window->pad_left);
+  if (!h || !w) return false;
+  /* Every window must overlap the input: look at each one. */
+  for (int64_t i = 0; i < window->out_h; i++) {
+    const int64_t first = i * p->stride_h - window->pad_top, last = first + p->kernel_h - 1;
+    if (first > in_h - 1 || last < 0) return false;
+  }
+  for (int64_t j = 0; j < window->out_w; j++) {
+    const int64_t first = j * p->stride_w - window->pad_left, last = first + p->kernel_w - 1;
+    if (first > in_w - 1 || last < 0) return false;
+  }
+  return true;
+}
+
+void ref_pool2d(const ic_pool2d_params_t* p, int64_t batch, int64_t in_h, int64_t in_w,
+                const double* x, double* y, double* m) {
+  ref_window_t win;
+  ref_pool2d_window(p, in_h, in_w, &win);
+  for (int64_t n = 0; n < batch; n++)
+    for (int64_t c = 0; c < p->channels; c++)
+      for (int64_t i = 0; i < win.out_h; i++)
+        for (int64_t j = 0; j < win.out_w; j++) {
+          double best = -INFINITY, sum = 0, mag = 0;
+          int64_t count = 0;
+          for (int64_t kh = 0; kh < p->kernel_h; kh++)
+            for (int64_t kw = 0; kw < p->kernel_w; kw++) {
+              const int64_t iy = i * p->stride_h - win.pad_top + kh;
+              const int64_t ix = j * p->stride_w - win.pad_left + kw;
+              if (iy < 0 || iy >= in_h || ix < 0 || ix >= in_w) continue;
+              const double v = x[((n * p->channels + c) * in_h + iy) * in_w + ix];
+              if (v > best || isnan(v)) best = v;
+              sum += v;
+              mag += fabs(v);
+              count++;
+            }
+          const int64_t yi = ((n * p->channels + c) * win.out_h + i) * win.out_w + j;
+          if (p->pool == IC_POOL_MAX) {
+            y[yi] = best;
+            if (m) m[yi] = fabs(best);
+          } else {
+            const double divisor =
+                p->count_include_pad ? (double)(p->kernel_h * p->kernel_w) : (double)count;
+            y[yi] = sum / divisor;
+            if (m) m[yi] = mag / divisor;
+          }
+        }
+}
+
+void ref_global_average_pool(int64_t batch, int64_t channels, int64_t in_h, int64_t in_w,
+                             const double* x, double* y, double* m) {
+  const int64_t pixels = in_h * in_w;
+  for (int64_t plane = 0; plane < batch * channels; plane++) {
+    double sum = 0, mag = 0;
+    for (int64_t i = 0; i < pixels; i++) {
+      sum += x[plane * pixels + i];
+      mag += fabs(x[plane * pixels + i]);
+    }
+    y[plane] = sum / (double)pixels;
+    if (m) m[plane] = mag / (double)pixels;
+  }
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Comparisons and problem strings
  * ------------------------------------------------------------------------------------------- */
@@ -357,4 +424,18 @@ void conv2d_problem(char* text, size_t size, const ic_conv2d_params_t* p, int64_
            p->pad_bottom, p->pad_right,
            (unsigned)p->activation < 3 ? activations[p->activation] : "?",
            layout == IC_LAYOUT_NHWC ? "nhwc" : "nchw");
+}
+
+void pool2d_problem(char* text, size_t size, const ic_pool2d_params_t* p, int64_t batch,
+                    int64_t in_h, int64_t in_w, int32_t layout) {
+  static const char* paddings[] = {"valid", "same", "full", "explicit"};
+  const char* kind = p->pool == IC_POOL_MAX ? "max"
+                     : p->count_include_pad ? "avg_incl"
+                                            : "avg_excl";
+  snprintf(text, size,
+           "pool2d mb%" PRId64 "c%" PRId64 "ih%" PRId64 "iw%" PRId64 "kh%" PRId64 "kw%" PRId64
+           "sh%" PRId64 "sw%" PRId64 "_%s(%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ")_%s_%s",
+           batch, p->channels, in_h, in_w, p->kernel_h, p->kernel_w, p->stride_h, p->stride_w,
+           (unsigned)p->padding < 4 ? paddings[p->padding] : "?", p->pad_top, p->pad_left,
+           p->pad_bottom, p->pad_right, kind, layout == IC_LAYOUT_NHWC ? "nhwc" : "nchw");
 }

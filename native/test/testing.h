@@ -120,6 +120,19 @@ typedef struct ref_involution2d_weights {
 void ref_involution2d(const ic_involution2d_params_t* p, const ref_involution2d_weights_t* wts,
                       int64_t batch, int64_t in_h, int64_t in_w, const float* x, double* y);
 
+/* Pool2d: conv2d's padding rules at dilation 1. False when the output would be empty or some
+ * window would lie entirely in padding (both are errors of the library). */
+bool ref_pool2d_window(const ic_pool2d_params_t* p, int64_t in_h, int64_t in_w,
+                       ref_window_t* window);
+
+/* Max (m = |y|) or average (m = sum of |x| over the window / divisor); NaN propagates in max. */
+void ref_pool2d(const ic_pool2d_params_t* p, int64_t batch, int64_t in_h, int64_t in_w,
+                const double* x, double* y, double* m);
+
+/* Mean over H x W of each (n, c); y and m are [batch * channels]. */
+void ref_global_average_pool(int64_t batch, int64_t channels, int64_t in_h, int64_t in_w,
+                             const double* x, double* y, double* m);
+
 double* to_doubles(const float* data, size_t count);
 
 /* |y - act(ref)| <= 1e-5 * m + 1e-6 for every element (y in NCHW); reports the first few
@@ -132,6 +145,10 @@ bool check_identical(const char* what, const float* a, const float* b, size_t co
 
 /* Problem strings, oneDNN style: "mb2ic8ih10iw12oc16kh3kw3sh1sw1dh1dw1g2_same_relu". */
 void conv2d_problem(char* text, size_t size, const ic_conv2d_params_t* p, int64_t batch,
+                    int64_t in_h, int64_t in_w, int32_t layout);
+
+/* "pool2d mb1c3ih7iw7kh3kw3sh2sw2_explicit(1,1,1,1)_avg_incl_nchw" (max, avg_incl, avg_excl). */
+void pool2d_problem(char* text, size_t size, const ic_pool2d_params_t* p, int64_t batch,
                     int64_t in_h, int64_t in_w, int32_t layout);
 
 #endif /* IC_TESTING_H */

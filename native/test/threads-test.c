@@ -69,7 +69,7 @@ static void create_operators(void) {
   float* w1 = random_floats(50 * 8);
   float* b1 = random_floats(50);
   CHECK_OK(ic_involution2d_create(&ip, w0, 8 * 32 * 4, bn, 32, bn, 32, bn, 32, bn, 32, w1,
-                                  50 * 8 * 4, b1, 50 * 4, &involution));
+                                  50 * 8 * 4, b1, 50 * 4, NULL, 0, NULL, 0, &involution));
   free(w0), free(bn), free(w1), free(b1);
 }
 

@@ -360,7 +360,7 @@ static void test_involution2d_vector(const st_file_t* f, const st_tensor_t* inpu
   CHECK_OK(ic_involution2d_create(&p, t[0].f32, bytes_of(&t[0]), t[1].f32, bytes_of(&t[1]),
                                   t[2].f32, bytes_of(&t[2]), t[3].f32, bytes_of(&t[3]), t[4].f32,
                                   bytes_of(&t[4]), t[5].f32, bytes_of(&t[5]), t[6].f32,
-                                  bytes_of(&t[6]), &op));
+                                  bytes_of(&t[6]), NULL, 0, NULL, 0, &op));
   if (op != NULL) {
     vector_op_t v = {op, input, NULL, expected};
     compare_layouts(&v, run_involution2d, input, expected, NULL);

@@ -13,9 +13,18 @@
  * Hand-off: the owner publishes the job under `mutex`, bumps `generation` and wakes the
  * workers; each worker works until the counter runs out, then decrements `busy`; the owner
  * returns once `busy` is 0, so no worker can still be touching the job afterwards.
+ *
+ * Scratch memory (ic_run_*): operators need temporary buffers (packed activations, tiles) and
+ * may not allocate on the hot path of run. A run that owns the workers takes its scratch from
+ * the context (one buffer, grown on demand under the owner lock and kept until
+ * ic_context_destroy); a run without the workers (NULL context, or another run holds them)
+ * takes it from a cache of the calling thread (grown on demand, freed when the thread exits).
+ * Either way the memory is reused from run to run, so only the first run of the largest
+ * layer allocates. A nested run on a thread whose cache is in use gets a temporary buffer.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -40,6 +49,9 @@ struct ic_context {
   void* arg;
   size_t task_count;
   atomic_size_t next_task;
+
+  void* scratch; /* the owning run's scratch (ic_run_scratch), guarded by `owner` */
+  size_t scratch_bytes;
 };
 
 typedef struct ic_worker_start {
@@ -95,8 +107,37 @@ static void ic_context_free(ic_context_t* context) {
   pthread_cond_destroy(&context->wake);
   pthread_mutex_destroy(&context->mutex);
   pthread_mutex_destroy(&context->owner);
+  ic_aligned_free(context->scratch);
   free(context->workers);
   free(context);
+}
+
+/* Starts the workers one by one; on failure, those started are stopped by ic_context_free. */
+static ic_status_t ic_start_workers(ic_context_t* context, int32_t wanted) {
+  if (wanted > 0) {
+    context->workers = calloc((size_t)wanted, sizeof *context->workers);
+    if (context->workers == NULL) {
+      return ic_error(IC_STATUS_OUT_OF_MEMORY, "context: out of memory for %d workers",
+                      (int)wanted);
+    }
+  }
+  for (int32_t i = 0; i < wanted; i++) {
+    ic_worker_start_t* start = malloc(sizeof *start);
+    int error = ENOMEM;
+    if (start != NULL) {
+      start->context = context;
+      start->index = (uint32_t)i + 1;
+      error = pthread_create(&context->workers[i], NULL, ic_worker_main, start);
+      if (error != 0) free(start);
+    }
+    if (error != 0) {
+      return ic_error(IC_STATUS_OUT_OF_MEMORY,
+                      "context: could not start worker thread %d of %d (error %d)", (int)i + 1,
+                      (int)wanted, error);
+    }
+    context->worker_count = i + 1;
+  }
+  return IC_STATUS_SUCCESS;
 }
 
 static int32_t ic_online_cpus(void) {
@@ -132,31 +173,22 @@ ic_status_t ic_context_create(int32_t num_threads, ic_context_t** context_out) {
   pthread_cond_init(&context->done, NULL);
   atomic_init(&context->next_task, 0);
 
-  const int32_t wanted = num_threads - 1;
-  if (wanted > 0) {
-    context->workers = calloc((size_t)wanted, sizeof *context->workers);
-    if (context->workers == NULL) {
-      ic_context_free(context);
-      return ic_error(IC_STATUS_OUT_OF_MEMORY, "context: out of memory for %d workers",
-                      (int)wanted);
-    }
-  }
-  for (int32_t i = 0; i < wanted; i++) {
-    ic_worker_start_t* start = malloc(sizeof *start);
-    int error = ENOMEM;
-    if (start != NULL) {
-      start->context = context;
-      start->index = (uint32_t)i + 1;
-      error = pthread_create(&context->workers[i], NULL, ic_worker_main, start);
-      if (error != 0) free(start);
-    }
-    if (error != 0) {
-      ic_context_free(context);
-      return ic_error(IC_STATUS_OUT_OF_MEMORY,
-                      "context: could not start worker thread %d of %d (error %d)", (int)i + 1,
-                      (int)wanted, error);
-    }
-    context->worker_count = i + 1;
+  /* Workers inherit the signal mask of the thread that creates them: block every signal that
+   * can be blocked safely, so that process signals (SIGINT, SIGTERM, SIGQUIT, ...) reach the
+   * application's own threads — the JVM expects to handle them there. Faults stay unblocked:
+   * blocking a synchronous SIGSEGV is undefined. */
+  sigset_t all, saved;
+  sigfillset(&all);
+  sigdelset(&all, SIGSEGV);
+  sigdelset(&all, SIGBUS);
+  sigdelset(&all, SIGFPE);
+  sigdelset(&all, SIGILL);
+  pthread_sigmask(SIG_BLOCK, &all, &saved);
+  const ic_status_t status = ic_start_workers(context, num_threads - 1);
+  pthread_sigmask(SIG_SETMASK, &saved, NULL);
+  if (status != IC_STATUS_SUCCESS) {
+    ic_context_free(context);
+    return status;
   }
   *context_out = context;
   return IC_STATUS_SUCCESS;
@@ -170,13 +202,8 @@ void ic_context_destroy(ic_context_t* context) {
   if (context != NULL) ic_context_free(context);
 }
 
-void ic_parallelize(ic_context_t* context, size_t task_count, ic_task_fn fn, void* arg) {
-  if (context == NULL || context->worker_count == 0 || task_count <= 1 ||
-      pthread_mutex_trylock(&context->owner) != 0) {
-    for (size_t task = 0; task < task_count; task++) fn(arg, task, 0);
-    return;
-  }
-
+/* Runs the tasks on the workers of a context whose owner lock the caller holds. */
+static void ic_dispatch(ic_context_t* context, size_t task_count, ic_task_fn fn, void* arg) {
   pthread_mutex_lock(&context->mutex);
   context->fn = fn;
   context->arg = arg;
@@ -192,5 +219,104 @@ void ic_parallelize(ic_context_t* context, size_t task_count, ic_task_fn fn, voi
   pthread_mutex_lock(&context->mutex);
   while (context->busy > 0) pthread_cond_wait(&context->done, &context->mutex);
   pthread_mutex_unlock(&context->mutex);
-  pthread_mutex_unlock(&context->owner);
+}
+
+void ic_parallelize(ic_context_t* context, size_t task_count, ic_task_fn fn, void* arg) {
+  ic_run_t run;
+  ic_run_begin(&run, context);
+  ic_run_parallelize(&run, task_count, fn, arg);
+  ic_run_end(&run);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Runs and scratch
+ * ------------------------------------------------------------------------------------------- */
+
+/* The calling thread's scratch cache. The key's destructor frees the buffer when the thread
+ * exits (the key's value is the buffer itself). */
+typedef struct ic_thread_scratch {
+  void* data;
+  size_t bytes;
+  bool busy;
+} ic_thread_scratch_t;
+
+static _Thread_local ic_thread_scratch_t ic_thread_scratch;
+static pthread_once_t ic_scratch_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t ic_scratch_key;
+static bool ic_scratch_key_ready;
+
+static void ic_scratch_key_destroy(void* data) { ic_aligned_free(data); }
+
+static void ic_scratch_key_init(void) {
+  ic_scratch_key_ready = pthread_key_create(&ic_scratch_key, ic_scratch_key_destroy) == 0;
+}
+
+void ic_run_begin(ic_run_t* run, ic_context_t* context) {
+  run->context = NULL;
+  run->threads = 1;
+  run->temporary = NULL;
+  run->thread_cache = false;
+  if (context != NULL && pthread_mutex_trylock(&context->owner) == 0) {
+    run->context = context;
+    run->threads = (uint32_t)context->num_threads;
+  }
+}
+
+/* Grows *data to at least `bytes` (contents are not kept). False on failure, with *data NULL. */
+static bool ic_grow(void** data, size_t* capacity, size_t bytes) {
+  if (*data != NULL && *capacity >= bytes) return true;
+  ic_aligned_free(*data);
+  *data = ic_aligned_alloc(bytes);
+  *capacity = *data != NULL ? bytes : 0;
+  return *data != NULL;
+}
+
+void* ic_run_scratch(ic_run_t* run, size_t bytes) {
+  if (bytes == 0) bytes = 1;
+  if (run->context != NULL) {
+    ic_context_t* context = run->context;
+    return ic_grow(&context->scratch, &context->scratch_bytes, bytes) ? context->scratch : NULL;
+  }
+  pthread_once(&ic_scratch_key_once, ic_scratch_key_init);
+  ic_thread_scratch_t* cache = &ic_thread_scratch;
+  if (!run->thread_cache && !cache->busy && ic_scratch_key_ready) {
+    if (cache->data == NULL || cache->bytes < bytes) {
+      /* The key never names a freed buffer: clear it, replace the buffer, then set it. */
+      pthread_setspecific(ic_scratch_key, NULL);
+      ic_aligned_free(cache->data);
+      cache->bytes = 0;
+      cache->data = ic_aligned_alloc(bytes);
+      if (cache->data != NULL && pthread_setspecific(ic_scratch_key, cache->data) != 0) {
+        ic_aligned_free(cache->data); /* could not be freed at thread exit: do not keep it */
+        cache->data = NULL;
+      }
+      if (cache->data != NULL) cache->bytes = bytes;
+    }
+    if (cache->data != NULL) {
+      cache->busy = true;
+      run->thread_cache = true;
+      return cache->data;
+    }
+  }
+  ic_aligned_free(run->temporary);
+  run->temporary = ic_aligned_alloc(bytes);
+  return run->temporary;
+}
+
+void ic_run_parallelize(ic_run_t* run, size_t task_count, ic_task_fn fn, void* arg) {
+  ic_context_t* context = run->context;
+  if (context == NULL || context->worker_count == 0 || task_count <= 1) {
+    for (size_t task = 0; task < task_count; task++) fn(arg, task, 0);
+    return;
+  }
+  ic_dispatch(context, task_count, fn, arg);
+}
+
+void ic_run_end(ic_run_t* run) {
+  if (run->thread_cache) ic_thread_scratch.busy = false;
+  ic_aligned_free(run->temporary);
+  if (run->context != NULL) pthread_mutex_unlock(&run->context->owner);
+  run->context = NULL;
+  run->temporary = NULL;
+  run->thread_cache = false;
 }

@@ -51,7 +51,37 @@ static const IC_TABLE_ENTRY(f32_invol2d) ic_f32_invol2d_table[] = {
 };
 IC_DEFINE_SELECT(f32_invol2d)
 
+static const IC_TABLE_ENTRY(f32_invol2d_nchwc) ic_f32_invol2d_nchwc_table[] = {
+#include "f32-invol/f32-invol2d-nchwc.inc"
+};
+IC_DEFINE_SELECT(f32_invol2d_nchwc)
+
+static const IC_TABLE_ENTRY(f32_involgen) ic_f32_involgen_table[] = {
+#include "f32-involgen/f32-involgen.inc"
+};
+IC_DEFINE_SELECT(f32_involgen)
+
+static const IC_TABLE_ENTRY(f32_nchwc_pack) ic_f32_nchwc_pack_table[] = {
+#include "f32-nchwc/f32-nchwc-pack.inc"
+};
+IC_DEFINE_SELECT(f32_nchwc_pack)
+
+static const IC_TABLE_ENTRY(f32_nchwc_unpack) ic_f32_nchwc_unpack_table[] = {
+#include "f32-nchwc/f32-nchwc-unpack.inc"
+};
+IC_DEFINE_SELECT(f32_nchwc_unpack)
+
 static const IC_TABLE_ENTRY(f32_avgpool2d) ic_f32_avgpool2d_table[] = {
 #include "f32-avgpool/f32-avgpool2d.inc"
 };
 IC_DEFINE_SELECT(f32_avgpool2d)
+
+static const IC_TABLE_ENTRY(f32_maxpool2d) ic_f32_maxpool2d_table[] = {
+#include "f32-maxpool/f32-maxpool2d.inc"
+};
+IC_DEFINE_SELECT(f32_maxpool2d)
+
+static const IC_TABLE_ENTRY(f32_peak) ic_f32_peak_table[] = {
+#include "f32-peak/f32-peak.inc"
+};
+IC_DEFINE_SELECT(f32_peak)

@@ -1,19 +1,37 @@
 /*
  * Conv2d: standard, grouped, depthwise and pointwise 2-D convolution.
  *
- * create validates, copies the weights into the chosen kernel's packed layout and picks one
- * of three paths by shape; run validates the tensors, cuts the output into tasks and runs the
- * path's microkernel on each:
+ * create validates, picks one of three paths by shape and the best kernel of the path's family
+ * for ic_active_isa(), and copies the weights into that kernel's layout; run validates the
+ * tensors, cuts the output into tasks and runs the kernel on each:
  *
  *   pointwise  1x1, stride 1, no padding, groups 1     f32-pwconv/  ic_f32_pwconv2d_ukernel_*
  *   depthwise  groups == in_channels (any multiplier)  f32-dwconv/  ic_f32_dwconv2d_ukernel_*
  *   direct     everything else                         f32-conv/    ic_f32_conv2d_ukernel_*
  *
- * All scalar kernels read weights in PyTorch order, so packing is a copy for now; a blocked
- * SIMD kernel brings its own packing here, keyed on the kernel chosen.
+ * Layouts: both NCHW and NHWC tensors go straight into the pointwise and depthwise kernels,
+ * which handle pixel-contiguous and channel-contiguous images natively. The direct SIMD kernels
+ * read a packed, zero-padded, channel-blocked copy of the image (ic_f32_conv2d_pack_src): each
+ * run packs the image in a first parallel phase, then computes the output in a second, with
+ * the output transposed back to the caller's layout in the kernels' epilogue. A 1x1 kernel's
+ * packed image is one long row of pixels to the kernels (no neighbourhood to keep), so small
+ * images still fill the 14-pixel tiles; and NCHW pointwise convs whose channel planes are not
+ * a multiple of 16 pixels (14x14, 7x7: every vector load of a plane would straddle cache
+ * lines) run through that packed path too, with the same packed weights (for 1x1 and one group
+ * the two layouts coincide).
+ *
+ * Weights: the scalar kernels read PyTorch order; SIMD pointwise and direct kernels only their
+ * packed layout (so only that is kept), depthwise both (tiny).
+ *
+ * Scratch (packed image, per-thread row buffers) comes from ic_run_scratch: no allocation on the
+ * hot path once the context or thread has run the layer.
+ *
+ * Tasks are (image, output-channel block, output-row block) and their cut depends only on the
+ * problem, so results are bit-identical for any number of threads.
  */
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 #include "ukernels.h"
@@ -31,11 +49,16 @@ struct ic_conv2d {
   ic_window_t window;
   ic_conv2d_path_t path;
   ic_ukernel_info_t kernel;
-  ic_f32_conv2d_ukernel_fn conv_fn; /* direct or depthwise */
+  ic_f32_conv2d_ukernel_fn conv_fn; /* direct or depthwise; pointwise: the direct kernel */
   ic_f32_pwconv2d_ukernel_fn pointwise_fn;
-  float* weights; /* packed, aligned */
-  float* bias;    /* NULL when the operator has none */
+  float* weights;        /* PyTorch order; NULL when only the packed copy is needed */
+  float* packed_weights; /* the SIMD kernels' layout, or NULL */
+  float* bias;           /* NULL when the operator has none */
 };
+
+/* Multiply-adds per task: enough that handing tasks out costs nothing, few enough to balance
+ * two to a few dozen threads. */
+enum { IC_CONV2D_TASK_WORK = 1 << 20, IC_PACK_TASK_FLOATS = 1 << 15 };
 
 static ic_window_t ic_conv2d_window(const ic_conv2d_params_t* p) {
   return (ic_window_t){p->padding,    p->kernel_h,   p->kernel_w,  p->stride_h,
@@ -75,6 +98,45 @@ static bool ic_conv2d_is_pointwise(const ic_conv2d_params_t* p) {
          p->pad_right == 0;
 }
 
+/* The geometry of a 1x1 output of this operator: enough for the weight packing. */
+static ic_conv2d_geometry_t ic_conv2d_unit_geometry(const ic_conv2d_params_t* p) {
+  return (ic_conv2d_geometry_t){p->in_channels, p->out_channels, p->groups, 1, 1, 1, 1,
+                                p->kernel_h,    p->kernel_w,     p->stride_h, p->stride_w,
+                                p->dilation_h,  p->dilation_w,   0,           0};
+}
+
+/* Packs the weights for the chosen SIMD kernel; false on out of memory. */
+static bool ic_conv2d_pack(ic_conv2d_t* conv, const float* weights, size_t weight_count) {
+  const ic_conv2d_params_t* p = &conv->params;
+  if (conv->kernel.isa == IC_ISA_SCALAR) {
+    conv->weights = ic_copy_floats(weights, weight_count);
+    return conv->weights != NULL;
+  }
+  if (conv->path == IC_CONV2D_POINTWISE) {
+    const int64_t count = ic_f32_pwconv2d_packed_floats(p->in_channels, p->out_channels);
+    conv->packed_weights = ic_aligned_alloc((size_t)count * sizeof(float));
+    if (conv->packed_weights == NULL) return false;
+    ic_f32_pwconv2d_pack_weights(p->in_channels, p->out_channels, weights, conv->packed_weights);
+    return true;
+  }
+  if (conv->path == IC_CONV2D_DEPTHWISE) {
+    const int64_t taps = p->kernel_h * p->kernel_w;
+    const int64_t count = ic_f32_dwconv2d_packed_floats(p->out_channels, taps);
+    conv->weights = ic_copy_floats(weights, weight_count);
+    conv->packed_weights = ic_aligned_alloc((size_t)count * sizeof(float));
+    if (conv->weights == NULL || conv->packed_weights == NULL) return false;
+    ic_f32_dwconv2d_pack_weights(p->out_channels, taps, weights, conv->packed_weights);
+    return true;
+  }
+  const ic_conv2d_geometry_t unit = ic_conv2d_unit_geometry(p);
+  ic_f32_conv2d_packing_t pk;
+  if (!ic_f32_conv2d_packing(&unit, &pk)) return false;
+  conv->packed_weights = ic_aligned_alloc((size_t)pk.weights_floats * sizeof(float));
+  if (conv->packed_weights == NULL) return false;
+  ic_f32_conv2d_pack_weights(&unit, &pk, weights, conv->packed_weights);
+  return true;
+}
+
 ic_status_t ic_conv2d_create(const ic_conv2d_params_t* params, const void* weights,
                              size_t weights_bytes, const void* bias, size_t bias_bytes,
                              ic_conv2d_t** conv_out) {
@@ -96,8 +158,6 @@ ic_status_t ic_conv2d_create(const ic_conv2d_params_t* params, const void* weigh
   if (conv == NULL) goto out_of_memory;
   conv->params = *params;
   conv->window = ic_conv2d_window(params);
-  conv->weights = ic_copy_floats(weights, weights_bytes / sizeof(float));
-  if (conv->weights == NULL) goto out_of_memory;
   if (bias != NULL) {
     conv->bias = ic_copy_floats(bias, bias_bytes / sizeof(float));
     if (conv->bias == NULL) goto out_of_memory;
@@ -107,6 +167,8 @@ ic_status_t ic_conv2d_create(const ic_conv2d_params_t* params, const void* weigh
   if (ic_conv2d_is_pointwise(params)) {
     conv->path = IC_CONV2D_POINTWISE;
     conv->pointwise_fn = ic_select_f32_pwconv2d_ukernel(isa, &conv->kernel);
+    ic_ukernel_info_t direct;
+    conv->conv_fn = ic_select_f32_conv2d_ukernel(isa, &direct);
   } else if (params->groups == params->in_channels) {
     conv->path = IC_CONV2D_DEPTHWISE;
     conv->conv_fn = ic_select_f32_dwconv2d_ukernel(isa, &conv->kernel);
@@ -114,6 +176,7 @@ ic_status_t ic_conv2d_create(const ic_conv2d_params_t* params, const void* weigh
     conv->path = IC_CONV2D_DIRECT;
     conv->conv_fn = ic_select_f32_conv2d_ukernel(isa, &conv->kernel);
   }
+  if (!ic_conv2d_pack(conv, weights, weights_bytes / sizeof(float))) goto out_of_memory;
   *conv_out = conv;
   return IC_STATUS_SUCCESS;
 
@@ -140,47 +203,80 @@ ic_status_t ic_conv2d_output_size(const ic_conv2d_t* conv, int64_t in_h, int64_t
 typedef struct ic_conv2d_job {
   const ic_conv2d_t* conv;
   ic_conv2d_geometry_t geometry;
+  ic_conv2d_geometry_t compute; /* what the packed-path kernel sees (a 1x1 image as one row) */
+  ic_f32_conv2d_packing_t packing;
   ic_tiling_t tiling;
-  const float* src;
+  const float* src; /* the image (direct path) or the batch */
   const float* residual;
   float* dst;
   ic_strides_t src_strides, dst_strides;
+  ic_f32_conv2d_ukernel_fn fn;  /* the direct/depthwise kernel this run calls */
+  const float* weights;         /* PyTorch order for fn, if it is scalar */
+  float* packed_src;            /* direct SIMD path: the packed image */
+  float* scratch;               /* per-thread buffers of scratch_floats */
+  int64_t scratch_floats;
+  int64_t image;                /* direct SIMD path: the image being computed */
+  int64_t pack_rows;            /* rows of the packed image per packing task */
 } ic_conv2d_job_t;
 
-static void ic_conv2d_task(void* arg, size_t task, uint32_t thread_index) {
+/* Output channels [c0, c1) in blocks of channel_block, rows in blocks of row_block. */
+static void ic_conv2d_tiling(ic_tiling_t* t, int64_t batch, int64_t channels,
+                             int64_t channel_block, int64_t rows, int64_t row_block) {
+  t->channels = channels;
+  t->rows = rows;
+  t->channel_block = ic_max_i64(1, ic_min_i64(channel_block, channels));
+  t->row_block = ic_max_i64(1, ic_min_i64(row_block, rows));
+  t->channel_blocks = ic_divide_round_up(channels, t->channel_block);
+  t->row_blocks = ic_divide_round_up(rows, t->row_block);
+  /* Fits: bounded by the output tensor's (checked) size. */
+  t->task_count = (size_t)(batch * t->channel_blocks * t->row_blocks);
+}
+
+/* Rows per task for `per_row` multiply-adds per row: about IC_CONV2D_TASK_WORK in all. */
+static int64_t ic_rows_for_work(int64_t per_row, int64_t quantum) {
+  const int64_t rows = ic_max_i64(1, IC_CONV2D_TASK_WORK / ic_max_i64(per_row, 1));
+  return ic_divide_round_up(rows, quantum) * quantum;
+}
+
+static void ic_conv2d_pointwise_task(void* arg, size_t task, uint32_t thread_index) {
   (void)thread_index;
   const ic_conv2d_job_t* job = arg;
   const ic_conv2d_t* conv = job->conv;
   const ic_tile_t tile = ic_tiling_tile(&job->tiling, task);
   const ic_strides_t xs = job->src_strides, ys = job->dst_strides;
+  /* Rows of the tiling are pixels here: a pixel run has one stride in either layout. */
+  const int64_t y_offset = tile.n * ys.n + tile.r0 * ys.w;
+  const ic_f32_pwconv2d_args_t args = {
+      .in_channels = conv->params.in_channels,
+      .weights = conv->weights,
+      .bias = conv->bias,
+      .activation = conv->params.activation,
+      .pixels = tile.r1 - tile.r0,
+      .src = job->src + tile.n * xs.n + tile.r0 * xs.w,
+      .src_stride_c = xs.c,
+      .src_stride_p = xs.w,
+      .dst = job->dst + y_offset,
+      .residual = job->residual != NULL ? job->residual + y_offset : NULL,
+      .dst_stride_c = ys.c,
+      .dst_stride_p = ys.w,
+      .c0 = tile.c0,
+      .c1 = tile.c1,
+      .packed_weights = conv->packed_weights,
+  };
+  conv->pointwise_fn(&args);
+}
 
-  if (conv->path == IC_CONV2D_POINTWISE) {
-    /* Rows of the tiling are pixels here: a pixel run has one stride in either layout. */
-    const int64_t y_offset = tile.n * ys.n + tile.r0 * ys.w;
-    const ic_f32_pwconv2d_args_t args = {
-        .in_channels = conv->params.in_channels,
-        .weights = conv->weights,
-        .bias = conv->bias,
-        .activation = conv->params.activation,
-        .pixels = tile.r1 - tile.r0,
-        .src = job->src + tile.n * xs.n + tile.r0 * xs.w,
-        .src_stride_c = xs.c,
-        .src_stride_p = xs.w,
-        .dst = job->dst + y_offset,
-        .residual = job->residual != NULL ? job->residual + y_offset : NULL,
-        .dst_stride_c = ys.c,
-        .dst_stride_p = ys.w,
-        .c0 = tile.c0,
-        .c1 = tile.c1,
-    };
-    conv->pointwise_fn(&args);
-    return;
-  }
-
+/* Depthwise, and direct kernels on the raw image (scalar). */
+static void ic_conv2d_raw_task(void* arg, size_t task, uint32_t thread_index) {
+  (void)thread_index;
+  const ic_conv2d_job_t* job = arg;
+  const ic_conv2d_t* conv = job->conv;
+  const ic_tile_t tile = ic_tiling_tile(&job->tiling, task);
+  const ic_strides_t xs = job->src_strides, ys = job->dst_strides;
   const int64_t y_offset = tile.n * ys.n + tile.r0 * ys.h;
   const ic_f32_conv2d_args_t args = {
       .geometry = &job->geometry,
-      .weights = conv->weights,
+      .weights = job->weights,
       .bias = conv->bias,
       .activation = conv->params.activation,
       .src = job->src + tile.n * xs.n,
@@ -192,8 +288,133 @@ static void ic_conv2d_task(void* arg, size_t task, uint32_t thread_index) {
       .y1 = tile.r1,
       .c0 = tile.c0,
       .c1 = tile.c1,
+      .packed_weights = conv->packed_weights,
+  };
+  job->fn(&args);
+}
+
+static void ic_conv2d_pack_task(void* arg, size_t task, uint32_t thread_index) {
+  (void)thread_index;
+  const ic_conv2d_job_t* job = arg;
+  const ic_strides_t xs = job->src_strides;
+  const int64_t r0 = (int64_t)task * job->pack_rows;
+  const int64_t r1 = ic_min_i64(r0 + job->pack_rows, job->packing.rows);
+  ic_f32_conv2d_pack_src(&job->geometry, &job->packing, job->src + job->image * xs.n,
+                         (ic_view_strides_t){xs.c, xs.h, xs.w}, job->packed_src, r0, r1);
+}
+
+static void ic_conv2d_packed_task(void* arg, size_t task, uint32_t thread_index) {
+  const ic_conv2d_job_t* job = arg;
+  const ic_conv2d_t* conv = job->conv;
+  const ic_tile_t tile = ic_tiling_tile(&job->tiling, task); /* batch 1: tile.n == 0 */
+  const ic_strides_t ys = job->dst_strides;
+  const int64_t y_offset = job->image * ys.n + tile.r0 * ys.h;
+  const ic_f32_conv2d_args_t args = {
+      .geometry = &job->compute,
+      .bias = conv->bias,
+      .activation = conv->params.activation,
+      .dst = job->dst + y_offset,
+      .residual = job->residual != NULL ? job->residual + y_offset : NULL,
+      .dst_stride = {ys.c, ys.h, ys.w},
+      .y0 = tile.r0,
+      .y1 = tile.r1,
+      .c0 = tile.c0,
+      .c1 = tile.c1,
+      .packed_weights = conv->packed_weights,
+      .packed_src = job->packed_src,
+      .scratch = job->scratch + (int64_t)thread_index * job->scratch_floats,
   };
   conv->conv_fn(&args);
+}
+
+/* The inverse of ic_f32_conv2d_pack_weights, for the scalar fallback. */
+static void ic_conv2d_unpack_weights(const ic_conv2d_geometry_t* g,
+                                     const ic_f32_conv2d_packing_t* pk, const float* packed,
+                                     float* weights) {
+  const int64_t taps = g->kernel_h * g->kernel_w;
+  const int64_t out_blocks = ic_divide_round_up(pk->group_out, 16);
+  for (int64_t o = 0; o < g->out_channels; o++) {
+    const int64_t gi = o / pk->group_out, og = o % pk->group_out;
+    const float* block = packed + (gi * out_blocks + og / 16) * taps * pk->group_in * 16;
+    for (int64_t c = 0; c < pk->group_in; c++) {
+      for (int64_t t = 0; t < taps; t++) {
+        weights[(o * pk->group_in + c) * taps + t] = block[(t * pk->group_in + c) * 16 + og % 16];
+      }
+    }
+  }
+}
+
+/* The direct path with a SIMD kernel: pack each image, then compute it. */
+static ic_status_t ic_conv2d_run_packed(ic_conv2d_job_t* job, ic_run_t* run, int64_t batch) {
+  const ic_conv2d_t* conv = job->conv;
+  const ic_conv2d_params_t* p = &conv->params;
+  const ic_conv2d_geometry_t* g = &job->geometry;
+  const ic_f32_conv2d_packing_t* pk = &job->packing;
+
+  /* Scratch: the packed image, then one row buffer per thread (cache-line multiples). */
+  const int64_t flat_w = p->kernel_h == 1 && p->kernel_w == 1 ? g->out_h * g->out_w : g->out_w;
+  const int64_t row_floats =
+      ic_divide_round_up(ic_f32_conv2d_scratch_floats(ic_max_i64(flat_w, g->out_w)), 16) * 16;
+  const int64_t packed_floats = ic_divide_round_up(pk->src_floats, 16) * 16;
+  int64_t total;
+  if (ic_mul_overflow(row_floats, (int64_t)run->threads, &total) ||
+      ic_add_overflow(total, packed_floats, &total) ||
+      (uint64_t)total > SIZE_MAX / sizeof(float)) {
+    return ic_error(IC_STATUS_OUT_OF_MEMORY, "conv2d: the packed image of %" PRId64
+                    " floats overflows", pk->src_floats);
+  }
+  float* scratch = ic_run_scratch(run, (size_t)total * sizeof(float));
+  if (scratch == NULL) {
+    return ic_error(IC_STATUS_OUT_OF_MEMORY,
+                    "conv2d: out of memory for %" PRId64 " bytes of scratch (packed image)",
+                    total * (int64_t)sizeof(float));
+  }
+  job->packed_src = scratch;
+  job->scratch = scratch + packed_floats;
+  job->scratch_floats = row_floats;
+
+  /* Packing tasks: whole packed rows of every plane, about IC_PACK_TASK_FLOATS each. */
+  const int64_t row_all_planes = ic_max_i64(1, pk->src_floats / ic_max_i64(pk->rows, 1));
+  job->pack_rows = ic_max_i64(1, IC_PACK_TASK_FLOATS / row_all_planes);
+  const size_t pack_tasks = (size_t)ic_divide_round_up(pk->rows, job->pack_rows);
+
+  /* Compute tasks: blocks of 32 channels (whole groups when grouped) whose weights stay in
+   * L2, times rows for about IC_CONV2D_TASK_WORK multiply-adds. */
+  const int64_t taps = p->kernel_h * p->kernel_w;
+  int64_t channel_block;
+  if (p->groups == 1) {
+    const int64_t bytes_per_32 = ic_mul_saturate(ic_mul_saturate(pk->group_in, taps), 32 * 4);
+    channel_block = 32 * ic_max_i64(1, (256 << 10) / ic_max_i64(bytes_per_32, 1));
+  } else {
+    channel_block = pk->group_out * ic_max_i64(1, 64 / pk->group_out);
+  }
+  channel_block = ic_min_i64(channel_block, p->out_channels);
+  /* A 1x1 kernel has no neighbourhood: its packed image (decimated: out_h x out_w pixels) is
+   * one row to the kernel, unless that row would be too long to share among threads. */
+  job->compute = *g;
+  const int64_t pixels = g->out_h * g->out_w;
+  if (p->kernel_h == 1 && p->kernel_w == 1 && g->out_h > 1 && pixels <= 4096) {
+    job->compute = (ic_conv2d_geometry_t){p->in_channels, p->out_channels, p->groups, 1, pixels,
+                                          1, pixels, 1, 1, 1, 1, 1, 1, 0, 0};
+  }
+  const ic_conv2d_geometry_t* cg = &job->compute;
+  const int64_t per_row = ic_mul_saturate(
+      ic_mul_saturate(cg->out_w, ic_divide_round_up(channel_block, 16) * 16),
+      ic_mul_saturate(pk->group_in, taps));
+  if (cg->out_h == 1) {
+    /* One row: split the channels instead, in blocks of 32 for about the task work. */
+    const int64_t per_channel = ic_mul_saturate(cg->out_w, ic_mul_saturate(pk->group_in, taps));
+    const int64_t blocks = ic_max_i64(1, IC_CONV2D_TASK_WORK / ic_max_i64(per_channel * 32, 1));
+    channel_block = p->groups == 1 ? ic_min_i64(channel_block, 32 * blocks) : channel_block;
+  }
+  ic_conv2d_tiling(&job->tiling, 1, p->out_channels, channel_block, cg->out_h,
+                   ic_rows_for_work(per_row, 1));
+
+  for (job->image = 0; job->image < batch; job->image++) {
+    ic_run_parallelize(run, pack_tasks, ic_conv2d_pack_task, job);
+    ic_run_parallelize(run, job->tiling.task_count, ic_conv2d_packed_task, job);
+  }
+  return IC_STATUS_SUCCESS;
 }
 
 ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_t layout,
@@ -247,18 +468,89 @@ ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_
       .dst = dst,
       .src_strides = ic_layout_strides(layout, p->in_channels, in_h, in_w),
       .dst_strides = ic_layout_strides(layout, p->out_channels, output.out_h, output.out_w),
+      .fn = conv->conv_fn,
+      .weights = conv->weights,
   };
-  if (conv->path == IC_CONV2D_POINTWISE) {
-    ic_tiling_plan(&job.tiling, batch, p->out_channels, output.out_h * output.out_w,
-                   p->in_channels, true, 32);
+  const int64_t taps = ic_mul_saturate(p->kernel_h, p->kernel_w);
+  const int64_t group_in = p->in_channels / p->groups;
+  ic_run_t run;
+  ic_run_begin(&run, context);
+
+  const int64_t pixels = output.out_h * output.out_w;
+  const bool pointwise_packed = conv->path == IC_CONV2D_POINTWISE &&
+                                conv->kernel.isa != IC_ISA_SCALAR && layout == IC_LAYOUT_NCHW &&
+                                pixels % 16 != 0 && pixels > 16 && pixels <= 4096;
+  if (pointwise_packed) {
+    ic_f32_conv2d_packing(&job.geometry, &job.packing); /* 1x1: cannot overflow */
+    status = ic_conv2d_run_packed(&job, &run, batch);
+  } else if (conv->path == IC_CONV2D_POINTWISE) {
+    /* Pixel blocks of whole 48-pixel tiles; channel blocks of 64 only for small images. */
+    const int64_t channel_block = pixels >= 512 ? p->out_channels : 64;
+    const int64_t per_pixel = ic_mul_saturate(ic_min_i64(channel_block, p->out_channels),
+                                              p->in_channels);
+    ic_conv2d_tiling(&job.tiling, batch, p->out_channels, channel_block, pixels,
+                     ic_rows_for_work(per_pixel, 48));
+    ic_run_parallelize(&run, job.tiling.task_count, ic_conv2d_pointwise_task, &job);
+  } else if (conv->path == IC_CONV2D_DEPTHWISE) {
+    /* Channel-contiguous images: all channels per task (vectors run along channels);
+     * otherwise blocks of channel planes. */
+    const bool interleaved = layout == IC_LAYOUT_NHWC && p->in_channels > 1;
+    /* Memory-bound and short: a quarter of the usual task work, so that a few dozen tasks
+     * balance the threads. */
+    const int64_t work = IC_CONV2D_TASK_WORK / 4;
+    const int64_t channel_block =
+        interleaved ? p->out_channels
+                    : ic_max_i64(1, work / ic_max_i64(1, ic_mul_saturate(
+                                                             taps, ic_mul_saturate(output.out_h,
+                                                                                   output.out_w))));
+    const int64_t per_row = ic_mul_saturate(ic_mul_saturate(taps, output.out_w),
+                                            ic_min_i64(channel_block, p->out_channels));
+    const int64_t rows = ic_max_i64(1, work / ic_max_i64(per_row, 1));
+    /* Whole blocks of four rows for the 3x3 row blocks of the planar kernels. */
+    ic_conv2d_tiling(&job.tiling, batch, p->out_channels, channel_block, output.out_h,
+                     rows >= 4 ? rows / 4 * 4 : rows);
+    ic_run_parallelize(&run, job.tiling.task_count, ic_conv2d_raw_task, &job);
   } else {
-    const int64_t taps = ic_mul_saturate(p->kernel_h, p->kernel_w);
-    const int64_t work = ic_mul_saturate(ic_mul_saturate(taps, p->in_channels / p->groups),
-                                         output.out_w);
-    ic_tiling_plan(&job.tiling, batch, p->out_channels, output.out_h, work, true, 1);
+    /* Direct: the SIMD kernels need the packed image; shapes whose packed image would dwarf
+     * the tensors (padding far beyond the input, gaps of huge strides) take the scalar
+     * kernel. */
+    const size_t floats = (src_needed + dst_needed) / sizeof(float) / (size_t)batch;
+    const bool packable = conv->kernel.isa != IC_ISA_SCALAR &&
+                          ic_f32_conv2d_packing(&job.geometry, &job.packing) &&
+                          (uint64_t)job.packing.src_floats <= 4 * (uint64_t)floats + (1u << 20);
+    if (packable) {
+      status = ic_conv2d_run_packed(&job, &run, batch);
+    } else {
+      float* unpacked = NULL;
+      if (conv->kernel.isa != IC_ISA_SCALAR) {
+        /* The scalar kernel reads PyTorch order: unpack into scratch. */
+        const ic_conv2d_geometry_t unit = ic_conv2d_unit_geometry(p);
+        ic_f32_conv2d_packing_t pk;
+        ic_f32_conv2d_packing(&unit, &pk); /* succeeded at create */
+        const size_t count = (size_t)(p->out_channels * group_in * taps);
+        unpacked = ic_run_scratch(&run, count * sizeof(float));
+        if (unpacked == NULL) {
+          status = ic_error(IC_STATUS_OUT_OF_MEMORY,
+                            "conv2d: out of memory unpacking %zu weights", count);
+        } else {
+          ic_conv2d_unpack_weights(&unit, &pk, conv->packed_weights, unpacked);
+          job.weights = unpacked;
+          job.fn = ic_f32_conv2d_ukernel_direct__scalar;
+        }
+      }
+      if (status == IC_STATUS_SUCCESS) {
+        const int64_t per_row = ic_mul_saturate(ic_mul_saturate(taps, group_in), output.out_w);
+        const int64_t channel_block =
+            ic_max_i64(1, IC_CONV2D_TASK_WORK / ic_max_i64(1, ic_mul_saturate(per_row,
+                                                                               output.out_h)));
+        ic_conv2d_tiling(&job.tiling, batch, p->out_channels, channel_block, output.out_h,
+                         ic_rows_for_work(ic_mul_saturate(per_row, channel_block), 1));
+        ic_run_parallelize(&run, job.tiling.task_count, ic_conv2d_raw_task, &job);
+      }
+    }
   }
-  ic_parallelize(context, job.tiling.task_count, ic_conv2d_task, &job);
-  return IC_STATUS_SUCCESS;
+  ic_run_end(&run);
+  return status;
 }
 
 const char* ic_conv2d_kernel_name(const ic_conv2d_t* conv) {
@@ -268,6 +560,7 @@ const char* ic_conv2d_kernel_name(const ic_conv2d_t* conv) {
 void ic_conv2d_destroy(ic_conv2d_t* conv) {
   if (conv == NULL) return;
   ic_aligned_free(conv->weights);
+  ic_aligned_free(conv->packed_weights);
   ic_aligned_free(conv->bias);
   free(conv);
 }

@@ -3,13 +3,16 @@
  * d-li14/involution semantics): every output pixel has its own K x K kernel per channel
  * group, shared by the group's group_channels consecutive channels.
  *
- * Kernel: f32-invol/ (ic_f32_invol2d_ukernel_*). Tasks are (image, channel block, row block).
+ * Kernels: on AVX2/AVX-512 with group_channels a multiple of 8, the channel-blocked path of
+ * operators/involution-nchwc.c (f32-invol/ nchwc kernels); otherwise f32-invol/
+ * (ic_f32_invol2d_ukernel_*), with tasks of (image, channel block, row block).
  * The hyper-parameter checks here are shared with Involution2d (operators/involution2d.c).
  */
 #include <inttypes.h>
 #include <stdlib.h>
 
 #include "internal.h"
+#include "involution-nchwc.h"
 #include "ukernels.h"
 
 static const char ic_op[] = "involution";
@@ -18,6 +21,8 @@ struct ic_involution_aggregate {
   ic_involution_shape_t shape;
   ic_ukernel_info_t kernel;
   ic_f32_invol2d_ukernel_fn fn;
+  bool nchwc; /* the channel-blocked SIMD path (operators/involution-nchwc.c) */
+  ic_invol_nchwc_t nchwc_path;
 };
 
 ic_status_t ic_involution_shape_init(const char* op, ic_involution_shape_t* s) {
@@ -96,7 +101,10 @@ ic_status_t ic_involution_aggregate_create(const ic_involution_params_t* params,
   ic_involution_aggregate_t* op = calloc(1, sizeof *op);
   if (op == NULL) return ic_error(IC_STATUS_OUT_OF_MEMORY, "involution: out of memory");
   op->shape = shape;
-  op->fn = ic_select_f32_invol2d_ukernel(ic_active_isa(), &op->kernel);
+  const ic_isa_t isa = ic_active_isa();
+  op->fn = ic_select_f32_invol2d_ukernel(isa, &op->kernel);
+  op->nchwc = ic_invol_nchwc_select(isa, &shape, &op->nchwc_path);
+  if (op->nchwc) op->kernel = op->nchwc_path.aggregate_info;
   *op_out = op;
   return IC_STATUS_SUCCESS;
 }
@@ -178,6 +186,11 @@ ic_status_t ic_involution_aggregate_run(const ic_involution_aggregate_t* op,
   }
   if (ic_ranges_overlap(dst, dst_needed, kernels, kernels_needed)) {
     return ic_error(IC_STATUS_INVALID_ARGUMENT, "involution: dst overlaps kernels");
+  }
+
+  if (op->nchwc) {
+    return ic_invol_nchwc_aggregate(&op->nchwc_path, s, context, layout, batch, in_h, in_w,
+                                    out_h, out_w, src, kernels, dst);
   }
 
   ic_aggregate_job_t job = {

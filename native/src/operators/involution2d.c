@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "involution-nchwc.h"
 #include "ukernels.h"
 
 static const char ic_op[] = "involution2d";
@@ -33,16 +34,21 @@ struct ic_involution2d {
   float* reduce_bias;   /* [reduced], BN shift */
   float* span_weight;   /* [kernel_count][reduced] */
   float* span_bias;     /* [kernel_count] */
+  float* out_scale;     /* [channels] or NULL: the folded BatchNorm after the module */
+  float* out_shift;     /* [channels] or NULL */
+  int32_t activation;   /* after out_scale/out_shift */
   ic_f32_avgpool2d_ukernel_fn avgpool_fn;
   ic_f32_pwconv2d_ukernel_fn pointwise_fn;
   ic_f32_invol2d_ukernel_fn aggregate_fn;
+  bool nchwc;               /* the channel-blocked SIMD path (operators/involution-nchwc.c) */
+  ic_invol_nchwc_t nchwc_path;
   char kernel_name[128];
 };
 
 static ic_status_t ic_involution2d_validate(const ic_involution2d_params_t* p,
                                             ic_involution_shape_t* shape, int64_t* reduced) {
   ic_status_t status = ic_check_datatype(ic_op, p->datatype);
-  if (status == IC_STATUS_SUCCESS) status = ic_check_reserved(ic_op, p->reserved);
+  if (status == IC_STATUS_SUCCESS) status = ic_check_activation(ic_op, "activation", p->activation);
   if (status != IC_STATUS_SUCCESS) return status;
   *shape = (ic_involution_shape_t){
       .channels = p->channels,
@@ -85,6 +91,8 @@ ic_status_t ic_involution2d_create(const ic_involution2d_params_t* params,
                                    const void* bn_running_var, size_t bn_running_var_bytes,
                                    const void* span_weight, size_t span_weight_bytes,
                                    const void* span_bias, size_t span_bias_bytes,
+                                   const void* out_scale, size_t out_scale_bytes,
+                                   const void* out_shift, size_t out_shift_bytes,
                                    ic_involution2d_t** op_out) {
   if (op_out == NULL) return ic_error(IC_STATUS_INVALID_ARGUMENT, "involution2d: op_out is NULL");
   *op_out = NULL;
@@ -117,6 +125,18 @@ ic_status_t ic_involution2d_create(const ic_involution2d_params_t* params,
                                    buffers[i].dims, buffers[i].rank);
     if (status != IC_STATUS_SUCCESS) return status;
   }
+  if ((out_scale == NULL) != (out_shift == NULL)) {
+    return ic_error(IC_STATUS_INVALID_ARGUMENT,
+                    "involution2d: out_scale and out_shift must be given together (out_scale is "
+                    "%s, out_shift is %s)",
+                    out_scale == NULL ? "NULL" : "set", out_shift == NULL ? "NULL" : "set");
+  }
+  /* Optional like a bias: NULL needs 0 bytes, otherwise exactly [channels]. */
+  status = ic_check_optional_exact(ic_op, "out_scale", out_scale, out_scale_bytes, &channels, 1);
+  if (status == IC_STATUS_SUCCESS) {
+    status = ic_check_optional_exact(ic_op, "out_shift", out_shift, out_shift_bytes, &channels, 1);
+  }
+  if (status != IC_STATUS_SUCCESS) return status;
   const double epsilon = params->bn_epsilon;
   for (int64_t r = 0; r < reduced; r++) {
     const double variance = ic_load_float(bn_running_var, r);
@@ -140,6 +160,12 @@ ic_status_t ic_involution2d_create(const ic_involution2d_params_t* params,
       op->span_bias == NULL) {
     goto out_of_memory;
   }
+  op->activation = params->activation;
+  if (out_scale != NULL) {
+    op->out_scale = ic_copy_floats(out_scale, out_scale_bytes / sizeof(float));
+    op->out_shift = ic_copy_floats(out_shift, out_shift_bytes / sizeof(float));
+    if (op->out_scale == NULL || op->out_shift == NULL) goto out_of_memory;
+  }
   /* BN(z) = (z - mean) * scale + beta with scale = gamma / sqrt(var + eps), folded in double:
    * W0' = W0 * scale, b0' = beta - mean * scale. */
   for (int64_t r = 0; r < reduced; r++) {
@@ -156,7 +182,11 @@ ic_status_t ic_involution2d_create(const ic_involution2d_params_t* params,
   op->avgpool_fn = ic_select_f32_avgpool2d_ukernel(isa, &avgpool_info);
   op->pointwise_fn = ic_select_f32_pwconv2d_ukernel(isa, &pointwise_info);
   op->aggregate_fn = ic_select_f32_invol2d_ukernel(isa, &aggregate_info);
-  if (shape.stride > 1) {
+  op->nchwc = ic_invol_nchwc_select(isa, &shape, &op->nchwc_path);
+  if (op->nchwc) {
+    snprintf(op->kernel_name, sizeof op->kernel_name, "%s+%s",
+             op->nchwc_path.generate_info.name, op->nchwc_path.aggregate_info.name);
+  } else if (shape.stride > 1) {
     snprintf(op->kernel_name, sizeof op->kernel_name, "%s+%s+%s", avgpool_info.name,
              pointwise_info.name, aggregate_info.name);
   } else {
@@ -216,6 +246,17 @@ typedef struct ic_involution2d_job {
   int64_t tile_floats;
 } ic_involution2d_job_t;
 
+/* y = act(out_scale[c] * y + out_shift[c]): the affine in double, rounded once (what a fused
+ * multiply-add gives), then the activation. */
+static inline void ic_involution2d_epilogue(const ic_involution2d_t* op, float* value,
+                                            int64_t c) {
+  float v = *value;
+  if (op->out_scale != NULL) {
+    v = (float)((double)op->out_scale[c] * (double)v + (double)op->out_shift[c]);
+  }
+  *value = ic_activate(v, op->activation);
+}
+
 static void ic_involution2d_task(void* arg, size_t task, uint32_t thread_index) {
   const ic_involution2d_job_t* job = arg;
   const ic_involution2d_t* op = job->op;
@@ -243,16 +284,29 @@ static void ic_involution2d_task(void* arg, size_t task, uint32_t thread_index) 
       .c1 = op->reduced_channels,
   };
   if (g->stride > 1) {
-    const ic_f32_avgpool2d_args_t pool = {
+    /* AvgPool(s, s): window = stride, no padding; in_h, in_w are multiples of s. */
+    const ic_pool2d_geometry_t pool_geometry = {
         .channels = g->channels,
-        .pool = g->stride,
+        .in_h = g->in_h,
+        .in_w = g->in_w,
+        .out_h = g->out_h,
         .out_w = g->out_w,
+        .kernel_h = g->stride,
+        .kernel_w = g->stride,
+        .stride_h = g->stride,
+        .stride_w = g->stride,
+        .count_include_pad = 1,
+    };
+    const ic_f32_avgpool2d_args_t pool = {
+        .geometry = &pool_geometry,
         .src = image,
         .src_stride = {xs.c, xs.h, xs.w},
         .dst = pooled,
         .dst_stride = {pixels, g->out_w, 1},
         .y0 = rows.r0,
         .y1 = rows.r1,
+        .c0 = 0,
+        .c1 = g->channels,
     };
     op->avgpool_fn(&pool);
     reduce.src = pooled;
@@ -297,6 +351,26 @@ static void ic_involution2d_task(void* arg, size_t task, uint32_t thread_index) 
       .c1 = g->channels,
   };
   op->aggregate_fn(&aggregate);
+
+  /* The output epilogue, while the tile's rows are still in cache. */
+  if (op->out_scale == NULL && op->activation == IC_ACTIVATION_NONE) return;
+  float* out = job->dst + rows.n * ys.n;
+  for (int64_t y = rows.r0; y < rows.r1; y++) {
+    float* row = out + y * ys.h;
+    if (ys.w == 1) { /* NCHW: a row of one channel is contiguous */
+      for (int64_t c = 0; c < g->channels; c++) {
+        for (int64_t x = 0; x < g->out_w; x++) {
+          ic_involution2d_epilogue(op, row + c * ys.c + x, c);
+        }
+      }
+    } else { /* NHWC: the channels of a pixel are */
+      for (int64_t x = 0; x < g->out_w; x++) {
+        for (int64_t c = 0; c < g->channels; c++) {
+          ic_involution2d_epilogue(op, row + x * ys.w + c, c);
+        }
+      }
+    }
+  }
 }
 
 ic_status_t ic_involution2d_run(const ic_involution2d_t* op, ic_context_t* context,
@@ -323,6 +397,21 @@ ic_status_t ic_involution2d_run(const ic_involution2d_t* op, ic_context_t* conte
     return ic_error(IC_STATUS_INVALID_ARGUMENT, "involution2d: dst overlaps src");
   }
 
+  if (op->nchwc) {
+    const ic_invol_nchwc_weights_t weights = {
+        .reduced = op->reduced_channels,
+        .reduce_weight = op->reduce_weight,
+        .reduce_bias = op->reduce_bias,
+        .span_weight = op->span_weight,
+        .span_bias = op->span_bias,
+        .out_scale = op->out_scale,
+        .out_shift = op->out_shift,
+        .activation = op->activation,
+    };
+    return ic_invol_nchwc_module(&op->nchwc_path, s, &weights, context, layout, batch, in_h,
+                                 in_w, out_h, out_w, src, dst);
+  }
+
   /* Per output row: pooled channels (stride > 1), reduced features and kernels. */
   int64_t per_pixel = op->reduced_channels + s->kernel_count + (s->stride > 1 ? s->channels : 0);
   const int64_t row_floats = ic_mul_saturate(per_pixel, out_w);
@@ -337,7 +426,7 @@ ic_status_t ic_involution2d_run(const ic_involution2d_t* op, ic_context_t* conte
                     " floats for %" PRId64 " threads overflows",
                     per_pixel, out_w, threads);
   }
-  float* scratch = ic_aligned_alloc((size_t)scratch_floats * sizeof(float));
+  float* scratch = ic_invol_scratch((size_t)scratch_floats * sizeof(float));
   if (scratch == NULL) {
     return ic_error(IC_STATUS_OUT_OF_MEMORY,
                     "involution2d: out of memory allocating %" PRId64
@@ -358,7 +447,6 @@ ic_status_t ic_involution2d_run(const ic_involution2d_t* op, ic_context_t* conte
   };
   ic_tiling_rows(&job.tiling, batch, out_h, row_block);
   ic_parallelize(context, job.tiling.task_count, ic_involution2d_task, &job);
-  ic_aligned_free(scratch);
   return IC_STATUS_SUCCESS;
 }
 
@@ -372,5 +460,7 @@ void ic_involution2d_destroy(ic_involution2d_t* op) {
   ic_aligned_free(op->reduce_bias);
   ic_aligned_free(op->span_weight);
   ic_aligned_free(op->span_bias);
+  ic_aligned_free(op->out_scale);
+  ic_aligned_free(op->out_shift);
   free(op);
 }

@@ -6,7 +6,13 @@
  * rows and all its channels into a small per-thread tile (f32-dwconv/), and immediately feeds
  * the tile to the pointwise kernel (f32-pwconv/), which writes the final rows. The
  * intermediate tensor never exists in full; a tile holds about IC_TILE_FLOATS floats, so it
- * stays in cache between the two kernels.
+ * stays in cache between the two kernels. The tile takes the layout of the source (channel
+ * planes for NCHW, channel-interleaved pixels for NHWC), which is the one both SIMD kernels
+ * run natively in; the tiles come from the run's scratch (ic_run_scratch), so steady-state
+ * runs do not allocate.
+ *
+ * Weights: depthwise in PyTorch order (pixel-contiguous path) and packed per tap (channel-
+ * contiguous path); pointwise packed for SIMD kernels, in PyTorch order for the scalar one.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -28,9 +34,11 @@ struct ic_separable_conv2d {
   ic_f32_pwconv2d_ukernel_fn pointwise_fn;
   char kernel_name[96];
   float* depthwise_weights;
-  float* depthwise_bias; /* NULL if none */
-  float* pointwise_weights;
-  float* pointwise_bias; /* NULL if none */
+  float* depthwise_packed; /* NULL for the scalar kernels */
+  float* depthwise_bias;   /* NULL if none */
+  float* pointwise_weights; /* NULL for SIMD kernels, which read only the packed copy */
+  float* pointwise_packed;  /* NULL for the scalar kernel */
+  float* pointwise_bias;    /* NULL if none */
 };
 
 static ic_window_t ic_separable_window(const ic_separable_conv2d_params_t* p) {
@@ -106,9 +114,7 @@ ic_status_t ic_separable_conv2d_create(const ic_separable_conv2d_params_t* param
   conv->depthwise_channels = dw_channels;
   conv->depthwise_weights =
       ic_copy_floats(depthwise_weights, depthwise_weights_bytes / sizeof(float));
-  conv->pointwise_weights =
-      ic_copy_floats(pointwise_weights, pointwise_weights_bytes / sizeof(float));
-  if (conv->depthwise_weights == NULL || conv->pointwise_weights == NULL) goto out_of_memory;
+  if (conv->depthwise_weights == NULL) goto out_of_memory;
   if (depthwise_bias != NULL) {
     conv->depthwise_bias = ic_copy_floats(depthwise_bias, depthwise_bias_bytes / sizeof(float));
     if (conv->depthwise_bias == NULL) goto out_of_memory;
@@ -124,6 +130,24 @@ ic_status_t ic_separable_conv2d_create(const ic_separable_conv2d_params_t* param
   conv->pointwise_fn = ic_select_f32_pwconv2d_ukernel(isa, &pointwise_info);
   snprintf(conv->kernel_name, sizeof conv->kernel_name, "%s+%s", depthwise_info.name,
            pointwise_info.name);
+  if (depthwise_info.isa != IC_ISA_SCALAR) {
+    const int64_t taps = params->kernel_h * params->kernel_w;
+    conv->depthwise_packed =
+        ic_aligned_alloc((size_t)ic_f32_dwconv2d_packed_floats(dw_channels, taps) * sizeof(float));
+    if (conv->depthwise_packed == NULL) goto out_of_memory;
+    ic_f32_dwconv2d_pack_weights(dw_channels, taps, depthwise_weights, conv->depthwise_packed);
+  }
+  if (pointwise_info.isa != IC_ISA_SCALAR) {
+    const int64_t count = ic_f32_pwconv2d_packed_floats(dw_channels, params->out_channels);
+    conv->pointwise_packed = ic_aligned_alloc((size_t)count * sizeof(float));
+    if (conv->pointwise_packed == NULL) goto out_of_memory;
+    ic_f32_pwconv2d_pack_weights(dw_channels, params->out_channels, pointwise_weights,
+                                 conv->pointwise_packed);
+  } else {
+    conv->pointwise_weights =
+        ic_copy_floats(pointwise_weights, pointwise_weights_bytes / sizeof(float));
+    if (conv->pointwise_weights == NULL) goto out_of_memory;
+  }
   *conv_out = conv;
   return IC_STATUS_SUCCESS;
 
@@ -154,7 +178,8 @@ typedef struct ic_separable_job {
   float* dst;
   ic_strides_t src_strides, dst_strides;
   float* scratch;       /* one tile per thread */
-  int64_t tile_floats;  /* depthwise_channels * row_block * out_w */
+  int64_t tile_floats;  /* depthwise_channels * row_block * out_w, rounded up to 16 */
+  int32_t layout;
 } ic_separable_job_t;
 
 static void ic_separable_task(void* arg, size_t task, uint32_t thread_index) {
@@ -166,7 +191,12 @@ static void ic_separable_task(void* arg, size_t task, uint32_t thread_index) {
   float* tile = job->scratch + (int64_t)thread_index * job->tile_floats;
   const ic_strides_t xs = job->src_strides, ys = job->dst_strides;
 
-  /* The tile is [depthwise_channels][rows][out_w]: pixel-contiguous, like NCHW. */
+  /* The tile holds the rows in the source's layout: [channels][pixels] for NCHW,
+   * [pixels][channels] for NHWC. */
+  const int64_t channels = conv->depthwise_channels;
+  const bool planar = job->layout == IC_LAYOUT_NCHW;
+  const ic_view_strides_t tile_stride = planar ? (ic_view_strides_t){pixels, out_w, 1}
+                                               : (ic_view_strides_t){1, out_w * channels, channels};
   const ic_f32_dwconv2d_args_t depthwise = {
       .geometry = &job->geometry,
       .weights = conv->depthwise_weights,
@@ -176,29 +206,31 @@ static void ic_separable_task(void* arg, size_t task, uint32_t thread_index) {
       .src_stride = {xs.c, xs.h, xs.w},
       .dst = tile,
       .residual = NULL,
-      .dst_stride = {pixels, out_w, 1},
+      .dst_stride = tile_stride,
       .y0 = rows.r0,
       .y1 = rows.r1,
       .c0 = 0,
-      .c1 = conv->depthwise_channels,
+      .c1 = channels,
+      .packed_weights = conv->depthwise_packed,
   };
   conv->depthwise_fn(&depthwise);
 
   const ic_f32_pwconv2d_args_t pointwise = {
-      .in_channels = conv->depthwise_channels,
+      .in_channels = channels,
       .weights = conv->pointwise_weights,
       .bias = conv->pointwise_bias,
       .activation = conv->params.activation,
       .pixels = pixels,
       .src = tile,
-      .src_stride_c = pixels,
-      .src_stride_p = 1,
+      .src_stride_c = tile_stride.c,
+      .src_stride_p = tile_stride.w,
       .dst = job->dst + rows.n * ys.n + rows.r0 * ys.h,
       .residual = NULL,
       .dst_stride_c = ys.c,
       .dst_stride_p = ys.w,
       .c0 = 0,
       .c1 = conv->params.out_channels,
+      .packed_weights = conv->pointwise_packed,
   };
   conv->pointwise_fn(&pointwise);
 }
@@ -233,18 +265,24 @@ ic_status_t ic_separable_conv2d_run(const ic_separable_conv2d_t* conv, ic_contex
   const int64_t row_floats = ic_mul_saturate(dw_channels, output.out_w);
   const int64_t row_block =
       ic_min_i64(ic_max_i64(IC_TILE_FLOATS / row_floats, 1), output.out_h);
-  const int64_t threads = ic_context_num_threads(context);
+  ic_run_t run;
+  ic_run_begin(&run, context);
+  const int64_t threads = run.threads;
   int64_t tile_floats, scratch_floats;
   if (ic_mul_overflow(row_floats, row_block, &tile_floats) ||
-      ic_mul_overflow(tile_floats, threads, &scratch_floats) ||
+      ic_add_overflow(tile_floats, 15, &tile_floats) ||
+      ic_mul_overflow(tile_floats / 16 * 16, threads, &scratch_floats) ||
       (uint64_t)scratch_floats > SIZE_MAX / sizeof(float)) {
+    ic_run_end(&run);
     return ic_error(IC_STATUS_INVALID_ARGUMENT,
                     "separable_conv2d: the depthwise tile of %" PRId64 " channels x %" PRId64
                     " columns for %" PRId64 " threads overflows",
                     dw_channels, output.out_w, threads);
   }
-  float* scratch = ic_aligned_alloc((size_t)scratch_floats * sizeof(float));
+  tile_floats = tile_floats / 16 * 16;
+  float* scratch = ic_run_scratch(&run, (size_t)scratch_floats * sizeof(float));
   if (scratch == NULL) {
+    ic_run_end(&run);
     return ic_error(IC_STATUS_OUT_OF_MEMORY,
                     "separable_conv2d: out of memory allocating %" PRId64
                     " bytes of depthwise tiles",
@@ -262,10 +300,11 @@ ic_status_t ic_separable_conv2d_run(const ic_separable_conv2d_t* conv, ic_contex
       .dst_strides = ic_layout_strides(layout, p->out_channels, output.out_h, output.out_w),
       .scratch = scratch,
       .tile_floats = tile_floats,
+      .layout = layout,
   };
   ic_tiling_rows(&job.tiling, batch, output.out_h, row_block);
-  ic_parallelize(context, job.tiling.task_count, ic_separable_task, &job);
-  ic_aligned_free(scratch);
+  ic_run_parallelize(&run, job.tiling.task_count, ic_separable_task, &job);
+  ic_run_end(&run);
   return IC_STATUS_SUCCESS;
 }
 
@@ -276,8 +315,10 @@ const char* ic_separable_conv2d_kernel_name(const ic_separable_conv2d_t* conv) {
 void ic_separable_conv2d_destroy(ic_separable_conv2d_t* conv) {
   if (conv == NULL) return;
   ic_aligned_free(conv->depthwise_weights);
+  ic_aligned_free(conv->depthwise_packed);
   ic_aligned_free(conv->depthwise_bias);
   ic_aligned_free(conv->pointwise_weights);
+  ic_aligned_free(conv->pointwise_packed);
   ic_aligned_free(conv->pointwise_bias);
   free(conv);
 }

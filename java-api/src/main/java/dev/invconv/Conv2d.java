@@ -34,7 +34,7 @@ public final class Conv2d extends NativeOperator {
             MemorySegment w = weights.toNative(scratch);
             MemorySegment b = FloatData.toNative(scratch, bias);
             return invconv_h.ic_conv2d_create(p, w, w.byteSize(), b, b.byteSize(), out);
-        }, invconv_h::ic_conv2d_destroy);
+        }, invconv_h::ic_conv2d_destroy, invconv_h::ic_conv2d_kernel_name);
         this.params = params;
     }
 
@@ -80,11 +80,6 @@ public final class Conv2d extends NativeOperator {
     /** The shape of the output for an input of the given shape; throws if the input does not fit. */
     public Shape outputShape(Shape input) {
         return params.outputShape(input);
-    }
-
-    /** The native kernel this operator runs, e.g. {@code f32_conv2d_direct__scalar}. */
-    public String kernelName() {
-        return Status.string(invconv_h.ic_conv2d_kernel_name(handle()));
     }
 
     /** Computes the output into a new tensor of {@code arena}, in the input's layout. */

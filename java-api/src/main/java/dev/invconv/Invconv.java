@@ -2,6 +2,12 @@ package dev.invconv;
 
 import dev.invconv.bindings.invconv_h;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
+
 /** The native library as a whole: version, CPU dispatch, where it was loaded from. */
 public final class Invconv {
 
@@ -33,6 +39,30 @@ public final class Invconv {
     public static void setMaxIsa(Isa isa) {
         NativeLibrary.ensureLoaded();
         Status.check(invconv_h.ic_set_max_isa(isa.nativeValue()));
+    }
+
+    /**
+     * Measures this machine's fp32 peak, the yardstick of "% of peak": independent fused
+     * multiply-adds on the active ISA's widest vectors (scalar code when limited to scalar), on
+     * every thread of {@code context} at once, for about {@code seconds}. Other work on the
+     * machine lowers the figure; it never counts work that did not happen.
+     *
+     * @param seconds between 0.05 and 10
+     * @return the GFLOP/s of all the context's threads together (2 FLOPs per lane and FMA)
+     * @throws IllegalArgumentException if {@code seconds} is out of range
+     */
+    public static double measurePeakGflops(Context context, double seconds) {
+        Objects.requireNonNull(context, "context");
+        if (!(seconds >= 0.05 && seconds <= 10)) {
+            throw new IllegalArgumentException("ic_measure_peak_gflops: seconds=" + seconds
+                    + " must be between 0.05 and 10");
+        }
+        NativeLibrary.ensureLoaded();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment gflops = arena.allocate(JAVA_DOUBLE);
+            Status.check(invconv_h.ic_measure_peak_gflops(context.handle(), seconds, gflops));
+            return gflops.get(JAVA_DOUBLE, 0);
+        }
     }
 
     /** Where the native library was loaded from (a path, or the bundled resource). */

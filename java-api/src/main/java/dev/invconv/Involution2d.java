@@ -22,9 +22,19 @@ import java.util.function.Function;
  * {@value #REDUCE_WEIGHT}, {@code conv1.bn.{weight,bias,running_mean,running_var}},
  * {@value #SPAN_WEIGHT}, {@value #SPAN_BIAS}. BatchNorm is folded into the reduce conv at build.
  *
+ * <p>An optional epilogue applies to the output, per channel {@code c}:
+ * {@code y = activation(outScale[c] · y + outShift[c])} — an inference BatchNorm that follows
+ * the module, folded into a scale and shift (RedNet's {@code bn2}), and a ReLU — without a
+ * further pass over the output. Neither is a parameter of the official module, so they are not
+ * in {@link Involution2dParams}; {@link #activation()} and {@link #hasOutputAffine()} report them.
+ *
  * <pre>{@code
  * try (Involution2d inv = Involution2d.builder(64, 7).build(parameters)) {   // Map<String, float[]>
  *     Tensor y = inv.apply(x, arena);
+ * }
+ * try (Involution2d inv = Involution2d.builder(64, 7).outputAffine(bnScale, bnShift)
+ *         .activation(Activation.RELU).build(parameters)) {
+ *     Tensor y = inv.apply(x, arena);   // relu(bn2(involution(x)))
  * }
  * }</pre>
  */
@@ -38,20 +48,29 @@ public final class Involution2d extends NativeOperator {
     public static final String SPAN_WEIGHT = "conv2.conv.weight";
     public static final String SPAN_BIAS = "conv2.conv.bias";
 
-    private final Involution2dParams params;
+    private static final String OP = "involution2d";
 
-    private Involution2d(Involution2dParams params, List<FloatData> w) {
-        super("involution2d", (scratch, out) -> {
+    private final Involution2dParams params;
+    private final Activation activation;
+    private final boolean outputAffine;
+
+    private Involution2d(Involution2dParams params, List<FloatData> w, Activation activation, FloatData outScale,
+                         FloatData outShift) {
+        super(OP, (scratch, out) -> {
             MemorySegment[] s = new MemorySegment[w.size()];
             for (int i = 0; i < s.length; i++) {
                 s[i] = w.get(i).toNative(scratch);
             }
-            return invconv_h.ic_involution2d_create(nativeParams(scratch, params),
+            MemorySegment scale = FloatData.toNative(scratch, outScale);
+            MemorySegment shift = FloatData.toNative(scratch, outShift);
+            return invconv_h.ic_involution2d_create(nativeParams(scratch, params, activation),
                     s[0], s[0].byteSize(), s[1], s[1].byteSize(), s[2], s[2].byteSize(),
                     s[3], s[3].byteSize(), s[4], s[4].byteSize(), s[5], s[5].byteSize(),
-                    s[6], s[6].byteSize(), out);
-        }, invconv_h::ic_involution2d_destroy);
+                    s[6], s[6].byteSize(), scale, scale.byteSize(), shift, shift.byteSize(), out);
+        }, invconv_h::ic_involution2d_destroy, invconv_h::ic_involution2d_kernel_name);
         this.params = params;
+        this.activation = activation;
+        this.outputAffine = outScale != null;
     }
 
     /** A builder with the official defaults: stride 1, 16 channels per group, reduction ratio 4. */
@@ -79,8 +98,22 @@ public final class Involution2d extends NativeOperator {
 
     /** Creates the module from validated parameters and arrays keyed by the official names. */
     public static Involution2d create(Involution2dParams params, Map<String, float[]> parameters) {
+        return create(params, parameters, Activation.NONE, null, null);
+    }
+
+    /**
+     * Creates the module with an output epilogue, {@code y = activation(outScale[c] · y + outShift[c])}.
+     *
+     * @param activation applied last; {@link Activation#NONE} for none
+     * @param outScale   {@code [channels]}, or null (then {@code outShift} must be null too)
+     * @param outShift   {@code [channels]}, or null
+     * @throws IllegalArgumentException if only one of outScale and outShift is given, or a size is wrong
+     */
+    public static Involution2d create(Involution2dParams params, Map<String, float[]> parameters,
+                                      Activation activation, float[] outScale, float[] outShift) {
         Objects.requireNonNull(parameters, "parameters");
-        return create(params, name -> FloatData.of(parameters.get(name)));
+        return create(params, name -> FloatData.of(parameters.get(name)), activation, FloatData.of(outScale),
+                FloatData.of(outShift));
     }
 
     /**
@@ -88,20 +121,34 @@ public final class Involution2d extends NativeOperator {
      * names, e.g. memory-mapped safetensors slices, used without a copy where they are off-heap.
      */
     public static Involution2d createFromSegments(Involution2dParams params, Map<String, MemorySegment> parameters) {
+        return createFromSegments(params, parameters, Activation.NONE, null, null);
+    }
+
+    /** As {@link #create(Involution2dParams, Map, Activation, float[], float[])}, from float32 segments. */
+    public static Involution2d createFromSegments(Involution2dParams params, Map<String, MemorySegment> parameters,
+                                                  Activation activation, MemorySegment outScale,
+                                                  MemorySegment outShift) {
         Objects.requireNonNull(parameters, "parameters");
-        return create(params, name -> FloatData.of(parameters.get(name)));
+        return create(params, name -> FloatData.of(parameters.get(name)), activation, FloatData.of(outScale),
+                FloatData.of(outShift));
     }
 
     public Involution2dParams params() {
         return params;
     }
 
-    public Shape outputShape(Shape input) {
-        return params.outputShape(input);
+    /** The activation applied to the output, after the output affine. */
+    public Activation activation() {
+        return activation;
     }
 
-    public String kernelName() {
-        return Status.string(invconv_h.ic_involution2d_kernel_name(handle()));
+    /** Whether a per-channel scale and shift are applied to the output. */
+    public boolean hasOutputAffine() {
+        return outputAffine;
+    }
+
+    public Shape outputShape(Shape input) {
+        return params.outputShape(input);
     }
 
     /** Computes the output into a new tensor of {@code arena}, in the input's layout. */
@@ -128,7 +175,18 @@ public final class Involution2d extends NativeOperator {
                 in.n(), in.h(), in.w(), src, src.byteSize(), dst, dst.byteSize()));
     }
 
-    private static Involution2d create(Involution2dParams p, Function<String, FloatData> lookup) {
+    private static Involution2d create(Involution2dParams p, Function<String, FloatData> lookup,
+                                       Activation activation, FloatData outScale, FloatData outShift) {
+        Objects.requireNonNull(p, "params");
+        Checks.notNull(OP, "activation", activation);
+        if ((outScale == null) != (outShift == null)) {
+            throw new IllegalArgumentException(OP + ": out_scale and out_shift must be given together (out_scale is "
+                    + (outScale == null ? "null" : "set") + ", out_shift is " + (outShift == null ? "null" : "set")
+                    + ")");
+        }
+        String channels = "[" + p.channels() + "]";
+        FloatData.require(OP, "out_scale", outScale, p.channels(), channels, true);
+        FloatData.require(OP, "out_shift", outShift, p.channels(), channels, true);
         List<FloatData> data = new ArrayList<>();
         List<String> problems = new ArrayList<>();
         for (Map.Entry<String, long[]> e : parameterShapes(p).entrySet()) {
@@ -149,17 +207,20 @@ public final class Involution2d extends NativeOperator {
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("involution2d: " + String.join("; ", problems));
         }
-        return new Involution2d(p, data);
+        return new Involution2d(p, data, activation, outScale, outShift);
     }
 
     @Override
     public String toString() {
-        return "Involution2d" + params;
+        String epilogue = (outputAffine ? ", outputAffine" : "")
+                + (activation == Activation.NONE ? "" : ", " + activation);
+        return "Involution2d" + params + epilogue;
     }
 
-    private static MemorySegment nativeParams(Arena arena, Involution2dParams p) {
+    private static MemorySegment nativeParams(Arena arena, Involution2dParams p, Activation activation) {
         MemorySegment s = ic_involution2d_params.allocate(arena);
         ic_involution2d_params.datatype(s, invconv_h.IC_DATATYPE_F32());
+        ic_involution2d_params.activation(s, activation.nativeValue());
         ic_involution2d_params.channels(s, p.channels());
         ic_involution2d_params.kernel_size(s, p.kernelSize());
         ic_involution2d_params.stride(s, p.stride());
@@ -179,6 +240,9 @@ public final class Involution2d extends NativeOperator {
         private long groupChannels = 16;
         private long reductionRatio = 4;
         private double bnEpsilon = 1e-5;
+        private Activation activation = Activation.NONE;
+        private FloatData outScale;
+        private FloatData outShift;
 
         Builder(long channels, long kernelSize) {
             this.channels = channels;
@@ -212,6 +276,36 @@ public final class Involution2d extends NativeOperator {
             return this;
         }
 
+        /** The activation applied to the output, after the output affine; default none. */
+        public Builder activation(Activation activation) {
+            this.activation = Objects.requireNonNull(activation, "activation");
+            return this;
+        }
+
+        /** Shorthand for {@code activation(Activation.RELU)}. */
+        public Builder relu() {
+            return activation(Activation.RELU);
+        }
+
+        /**
+         * A per-channel affine on the output, {@code y = scale[c] · y + shift[c]}, before the
+         * activation: a following inference BatchNorm folded (scale = γ / √(var + ε),
+         * shift = β − mean · scale). Both {@code [channels]}, or both null for none. The arrays
+         * are read at build time.
+         */
+        public Builder outputAffine(float[] scale, float[] shift) {
+            this.outScale = FloatData.of(scale);
+            this.outShift = FloatData.of(shift);
+            return this;
+        }
+
+        /** As {@link #outputAffine(float[], float[])}, from float32 segments. */
+        public Builder outputAffine(MemorySegment scale, MemorySegment shift) {
+            this.outScale = FloatData.of(scale);
+            this.outShift = FloatData.of(shift);
+            return this;
+        }
+
         public Involution2dParams params() {
             return new Involution2dParams(channels, kernelSize, stride, dilation, groupChannels,
                     reductionRatio, bnEpsilon);
@@ -219,7 +313,8 @@ public final class Involution2d extends NativeOperator {
 
         /** Builds from arrays keyed by the official names (see {@link #parameterShapes}). */
         public Involution2d build(Map<String, float[]> parameters) {
-            return create(params(), parameters);
+            Objects.requireNonNull(parameters, "parameters");
+            return create(params(), name -> FloatData.of(parameters.get(name)), activation, outScale, outShift);
         }
 
         /**
@@ -227,7 +322,8 @@ public final class Involution2d extends NativeOperator {
          * slices, used without a copy where they are off-heap.
          */
         public Involution2d buildFromSegments(Map<String, MemorySegment> parameters) {
-            return createFromSegments(params(), parameters);
+            Objects.requireNonNull(parameters, "parameters");
+            return create(params(), name -> FloatData.of(parameters.get(name)), activation, outScale, outShift);
         }
     }
 }

@@ -29,7 +29,7 @@ public final class InvolutionAggregate extends NativeOperator {
     private InvolutionAggregate(InvolutionParams params) {
         super("involution", (scratch, out) ->
                 invconv_h.ic_involution_aggregate_create(nativeParams(scratch, params), out),
-                invconv_h::ic_involution_aggregate_destroy);
+                invconv_h::ic_involution_aggregate_destroy, invconv_h::ic_involution_aggregate_kernel_name);
         this.params = params;
     }
 
@@ -54,10 +54,6 @@ public final class InvolutionAggregate extends NativeOperator {
     /** The shape the kernels tensor must have for this input: {@code [N, G·K·K, outH, outW]}. */
     public Shape kernelsShape(Shape input) {
         return params.kernelsShape(input);
-    }
-
-    public String kernelName() {
-        return Status.string(invconv_h.ic_involution_aggregate_kernel_name(handle()));
     }
 
     /** Computes the output into a new tensor of {@code arena}, in the input's layout. */

@@ -33,7 +33,7 @@ public final class SeparableConv2d extends NativeOperator {
             MemorySegment pb = FloatData.toNative(scratch, pwBias);
             return invconv_h.ic_separable_conv2d_create(p, dw, dw.byteSize(), db, db.byteSize(),
                     pw, pw.byteSize(), pb, pb.byteSize(), out);
-        }, invconv_h::ic_separable_conv2d_destroy);
+        }, invconv_h::ic_separable_conv2d_destroy, invconv_h::ic_separable_conv2d_kernel_name);
         this.params = params;
     }
 
@@ -59,11 +59,6 @@ public final class SeparableConv2d extends NativeOperator {
 
     public Shape outputShape(Shape input) {
         return params.outputShape(input);
-    }
-
-    /** The native kernel this operator runs. */
-    public String kernelName() {
-        return Status.string(invconv_h.ic_separable_conv2d_kernel_name(handle()));
     }
 
     /** Computes the output into a new tensor of {@code arena}, in the input's layout. */

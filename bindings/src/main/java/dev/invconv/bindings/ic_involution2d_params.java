@@ -16,7 +16,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  * {@snippet lang=c :
  * struct ic_involution2d_params {
  *     int32_t datatype;
- *     int32_t reserved;
+ *     int32_t activation;
  *     int64_t channels;
  *     int64_t kernel_size;
  *     int64_t stride;
@@ -35,7 +35,7 @@ public class ic_involution2d_params {
 
     private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
         invconv_h.C_INT.withName("datatype"),
-        invconv_h.C_INT.withName("reserved"),
+        invconv_h.C_INT.withName("activation"),
         invconv_h.C_LONG.withName("channels"),
         invconv_h.C_LONG.withName("kernel_size"),
         invconv_h.C_LONG.withName("stride"),
@@ -96,48 +96,48 @@ public class ic_involution2d_params {
         struct.set(datatype$LAYOUT, datatype$OFFSET, fieldValue);
     }
 
-    private static final OfInt reserved$LAYOUT = (OfInt)$LAYOUT.select(groupElement("reserved"));
+    private static final OfInt activation$LAYOUT = (OfInt)$LAYOUT.select(groupElement("activation"));
 
     /**
      * Layout for field:
      * {@snippet lang=c :
-     * int32_t reserved
+     * int32_t activation
      * }
      */
-    public static final OfInt reserved$layout() {
-        return reserved$LAYOUT;
+    public static final OfInt activation$layout() {
+        return activation$LAYOUT;
     }
 
-    private static final long reserved$OFFSET = $LAYOUT.byteOffset(groupElement("reserved"));
+    private static final long activation$OFFSET = $LAYOUT.byteOffset(groupElement("activation"));
 
     /**
      * Offset for field:
      * {@snippet lang=c :
-     * int32_t reserved
+     * int32_t activation
      * }
      */
-    public static final long reserved$offset() {
-        return reserved$OFFSET;
+    public static final long activation$offset() {
+        return activation$OFFSET;
     }
 
     /**
      * Getter for field:
      * {@snippet lang=c :
-     * int32_t reserved
+     * int32_t activation
      * }
      */
-    public static int reserved(MemorySegment struct) {
-        return struct.get(reserved$LAYOUT, reserved$OFFSET);
+    public static int activation(MemorySegment struct) {
+        return struct.get(activation$LAYOUT, activation$OFFSET);
     }
 
     /**
      * Setter for field:
      * {@snippet lang=c :
-     * int32_t reserved
+     * int32_t activation
      * }
      */
-    public static void reserved(MemorySegment struct, int fieldValue) {
-        struct.set(reserved$LAYOUT, reserved$OFFSET, fieldValue);
+    public static void activation(MemorySegment struct, int fieldValue) {
+        struct.set(activation$LAYOUT, activation$OFFSET, fieldValue);
     }
 
     private static final OfLong channels$LAYOUT = (OfLong)$LAYOUT.select(groupElement("channels"));

@@ -16,7 +16,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  * {@snippet lang=c :
  * typedef struct ic_involution2d_params {
  *     int32_t datatype;
- *     int32_t reserved;
+ *     int32_t activation;
  *     int64_t channels;
  *     int64_t kernel_size;
  *     int64_t stride;

@@ -872,6 +872,68 @@ public class invconv_h extends invconv_h$shared {
         }
     }
 
+    private static class ic_measure_peak_gflops {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            invconv_h.C_INT,
+            invconv_h.C_POINTER,
+            invconv_h.C_DOUBLE,
+            invconv_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ic_measure_peak_gflops");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ic_status_t ic_measure_peak_gflops(ic_context_t *context, double seconds, double *gflops_out)
+     * }
+     */
+    public static FunctionDescriptor ic_measure_peak_gflops$descriptor() {
+        return ic_measure_peak_gflops.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ic_status_t ic_measure_peak_gflops(ic_context_t *context, double seconds, double *gflops_out)
+     * }
+     */
+    public static MethodHandle ic_measure_peak_gflops$handle() {
+        return ic_measure_peak_gflops.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ic_status_t ic_measure_peak_gflops(ic_context_t *context, double seconds, double *gflops_out)
+     * }
+     */
+    public static MemorySegment ic_measure_peak_gflops$address() {
+        return ic_measure_peak_gflops.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ic_status_t ic_measure_peak_gflops(ic_context_t *context, double seconds, double *gflops_out)
+     * }
+     */
+    public static int ic_measure_peak_gflops(MemorySegment context, double seconds, MemorySegment gflops_out) {
+        var mh$ = ic_measure_peak_gflops.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ic_measure_peak_gflops", context, seconds, gflops_out);
+            }
+            return (int)mh$.invokeExact(context, seconds, gflops_out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class ic_conv2d_create {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             invconv_h.C_INT,
@@ -1845,6 +1907,10 @@ public class invconv_h extends invconv_h$shared {
             invconv_h.C_LONG,
             invconv_h.C_POINTER,
             invconv_h.C_LONG,
+            invconv_h.C_POINTER,
+            invconv_h.C_LONG,
+            invconv_h.C_POINTER,
+            invconv_h.C_LONG,
             invconv_h.C_POINTER
         );
 
@@ -1856,7 +1922,7 @@ public class invconv_h extends invconv_h$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * ic_status_t ic_involution2d_create(const ic_involution2d_params_t *params, const void *reduce_weight, size_t reduce_weight_bytes, const void *bn_weight, size_t bn_weight_bytes, const void *bn_bias, size_t bn_bias_bytes, const void *bn_running_mean, size_t bn_running_mean_bytes, const void *bn_running_var, size_t bn_running_var_bytes, const void *span_weight, size_t span_weight_bytes, const void *span_bias, size_t span_bias_bytes, ic_involution2d_t **op_out)
+     * ic_status_t ic_involution2d_create(const ic_involution2d_params_t *params, const void *reduce_weight, size_t reduce_weight_bytes, const void *bn_weight, size_t bn_weight_bytes, const void *bn_bias, size_t bn_bias_bytes, const void *bn_running_mean, size_t bn_running_mean_bytes, const void *bn_running_var, size_t bn_running_var_bytes, const void *span_weight, size_t span_weight_bytes, const void *span_bias, size_t span_bias_bytes, const void *out_scale, size_t out_scale_bytes, const void *out_shift, size_t out_shift_bytes, ic_involution2d_t **op_out)
      * }
      */
     public static FunctionDescriptor ic_involution2d_create$descriptor() {
@@ -1866,7 +1932,7 @@ public class invconv_h extends invconv_h$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * ic_status_t ic_involution2d_create(const ic_involution2d_params_t *params, const void *reduce_weight, size_t reduce_weight_bytes, const void *bn_weight, size_t bn_weight_bytes, const void *bn_bias, size_t bn_bias_bytes, const void *bn_running_mean, size_t bn_running_mean_bytes, const void *bn_running_var, size_t bn_running_var_bytes, const void *span_weight, size_t span_weight_bytes, const void *span_bias, size_t span_bias_bytes, ic_involution2d_t **op_out)
+     * ic_status_t ic_involution2d_create(const ic_involution2d_params_t *params, const void *reduce_weight, size_t reduce_weight_bytes, const void *bn_weight, size_t bn_weight_bytes, const void *bn_bias, size_t bn_bias_bytes, const void *bn_running_mean, size_t bn_running_mean_bytes, const void *bn_running_var, size_t bn_running_var_bytes, const void *span_weight, size_t span_weight_bytes, const void *span_bias, size_t span_bias_bytes, const void *out_scale, size_t out_scale_bytes, const void *out_shift, size_t out_shift_bytes, ic_involution2d_t **op_out)
      * }
      */
     public static MethodHandle ic_involution2d_create$handle() {
@@ -1876,7 +1942,7 @@ public class invconv_h extends invconv_h$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * ic_status_t ic_involution2d_create(const ic_involution2d_params_t *params, const void *reduce_weight, size_t reduce_weight_bytes, const void *bn_weight, size_t bn_weight_bytes, const void *bn_bias, size_t bn_bias_bytes, const void *bn_running_mean, size_t bn_running_mean_bytes, const void *bn_running_var, size_t bn_running_var_bytes, const void *span_weight, size_t span_weight_bytes, const void *span_bias, size_t span_bias_bytes, ic_involution2d_t **op_out)
+     * ic_status_t ic_involution2d_create(const ic_involution2d_params_t *params, const void *reduce_weight, size_t reduce_weight_bytes, const void *bn_weight, size_t bn_weight_bytes, const void *bn_bias, size_t bn_bias_bytes, const void *bn_running_mean, size_t bn_running_mean_bytes, const void *bn_running_var, size_t bn_running_var_bytes, const void *span_weight, size_t span_weight_bytes, const void *span_bias, size_t span_bias_bytes, const void *out_scale, size_t out_scale_bytes, const void *out_shift, size_t out_shift_bytes, ic_involution2d_t **op_out)
      * }
      */
     public static MemorySegment ic_involution2d_create$address() {
@@ -1885,16 +1951,16 @@ public class invconv_h extends invconv_h$shared {
 
     /**
      * {@snippet lang=c :
-     * ic_status_t ic_involution2d_create(const ic_involution2d_params_t *params, const void *reduce_weight, size_t reduce_weight_bytes, const void *bn_weight, size_t bn_weight_bytes, const void *bn_bias, size_t bn_bias_bytes, const void *bn_running_mean, size_t bn_running_mean_bytes, const void *bn_running_var, size_t bn_running_var_bytes, const void *span_weight, size_t span_weight_bytes, const void *span_bias, size_t span_bias_bytes, ic_involution2d_t **op_out)
+     * ic_status_t ic_involution2d_create(const ic_involution2d_params_t *params, const void *reduce_weight, size_t reduce_weight_bytes, const void *bn_weight, size_t bn_weight_bytes, const void *bn_bias, size_t bn_bias_bytes, const void *bn_running_mean, size_t bn_running_mean_bytes, const void *bn_running_var, size_t bn_running_var_bytes, const void *span_weight, size_t span_weight_bytes, const void *span_bias, size_t span_bias_bytes, const void *out_scale, size_t out_scale_bytes, const void *out_shift, size_t out_shift_bytes, ic_involution2d_t **op_out)
      * }
      */
-    public static int ic_involution2d_create(MemorySegment params, MemorySegment reduce_weight, long reduce_weight_bytes, MemorySegment bn_weight, long bn_weight_bytes, MemorySegment bn_bias, long bn_bias_bytes, MemorySegment bn_running_mean, long bn_running_mean_bytes, MemorySegment bn_running_var, long bn_running_var_bytes, MemorySegment span_weight, long span_weight_bytes, MemorySegment span_bias, long span_bias_bytes, MemorySegment op_out) {
+    public static int ic_involution2d_create(MemorySegment params, MemorySegment reduce_weight, long reduce_weight_bytes, MemorySegment bn_weight, long bn_weight_bytes, MemorySegment bn_bias, long bn_bias_bytes, MemorySegment bn_running_mean, long bn_running_mean_bytes, MemorySegment bn_running_var, long bn_running_var_bytes, MemorySegment span_weight, long span_weight_bytes, MemorySegment span_bias, long span_bias_bytes, MemorySegment out_scale, long out_scale_bytes, MemorySegment out_shift, long out_shift_bytes, MemorySegment op_out) {
         var mh$ = ic_involution2d_create.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("ic_involution2d_create", params, reduce_weight, reduce_weight_bytes, bn_weight, bn_weight_bytes, bn_bias, bn_bias_bytes, bn_running_mean, bn_running_mean_bytes, bn_running_var, bn_running_var_bytes, span_weight, span_weight_bytes, span_bias, span_bias_bytes, op_out);
+                traceDowncall("ic_involution2d_create", params, reduce_weight, reduce_weight_bytes, bn_weight, bn_weight_bytes, bn_bias, bn_bias_bytes, bn_running_mean, bn_running_mean_bytes, bn_running_var, bn_running_var_bytes, span_weight, span_weight_bytes, span_bias, span_bias_bytes, out_scale, out_scale_bytes, out_shift, out_shift_bytes, op_out);
             }
-            return (int)mh$.invokeExact(params, reduce_weight, reduce_weight_bytes, bn_weight, bn_weight_bytes, bn_bias, bn_bias_bytes, bn_running_mean, bn_running_mean_bytes, bn_running_var, bn_running_var_bytes, span_weight, span_weight_bytes, span_bias, span_bias_bytes, op_out);
+            return (int)mh$.invokeExact(params, reduce_weight, reduce_weight_bytes, bn_weight, bn_weight_bytes, bn_bias, bn_bias_bytes, bn_running_mean, bn_running_mean_bytes, bn_running_var, bn_running_var_bytes, span_weight, span_weight_bytes, span_bias, span_bias_bytes, out_scale, out_scale_bytes, out_shift, out_shift_bytes, op_out);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -2147,6 +2213,406 @@ public class invconv_h extends invconv_h$shared {
                 traceDowncall("ic_involution2d_destroy", op);
             }
             mh$.invokeExact(op);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final int IC_POOL_MAX = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum ic_pool.IC_POOL_MAX = 0
+     * }
+     */
+    public static int IC_POOL_MAX() {
+        return IC_POOL_MAX;
+    }
+    private static final int IC_POOL_AVERAGE = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum ic_pool.IC_POOL_AVERAGE = 1
+     * }
+     */
+    public static int IC_POOL_AVERAGE() {
+        return IC_POOL_AVERAGE;
+    }
+
+    private static class ic_pool2d_create {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            invconv_h.C_INT,
+            invconv_h.C_POINTER,
+            invconv_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ic_pool2d_create");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ic_status_t ic_pool2d_create(const ic_pool2d_params_t *params, ic_pool2d_t **pool_out)
+     * }
+     */
+    public static FunctionDescriptor ic_pool2d_create$descriptor() {
+        return ic_pool2d_create.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ic_status_t ic_pool2d_create(const ic_pool2d_params_t *params, ic_pool2d_t **pool_out)
+     * }
+     */
+    public static MethodHandle ic_pool2d_create$handle() {
+        return ic_pool2d_create.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ic_status_t ic_pool2d_create(const ic_pool2d_params_t *params, ic_pool2d_t **pool_out)
+     * }
+     */
+    public static MemorySegment ic_pool2d_create$address() {
+        return ic_pool2d_create.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ic_status_t ic_pool2d_create(const ic_pool2d_params_t *params, ic_pool2d_t **pool_out)
+     * }
+     */
+    public static int ic_pool2d_create(MemorySegment params, MemorySegment pool_out) {
+        var mh$ = ic_pool2d_create.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ic_pool2d_create", params, pool_out);
+            }
+            return (int)mh$.invokeExact(params, pool_out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ic_pool2d_output_size {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            invconv_h.C_INT,
+            invconv_h.C_POINTER,
+            invconv_h.C_LONG,
+            invconv_h.C_LONG,
+            invconv_h.C_POINTER,
+            invconv_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ic_pool2d_output_size");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ic_status_t ic_pool2d_output_size(const ic_pool2d_t *pool, int64_t in_h, int64_t in_w, int64_t *out_h_out, int64_t *out_w_out)
+     * }
+     */
+    public static FunctionDescriptor ic_pool2d_output_size$descriptor() {
+        return ic_pool2d_output_size.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ic_status_t ic_pool2d_output_size(const ic_pool2d_t *pool, int64_t in_h, int64_t in_w, int64_t *out_h_out, int64_t *out_w_out)
+     * }
+     */
+    public static MethodHandle ic_pool2d_output_size$handle() {
+        return ic_pool2d_output_size.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ic_status_t ic_pool2d_output_size(const ic_pool2d_t *pool, int64_t in_h, int64_t in_w, int64_t *out_h_out, int64_t *out_w_out)
+     * }
+     */
+    public static MemorySegment ic_pool2d_output_size$address() {
+        return ic_pool2d_output_size.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ic_status_t ic_pool2d_output_size(const ic_pool2d_t *pool, int64_t in_h, int64_t in_w, int64_t *out_h_out, int64_t *out_w_out)
+     * }
+     */
+    public static int ic_pool2d_output_size(MemorySegment pool, long in_h, long in_w, MemorySegment out_h_out, MemorySegment out_w_out) {
+        var mh$ = ic_pool2d_output_size.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ic_pool2d_output_size", pool, in_h, in_w, out_h_out, out_w_out);
+            }
+            return (int)mh$.invokeExact(pool, in_h, in_w, out_h_out, out_w_out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ic_pool2d_run {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            invconv_h.C_INT,
+            invconv_h.C_POINTER,
+            invconv_h.C_POINTER,
+            invconv_h.C_INT,
+            invconv_h.C_LONG,
+            invconv_h.C_LONG,
+            invconv_h.C_LONG,
+            invconv_h.C_POINTER,
+            invconv_h.C_LONG,
+            invconv_h.C_POINTER,
+            invconv_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ic_pool2d_run");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ic_status_t ic_pool2d_run(const ic_pool2d_t *pool, ic_context_t *context, int32_t layout, int64_t batch, int64_t in_h, int64_t in_w, const void *src, size_t src_bytes, void *dst, size_t dst_bytes)
+     * }
+     */
+    public static FunctionDescriptor ic_pool2d_run$descriptor() {
+        return ic_pool2d_run.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ic_status_t ic_pool2d_run(const ic_pool2d_t *pool, ic_context_t *context, int32_t layout, int64_t batch, int64_t in_h, int64_t in_w, const void *src, size_t src_bytes, void *dst, size_t dst_bytes)
+     * }
+     */
+    public static MethodHandle ic_pool2d_run$handle() {
+        return ic_pool2d_run.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ic_status_t ic_pool2d_run(const ic_pool2d_t *pool, ic_context_t *context, int32_t layout, int64_t batch, int64_t in_h, int64_t in_w, const void *src, size_t src_bytes, void *dst, size_t dst_bytes)
+     * }
+     */
+    public static MemorySegment ic_pool2d_run$address() {
+        return ic_pool2d_run.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ic_status_t ic_pool2d_run(const ic_pool2d_t *pool, ic_context_t *context, int32_t layout, int64_t batch, int64_t in_h, int64_t in_w, const void *src, size_t src_bytes, void *dst, size_t dst_bytes)
+     * }
+     */
+    public static int ic_pool2d_run(MemorySegment pool, MemorySegment context, int layout, long batch, long in_h, long in_w, MemorySegment src, long src_bytes, MemorySegment dst, long dst_bytes) {
+        var mh$ = ic_pool2d_run.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ic_pool2d_run", pool, context, layout, batch, in_h, in_w, src, src_bytes, dst, dst_bytes);
+            }
+            return (int)mh$.invokeExact(pool, context, layout, batch, in_h, in_w, src, src_bytes, dst, dst_bytes);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ic_pool2d_kernel_name {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            invconv_h.C_POINTER,
+            invconv_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ic_pool2d_kernel_name");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * const char *ic_pool2d_kernel_name(const ic_pool2d_t *pool)
+     * }
+     */
+    public static FunctionDescriptor ic_pool2d_kernel_name$descriptor() {
+        return ic_pool2d_kernel_name.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * const char *ic_pool2d_kernel_name(const ic_pool2d_t *pool)
+     * }
+     */
+    public static MethodHandle ic_pool2d_kernel_name$handle() {
+        return ic_pool2d_kernel_name.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * const char *ic_pool2d_kernel_name(const ic_pool2d_t *pool)
+     * }
+     */
+    public static MemorySegment ic_pool2d_kernel_name$address() {
+        return ic_pool2d_kernel_name.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * const char *ic_pool2d_kernel_name(const ic_pool2d_t *pool)
+     * }
+     */
+    public static MemorySegment ic_pool2d_kernel_name(MemorySegment pool) {
+        var mh$ = ic_pool2d_kernel_name.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ic_pool2d_kernel_name", pool);
+            }
+            return (MemorySegment)mh$.invokeExact(pool);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ic_pool2d_destroy {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            invconv_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ic_pool2d_destroy");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void ic_pool2d_destroy(ic_pool2d_t *pool)
+     * }
+     */
+    public static FunctionDescriptor ic_pool2d_destroy$descriptor() {
+        return ic_pool2d_destroy.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void ic_pool2d_destroy(ic_pool2d_t *pool)
+     * }
+     */
+    public static MethodHandle ic_pool2d_destroy$handle() {
+        return ic_pool2d_destroy.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void ic_pool2d_destroy(ic_pool2d_t *pool)
+     * }
+     */
+    public static MemorySegment ic_pool2d_destroy$address() {
+        return ic_pool2d_destroy.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void ic_pool2d_destroy(ic_pool2d_t *pool)
+     * }
+     */
+    public static void ic_pool2d_destroy(MemorySegment pool) {
+        var mh$ = ic_pool2d_destroy.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ic_pool2d_destroy", pool);
+            }
+            mh$.invokeExact(pool);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ic_global_average_pool_run {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            invconv_h.C_INT,
+            invconv_h.C_POINTER,
+            invconv_h.C_INT,
+            invconv_h.C_LONG,
+            invconv_h.C_LONG,
+            invconv_h.C_LONG,
+            invconv_h.C_LONG,
+            invconv_h.C_POINTER,
+            invconv_h.C_LONG,
+            invconv_h.C_POINTER,
+            invconv_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ic_global_average_pool_run");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ic_status_t ic_global_average_pool_run(ic_context_t *context, int32_t layout, int64_t batch, int64_t channels, int64_t in_h, int64_t in_w, const void *src, size_t src_bytes, void *dst, size_t dst_bytes)
+     * }
+     */
+    public static FunctionDescriptor ic_global_average_pool_run$descriptor() {
+        return ic_global_average_pool_run.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ic_status_t ic_global_average_pool_run(ic_context_t *context, int32_t layout, int64_t batch, int64_t channels, int64_t in_h, int64_t in_w, const void *src, size_t src_bytes, void *dst, size_t dst_bytes)
+     * }
+     */
+    public static MethodHandle ic_global_average_pool_run$handle() {
+        return ic_global_average_pool_run.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ic_status_t ic_global_average_pool_run(ic_context_t *context, int32_t layout, int64_t batch, int64_t channels, int64_t in_h, int64_t in_w, const void *src, size_t src_bytes, void *dst, size_t dst_bytes)
+     * }
+     */
+    public static MemorySegment ic_global_average_pool_run$address() {
+        return ic_global_average_pool_run.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ic_status_t ic_global_average_pool_run(ic_context_t *context, int32_t layout, int64_t batch, int64_t channels, int64_t in_h, int64_t in_w, const void *src, size_t src_bytes, void *dst, size_t dst_bytes)
+     * }
+     */
+    public static int ic_global_average_pool_run(MemorySegment context, int layout, long batch, long channels, long in_h, long in_w, MemorySegment src, long src_bytes, MemorySegment dst, long dst_bytes) {
+        var mh$ = ic_global_average_pool_run.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ic_global_average_pool_run", context, layout, batch, channels, in_h, in_w, src, src_bytes, dst, dst_bytes);
+            }
+            return (int)mh$.invokeExact(context, layout, batch, channels, in_h, in_w, src, src_bytes, dst, dst_bytes);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

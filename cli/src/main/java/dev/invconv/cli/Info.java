@@ -7,16 +7,27 @@ import dev.invconv.Invconv;
 import dev.invconv.Isa;
 import dev.invconv.Padding;
 import dev.invconv.PointwiseConv2d;
+import dev.invconv.cli.bench.Peak;
 
 import java.io.PrintStream;
 import java.util.Locale;
 
-/** {@code invconv info}: what library runs here, with which kernels and threads. */
+/**
+ * {@code invconv info}: what library runs here, with which kernels and threads; with
+ * {@code --model NAME}, a model's summary instead ({@link ModelInfo}).
+ */
 final class Info {
+
+    /** How many probe windows {@code info} measures the fp32 peak in (the best counts). */
+    private static final int PEAK_WINDOWS = 5;
 
     private Info() {}
 
     static int run(Main.Options options, PrintStream out) {
+        String model = ModelInfo.model(options.arguments());
+        if (model != null) {
+            return ModelInfo.run(model, out);
+        }
         Isa detected = Invconv.detectedIsa();
         Isa active = Invconv.activeIsa();
         out.printf("invconv %s%n", Invconv.version());
@@ -26,6 +37,10 @@ final class Info {
                 active == detected ? "" : ", limited by --max-isa or INVCONV_MAX_ISA");
         try (Context context = options.openContext()) {
             out.printf("threads    %d%n", context.threads());
+            // The FMA-loop probe on every thread of the context: the yardstick of "% of peak".
+            double peak = Peak.measure(context, PEAK_WINDOWS);
+            out.printf(Locale.ROOT, "peak       %.1f GFLOP/s fp32 measured (FMA loop, %d threads, %s, best of %d x %.1f s)%n",
+                    peak, context.threads(), name(active), PEAK_WINDOWS, Peak.WINDOW_SECONDS);
         }
         // The kernels operators get on this CPU, from tiny throw-away operators.
         try (Conv2d conv = Conv2d.builder(16, 16, 3).padding(Padding.SAME).build(new float[16 * 16 * 9], null);

@@ -3,6 +3,7 @@ package dev.invconv.cli;
 import dev.invconv.Context;
 import dev.invconv.Invconv;
 import dev.invconv.Isa;
+import dev.invconv.safetensors.SafeTensorsException;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -27,7 +28,10 @@ public final class Main {
               verify FILE...   run conformance cases (safetensors: __metadata__ op and settings,
                                input, parameters, expected[, magnitude]) through the native library
                                and compare with the SPEC tolerance; exit 1 if any fails
-              info             library version, CPU ISA and kernels chosen, threads
+              info             library version, CPU ISA and kernels chosen, threads, measured fp32 peak
+              info --model NAME
+                               a model's layers, parameter count and MACs at 224x224
+            """ + RunCommand.USAGE + Bench.usage() + """
               help             this text
 
             options (before or after the command):
@@ -56,6 +60,8 @@ public final class Main {
             return switch (options.command()) {
                 case "verify" -> Verify.run(options, out, err);
                 case "info" -> Info.run(options, out);
+                case "run" -> RunCommand.run(options, out, err);
+                case "bench" -> Bench.run(options, out, err);
                 case "help", "--help", "-h" -> {
                     out.print(USAGE);
                     yield 0;
@@ -66,7 +72,8 @@ public final class Main {
                     yield 2;
                 }
             };
-        } catch (IllegalArgumentException | UnsupportedOperationException | IOException | UncheckedIOException e) {
+        } catch (IllegalArgumentException | UnsupportedOperationException | IOException | UncheckedIOException
+                 | SafeTensorsException e) {
             err.println("invconv: " + e.getMessage());
             return 2;
         } catch (UnsatisfiedLinkError e) {

@@ -62,12 +62,23 @@ class MainTest {
     }
 
     @Test
-    void verifyReportsACaseItDoesNotUnderstandAndExitsNonZero() throws IOException {
+    void verifyPassesTheRednetBottleneckVector() throws IOException {
         Path bottleneck = vectors("rednet_bottleneck").getFirst();
-        Run run = run("verify", bottleneck.toString());
+        Run run = run("verify", "--threads", "2", bottleneck.toString());
+        assertEquals(0, run.code(), run.out() + run.err());
+        assertTrue(run.out().startsWith("PASS"), run.out());
+        assertTrue(run.out().contains("rednet_bottleneck"), run.out());
+        assertTrue(run.out().contains("1 passed, 0 failed"), run.out());
+    }
+
+    @Test
+    void verifyReportsACaseItDoesNotUnderstandAndExitsNonZero(@TempDir Path dir) throws IOException {
+        Path unknown = dir.resolve("pooling.safetensors");
+        new SafeTensorsWriter().metadata("op", "max_pool2d").add("input", new float[16], 1, 1, 4, 4).write(unknown);
+        Run run = run("verify", unknown.toString());
         assertEquals(1, run.code());
         assertTrue(run.out().startsWith("ERROR"), run.out());
-        assertTrue(run.out().contains("rednet_bottleneck"), run.out());
+        assertTrue(run.out().contains("'max_pool2d' is not supported"), run.out());
     }
 
     @Test

@@ -7,6 +7,9 @@ import dev.invconv.InvolutionAggregate;
 import dev.invconv.Layout;
 import dev.invconv.SeparableConv2d;
 import dev.invconv.Tensor;
+import dev.invconv.model.Layer;
+import dev.invconv.model.ModelWeights;
+import dev.invconv.model.Network;
 
 import java.lang.foreign.Arena;
 import java.util.Map;
@@ -65,6 +68,15 @@ public final class NativeRunner {
                     try (Involution2d inv = Involution2d.create(c.params(), parameters)) {
                         Tensor y = Tensor.allocate(arena, inv.outputShape(input.shape()), layout);
                         inv.apply(input, y, context);
+                        yield y;
+                    }
+                }
+                case VectorCase.RednetBottleneckCase c -> {
+                    Layer block = c.layer();
+                    try (ModelWeights weights = ModelWeights.of(block, c.parameters());
+                         Network network = Network.build(block, weights)) {
+                        Tensor y = Tensor.allocate(arena, network.outputShape(input.shape()), layout);
+                        network.forward(input, y, context);
                         yield y;
                     }
                 }

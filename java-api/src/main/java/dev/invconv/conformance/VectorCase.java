@@ -5,9 +5,12 @@ import dev.invconv.Involution2dParams;
 import dev.invconv.InvolutionParams;
 import dev.invconv.Padding;
 import dev.invconv.SeparableConv2dParams;
+import dev.invconv.model.Layer;
+import dev.invconv.model.Models;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -24,10 +27,11 @@ import java.util.Set;
  */
 public sealed interface VectorCase
         permits VectorCase.Conv2dCase, VectorCase.SeparableConv2dCase,
-                VectorCase.InvolutionAggregateCase, VectorCase.Involution2dCase {
+                VectorCase.InvolutionAggregateCase, VectorCase.Involution2dCase, VectorCase.RednetBottleneckCase {
 
     /** The {@code op} metadata values {@link #load} understands. */
-    Set<String> OPS = Set.of("conv2d", "separable_conv2d", "involution_aggregate", "involution2d");
+    Set<String> OPS = Set.of("conv2d", "separable_conv2d", "involution_aggregate", "involution2d",
+            "rednet_bottleneck");
 
     /**
      * Reads a vector file; the tensors are copied into arrays, so nothing stays open.
@@ -102,6 +106,27 @@ public sealed interface VectorCase
         @Override
         public String op() {
             return "involution2d";
+        }
+    }
+
+    /**
+     * A {@code rednet_bottleneck} module case: one official RedNet bottleneck
+     * ({@link Models#rednetBottleneck}) with its parameters under their official names relative
+     * to the block ({@code conv1.weight}, {@code bn1.*}, {@code conv2.conv1.conv.weight}, …,
+     * {@code downsample.0.weight}, {@code downsample.1.*}).
+     *
+     * @param parameters every tensor of {@link #layer()}{@code .parameters()}, by name, shapes checked
+     */
+    record RednetBottleneckCase(CaseData data, long inChannels, long outChannels, long stride,
+                                Map<String, float[]> parameters) implements VectorCase {
+        @Override
+        public String op() {
+            return "rednet_bottleneck";
+        }
+
+        /** The block, with the bare names of the vector. */
+        public Layer.Residual layer() {
+            return Models.rednetBottleneck("", inChannels, outChannels, stride);
         }
     }
 }

@@ -7,6 +7,8 @@ import dev.invconv.InvolutionParams;
 import dev.invconv.Padding;
 import dev.invconv.SeparableConv2dParams;
 import dev.invconv.Shape;
+import dev.invconv.model.Layer;
+import dev.invconv.model.Models;
 import dev.invconv.safetensors.DType;
 import dev.invconv.safetensors.SafeTensors;
 import dev.invconv.safetensors.SafeTensorsException;
@@ -15,6 +17,7 @@ import dev.invconv.safetensors.TensorView;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.function.Supplier;
@@ -43,6 +46,7 @@ final class VectorCaseLoader {
                 case "separable_conv2d" -> loader.separableConv2d();
                 case "involution_aggregate" -> loader.involutionAggregate();
                 case "involution2d" -> loader.involution2d();
+                case "rednet_bottleneck" -> loader.rednetBottleneck();
                 default -> throw new UnsupportedOperationException(path + ": op '" + op
                         + "' is not supported; known ops: " + new TreeSet<>(VectorCase.OPS));
             };
@@ -130,6 +134,22 @@ final class VectorCaseLoader {
                 floats("conv1.bn.running_mean", reduced), floats("conv1.bn.running_var", reduced),
                 floats("conv2.conv.weight", params.spanWeightShape()),
                 floats("conv2.conv.bias", params.spanChannels()));
+    }
+
+    private VectorCase.RednetBottleneckCase rednetBottleneck() {
+        Shape input = inputShape();
+        long in = integer("in_channels", input.c());
+        long out = integer("out_channels");
+        long stride = integer("stride", 1);
+        if (in != input.c()) {
+            throw invalid("metadata 'in_channels'=" + in + " but the input " + input + " has " + input.c() + " channels");
+        }
+        Layer.Residual block = check(() -> Models.rednetBottleneck("", in, out, stride));
+        Shape output = check(() -> block.outputShape(input));
+        Map<String, float[]> parameters = new LinkedHashMap<>();
+        block.parameters().forEach((name, shape) ->
+                parameters.put(name, file.require(name, DType.F32, shape).toFloatArray()));
+        return new VectorCase.RednetBottleneckCase(data(input, output), in, out, stride, parameters);
     }
 
     // ---- tensors ---------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 package dev.invconv.reference;
 
+import dev.invconv.Activation;
 import dev.invconv.Involution2dParams;
 import dev.invconv.Shape;
 import dev.invconv.Tensor;
@@ -14,6 +15,7 @@ import java.util.Objects;
  * Wk = W1 * T + b1
  * Y  = aggregate(X, Wk)       see {@link ReferenceInvolution}
  * </pre>
+ * and, with the optional epilogue of {@code Involution2d}, {@code act(outScale[c] · Y + outShift[c])}.
  * Everything is in double, the generated kernels included. The magnitude returned is that of
  * the aggregation ({@code Σ |Wk·x|}) and does not cover the kernel generation; module outputs
  * are compared with {@link Tolerance#checkModule}, as SPEC §8 prescribes.
@@ -39,7 +41,55 @@ public final class ReferenceInvolution2d {
      */
     public static Result run(Involution2dParams params, Tensor input, float[] reduceWeight, float[] bnWeight,
                              float[] bnBias, float[] bnMean, float[] bnVar, float[] spanWeight, float[] spanBias) {
+        return run(params, input, reduceWeight, bnWeight, bnBias, bnMean, bnVar, spanWeight, spanBias,
+                Activation.NONE, null, null);
+    }
+
+    /**
+     * Runs the module followed by the epilogue of {@code Involution2d}:
+     * {@code y = activation(outScale[c] · y + outShift[c])}. The magnitude becomes
+     * {@code |outScale[c]| · m + |outShift[c]|}.
+     *
+     * @param activation applied last
+     * @param outScale   {@code [C]}, or null (then {@code outShift} must be null too)
+     * @param outShift   {@code [C]}, or null
+     * @throws IllegalArgumentException if only one of outScale and outShift is given, or a length
+     *                                  does not match
+     */
+    public static Result run(Involution2dParams params, Tensor input, float[] reduceWeight, float[] bnWeight,
+                             float[] bnBias, float[] bnMean, float[] bnVar, float[] spanWeight, float[] spanBias,
+                             Activation activation, float[] outScale, float[] outShift) {
         Objects.requireNonNull(params, "params");
+        Objects.requireNonNull(activation, "activation");
+        if ((outScale == null) != (outShift == null)) {
+            throw new IllegalArgumentException(OP + ": out_scale and out_shift must be given together");
+        }
+        if (outScale != null) {
+            Nchw.requireLength(OP, "out_scale", outScale, params.channels(), "[" + params.channels() + "]");
+            Nchw.requireLength(OP, "out_shift", outShift, params.channels(), "[" + params.channels() + "]");
+        }
+        Result y = module(params, input, reduceWeight, bnWeight, bnBias, bnMean, bnVar, spanWeight, spanBias);
+        if (outScale == null && activation == Activation.NONE) {
+            return y;
+        }
+        Shape out = y.shape();
+        double[] values = y.values().clone();
+        double[] magnitude = y.magnitude().clone();
+        int plane = (int) (out.h() * out.w());
+        for (int i = 0; i < values.length; i++) {
+            int c = (int) (i / plane % out.c());
+            if (outScale != null) {
+                values[i] = (double) outScale[c] * values[i] + outShift[c];
+                magnitude[i] = Math.abs(outScale[c]) * magnitude[i] + Math.abs(outShift[c]);
+            }
+            values[i] = activation.apply(values[i]);
+        }
+        return new Result(out, values, magnitude);
+    }
+
+    private static Result module(Involution2dParams params, Tensor input, float[] reduceWeight, float[] bnWeight,
+                                 float[] bnBias, float[] bnMean, float[] bnVar, float[] spanWeight,
+                                 float[] spanBias) {
         Objects.requireNonNull(input, "input");
         Shape in = input.shape();
         Shape out = params.outputShape(in);

@@ -3,6 +3,8 @@ package dev.invconv.conformance;
 import dev.invconv.Layout;
 import dev.invconv.Tensor;
 import dev.invconv.Vectors;
+import dev.invconv.model.ModelWeights;
+import dev.invconv.model.ReferenceNetwork;
 import dev.invconv.reference.ReferenceConv2d;
 import dev.invconv.reference.ReferenceInvolution;
 import dev.invconv.reference.ReferenceInvolution2d;
@@ -34,8 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class GoldenVectorsTest {
 
-    /** Ops with vectors this suite does not run yet (the RedNet bottleneck needs the model code). */
-    private static final Set<String> NOT_YET = Set.of("rednet_bottleneck");
+    /** Ops with vectors this suite does not run yet (none: the RedNet bottleneck runs through the model reference). */
+    private static final Set<String> NOT_YET = Set.of();
 
     private static String op(Path file) throws IOException {
         try (SafeTensors tensors = SafeTensors.open(file)) {
@@ -101,6 +103,13 @@ class GoldenVectorsTest {
                 }
                 case VectorCase.Involution2dCase c -> ReferenceInvolution2d.run(c.params(), input, c.reduceWeight(),
                         c.bnWeight(), c.bnBias(), c.bnRunningMean(), c.bnRunningVar(), c.spanWeight(), c.spanBias());
+                case VectorCase.RednetBottleneckCase c -> {
+                    // A module: BatchNorm, adds and activations composed by the model reference.
+                    try (ModelWeights weights = ModelWeights.of(c.layer(), c.parameters())) {
+                        double[] values = ReferenceNetwork.forward(c.layer(), weights, input);
+                        yield new Result(data.outputShape(), values, new double[values.length]);
+                    }
+                }
             };
             assertEquals(data.outputShape(), result.shape());
             Tolerance.Report exact = data.check(result.values());

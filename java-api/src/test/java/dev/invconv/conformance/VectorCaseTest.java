@@ -51,11 +51,28 @@ class VectorCaseTest {
     }
 
     @Test
+    void loadsTheRednetBottleneckVector() throws IOException {
+        VectorCase.RednetBottleneckCase block = assertInstanceOf(VectorCase.RednetBottleneckCase.class,
+                VectorCase.load(Vectors.file("rednet_bottleneck_64_128_s2")));
+        assertEquals("rednet_bottleneck", block.op());
+        assertEquals(64, block.inChannels());
+        assertEquals(128, block.outChannels());
+        assertEquals(2, block.stride());
+        assertEquals(Shape.nchw(1, 64, 16, 16), block.data().inputShape());
+        assertEquals(Shape.nchw(1, 128, 8, 8), block.data().outputShape());
+        assertNull(block.data().magnitude());
+        assertEquals(26, block.parameters().size());
+        assertEquals(98 * 8, block.parameters().get("conv2.conv2.conv.weight").length);
+        assertEquals(128 * 64, block.parameters().get("downsample.0.weight").length);
+    }
+
+    @Test
     void unsupportedOpsAreNamed() throws IOException {
-        Path rednet = Vectors.file("rednet_bottleneck_64_128_s2");
-        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, () -> VectorCase.load(rednet));
-        assertEquals(rednet + ": op 'rednet_bottleneck' is not supported; known ops: "
-                + "[conv2d, involution2d, involution_aggregate, separable_conv2d]", e.getMessage());
+        Path path = temp.resolve("pooling.safetensors");
+        metadata("op", "max_pool2d").add("input", new float[16], 1, 1, 4, 4).write(path);
+        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, () -> VectorCase.load(path));
+        assertEquals(path + ": op 'max_pool2d' is not supported; known ops: "
+                + "[conv2d, involution2d, involution_aggregate, rednet_bottleneck, separable_conv2d]", e.getMessage());
     }
 
     private Path conv(String name, SafeTensorsWriter writer) throws IOException {

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""collect: one markdown report from a run-all.sh results directory.
+
+    python3 collect.py RESULTS_DIR > RESULTS_DIR/summary.md
+
+Reads invconv.json (invconv bench --json) and the peers' tab-separated outputs (onednn.tsv,
+torch.tsv, ort.tsv: name, median_ms, p10_ms, p90_ms, note; '#' lines are headers) and prints,
+per suite, one table: invconv's median, GFLOP/s and % of peak next to each peer's median, the
+plain-Java reference's, and invconv's speed-up over the fastest peer. Standard library only.
+"""
+import json
+import os
+import sys
+
+PEERS = [("onednn.tsv", "oneDNN"), ("torch.tsv", "PyTorch"), ("ort.tsv", "ORT Java")]
+
+
+def read_peer(path):
+    """{name: median_ms or None}, and the header comment lines."""
+    times, headers = {}, []
+    if not os.path.exists(path):
+        return None, []
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line:
+                continue
+            if line.startswith("#"):
+                if not line.startswith("# name"):
+                    headers.append(line[1:].strip())
+                continue
+            fields = line.split("\t")
+            try:
+                times[fields[0]] = float(fields[1])
+            except (IndexError, ValueError):
+                times[fields[0]] = None  # n/a
+    return times, headers
+
+
+def ms(value):
+    if value is None:
+        return "n/a"
+    if value >= 100:
+        return f"{value:.0f}"
+    return f"{value:.3g}" if value >= 1 else f"{value:.3f}" if value >= 0.01 else f"{value:.4f}"
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else "."
+    with open(os.path.join(out, "invconv.json")) as f:
+        cases = json.load(f)
+    peers = []
+    for file, label in PEERS:
+        times, headers = read_peer(os.path.join(out, file))
+        if times is not None:
+            peers.append((label, times, headers))
+
+    print("# invconv benchmark summary\n")
+    machine = os.path.join(out, "machine.txt")
+    if os.path.exists(machine):
+        print("```")
+        print(open(machine).read().strip())
+        print("```\n")
+    if cases:
+        c0 = cases[0]
+        peak = c0.get("peak_gflops")
+        line = f"- invconv: {c0['threads']} threads, ISA {c0['isa']}"
+        if peak:
+            line += f", measured fp32 peak {peak:.1f} GFLOP/s"
+        if c0.get("quick"):
+            line += ", --quick (indicative only)"
+        print(line)
+    for label, _, headers in peers:
+        for h in headers:
+            print(f"- {label}: {h}")
+    print()
+
+    java = any(c.get("java_median_ms") is not None for c in cases)
+    suites = []
+    for c in cases:
+        if c["suite"] not in suites:
+            suites.append(c["suite"])
+    for suite in suites:
+        rows = [c for c in cases if c["suite"] == suite]
+        targets = any(c.get("target_ms") is not None for c in rows)
+        print(f"## {suite}\n")
+        head = ["case", "x", "invconv ms", "GFLOP/s", "% peak"] + [p[0] + " ms" for p in peers]
+        if java:
+            head.append("plain Java ms")
+        head.append("vs best peer")
+        if targets:
+            head.append("target ms")
+        print("| " + " | ".join(head) + " |")
+        print("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
+        totals = {"invconv": 0.0}
+        complete = {label: True for label, _, _ in peers}
+        for label, _, _ in peers:
+            totals[label] = 0.0
+        for c in rows:
+            median = c["median_ms"]
+            totals["invconv"] += c.get("count", 1) * median
+            cells = [f"`{c['name']}`", str(c.get("count", 1)), ms(median), f"{c['gflops']:.1f}",
+                     f"{c['pct_peak']:.1f}" if c.get("pct_peak") is not None else "-"]
+            best = None
+            for label, times, _ in peers:
+                t = times.get(c["name"])
+                cells.append(ms(t))
+                if t is None:
+                    complete[label] = False
+                else:
+                    totals[label] += c.get("count", 1) * t
+                    best = t if best is None else min(best, t)
+            if java:
+                cells.append(ms(c.get("java_median_ms")))
+            cells.append(f"{best / median:.2f}x" if best else "-")
+            if targets:
+                t = c.get("target_ms")
+                cells.append("" if t is None else f"{t:g} {'ok' if median <= t else 'MISSED'}")
+            if c.get("check") == "FAIL":
+                cells[0] += " **(check FAILED)**"
+            print("| " + " | ".join(cells) + " |")
+        parts = [f"invconv {totals['invconv']:.2f} ms"]
+        for label, _, _ in peers:
+            parts.append(f"{label} {totals[label]:.2f} ms" if complete[label] else f"{label} incomplete")
+        print(f"\nSum over the suite, each case times its count x: {', '.join(parts)}.\n")
+        print("vs best peer: the fastest peer's median over invconv's (> 1: invconv is faster).\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+package dev.invconv.model;
+
+import dev.invconv.Context;
+import dev.invconv.Shape;
+import dev.invconv.Tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentLinkedDeque;
+
+/**
+ * A {@link Layer} built into native operators, ready to run: BatchNorm folded into the
+ * convolutions and involutions it follows, ReLU and residual adds fused into them.
+ *
+ * <pre>{@code
+ * try (Network net = Models.create("rednet50", weights);
+ *      Arena arena = Arena.ofConfined()) {
+ *     Tensor logits = net.forward(images, arena);      // [N, 3, 224, 224] → [N, 1000, 1, 1]
+ * }
+ * }</pre>
+ *
+ * <p>Runs in the input's layout (NCHW or NHWC). A forward pass allocates nothing on the native
+ * side: intermediate activations live in a workspace sized for the input shape, kept after the
+ * pass and reused by the next (one per concurrent caller). Safe to share between threads; do
+ * not close it while a pass runs. Owns its operators: {@link #close()} frees them and the
+ * workspaces.
+ */
+public final class Network implements AutoCloseable {
+
+    private final Layer layer;
+    private final Node root;
+    private final ConcurrentLinkedDeque<Buffer> idle = new ConcurrentLinkedDeque<>();
+    private volatile boolean closed;
+    private volatile SizeCache size;
+
+    private record Buffer(Arena arena, MemorySegment memory) {}
+
+    private record SizeCache(Shape input, long bytes) {}
+
+    private Network(Layer layer, Node root) {
+        this.layer = layer;
+        this.root = root;
+    }
+
+    /**
+     * Builds the operators of {@code layer} from {@code weights}, which may be closed afterwards
+     * (the operators keep their own packed copies).
+     *
+     * @throws WeightsException         listing every missing, unexpected, mis-shaped or
+     *                                  mis-typed tensor, if the weights do not fit
+     * @throws IllegalArgumentException if an operator rejects its parameters
+     */
+    public static Network build(Layer layer, ModelWeights weights) {
+        Objects.requireNonNull(layer, "layer");
+        Objects.requireNonNull(weights, "weights");
+        weights.check(layer);
+        return new Network(layer, Node.build(layer, weights));
+    }
+
+    /** The description this network was built from. */
+    public Layer layer() {
+        return layer;
+    }
+
+    public String name() {
+        return layer.name();
+    }
+
+    /** The output shape for an input shape, e.g. {@code [N, 1000, 1, 1]} for a classifier. */
+    public Shape outputShape(Shape input) {
+        return layer.outputShape(input);
+    }
+
+    /** As PyTorch counts them: weights, biases, BatchNorm weight and bias. */
+    public long parameterCount() {
+        return layer.parameterCount();
+    }
+
+    /** Multiply-accumulates of one pass over {@code input}. */
+    public long macs(Shape input) {
+        return layer.macs(input);
+    }
+
+    /** Runs on {@link Context#shared()}; the output is a new tensor of {@code arena} in the input's layout. */
+    public Tensor forward(Tensor input, Arena arena) {
+        return forward(input, arena, Context.shared());
+    }
+
+    /** Runs on {@code context}; the output is a new tensor of {@code arena} in the input's layout. */
+    public Tensor forward(Tensor input, Arena arena, Context context) {
+        Objects.requireNonNull(input, "input");
+        Tensor output = Tensor.allocate(arena, outputShape(input.shape()), input.layout());
+        forward(input, output, context, null);
+        return output;
+    }
+
+    /** Runs into a preallocated output of {@link #outputShape} in the input's layout. */
+    public void forward(Tensor input, Tensor output, Context context) {
+        forward(input, output, context, null);
+    }
+
+    /**
+     * Runs into {@code output}, adding each operator's time to {@code profile} (if not null).
+     *
+     * @throws IllegalArgumentException if the input does not fit the network or the output has
+     *                                  another shape or layout
+     * @throws IllegalStateException    if the network, a tensor or the context is closed
+     */
+    public void forward(Tensor input, Tensor output, Context context, Profile profile) {
+        Objects.requireNonNull(input, "input");
+        Objects.requireNonNull(output, "output");
+        Objects.requireNonNull(context, "context");
+        if (closed) {
+            throw new IllegalStateException(name() + " is closed");
+        }
+        Shape expected = outputShape(input.shape());
+        if (!output.shape().equals(expected) || output.layout() != input.layout()) {
+            throw new IllegalArgumentException(name() + ": output is " + output.shape() + " " + output.layout()
+                    + " but the network gives " + expected + " " + input.layout() + " for input " + input.shape());
+        }
+        Buffer buffer = take(workspaceBytes(input.shape()));
+        try {
+            root.forward(input, output, new Workspace(buffer.memory(), context, profile, input.layout()));
+            if (profile != null) {
+                profile.countPass();
+            }
+        } finally {
+            give(buffer);
+        }
+    }
+
+    /** Frees the operators and workspaces. Closing twice has no effect. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (Buffer buffer = idle.poll(); buffer != null; buffer = idle.poll()) {
+            buffer.arena().close();
+        }
+        root.close();
+    }
+
+    @Override
+    public String toString() {
+        return "Network[" + name() + ", " + parameterCount() + " parameters]";
+    }
+
+    private long workspaceBytes(Shape input) {
+        SizeCache cached = size;
+        if (cached != null && cached.input().equals(input)) {
+            return cached.bytes();
+        }
+        long bytes = root.workspaceBytes(input);
+        size = new SizeCache(input, bytes);
+        return bytes;
+    }
+
+    private Buffer take(long bytes) {
+        Buffer buffer = idle.poll();
+        if (buffer != null && buffer.memory().byteSize() >= bytes) {
+            return buffer;
+        }
+        if (buffer != null) {
+            buffer.arena().close();
+        }
+        Arena arena = Arena.ofShared();
+        try {
+            return new Buffer(arena, arena.allocate(Math.max(bytes, Workspace.ALIGNMENT), Workspace.ALIGNMENT));
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    private void give(Buffer buffer) {
+        idle.push(buffer);
+        if (closed) {
+            // close() may have drained the deque before this buffer came back.
+            for (Buffer b = idle.poll(); b != null; b = idle.poll()) {
+                b.arena().close();
+            }
+        }
+    }
+}

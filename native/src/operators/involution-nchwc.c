@@ -1,0 +1,670 @@
+/*
+ * The channel-blocked SIMD path of involution (issue 4): what makes the aggregation and the
+ * Involution2d module fast on AVX-512 and AVX2. Both operators come here when
+ * ic_invol_nchwc_select() finds kernels for the active ISA and group_channels.
+ *
+ * Layout. The input is packed into nChw<block>c rows: `block` channels of a group (16 = one
+ * zmm, 8 = one ymm) contiguous per pixel, with `padding` zero pixels on both sides, so that
+ * the aggregation kernel (the nchwc kernels of f32-invol/) reads every tap of a row without
+ * bounds checks; rows outside the image are skipped (kh0, kh1). NHWC input is copied into
+ * it, NCHW input is transposed (f32-nchwc/). NHWC output is written by the aggregation kernel
+ * directly; NCHW output goes through a per-thread tile that f32-nchwc's unpack transposes
+ * into planes.
+ *
+ * Involution2d's kernels are generated per tile of output rows and per group, never for the
+ * whole image: X' (the input, pooled for stride > 1, as planes; NCHW stride-1 input is used in
+ * place) and the reduce 1x1 conv (BN folded, ReLU), T[reduced][tile pixels], are made once per
+ * tile, in units of one channel block and of 16 reduced channels; then, per group, the span
+ * 1x1 conv writes the group's K*K weights of the tile's pixels tap-major into an L1/L2-sized
+ * buffer, which the aggregation consumes at once with one broadcast per tap and pixel
+ * (f32-involgen/). The unfold and the full kernels tensor never exist.
+ *
+ * One fork-join per pass (a pass is the whole batch unless its packed input exceeds 8 MiB).
+ * Tasks are (image, row tile, group) for the module and (image, row tile, channel block) for
+ * the aggregation; the work they share — packing an input row, a unit of X' or of T — is
+ * claimed by the first task that needs it (an atomic flag per row and per unit: free, busy,
+ * done), done at once, and waited for by the others; a task waiting for its tile's T starts
+ * on the next tiles' units instead. A claimant never waits while it holds a claim, so there
+ * is no deadlock, and when one thread runs every task (no context, or a busy one) nothing
+ * ever waits. Packing is a copy and each unit is computed by the same code whoever computes
+ * it, so results do not depend on the thread count; every output element is computed by one
+ * kernel call whose shape depends on the problem only.
+ *
+ * Scratch comes from ic_invol_scratch(): one buffer per calling thread, kept between runs, so
+ * that a run allocates nothing once warm. Its tasks get slices of the caller's buffer.
+ */
+#include "involution-nchwc.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+/* ---------------------------------------------------------------------------------------------
+ * Per-thread scratch
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ic_scratch {
+  void* data;
+  size_t bytes;
+} ic_scratch_t;
+
+static _Thread_local ic_scratch_t ic_thread_scratch;
+static pthread_key_t ic_scratch_key;
+static pthread_once_t ic_scratch_once = PTHREAD_ONCE_INIT;
+static bool ic_scratch_key_created;
+
+/* Thread exit: the key's value is this thread's ic_thread_scratch. */
+static void ic_scratch_release(void* value) {
+  ic_scratch_t* scratch = value;
+  ic_aligned_free(scratch->data);
+  scratch->data = NULL;
+  scratch->bytes = 0;
+}
+
+static void ic_scratch_init(void) {
+  ic_scratch_key_created = pthread_key_create(&ic_scratch_key, ic_scratch_release) == 0;
+}
+
+void* ic_invol_scratch(size_t bytes) {
+  ic_scratch_t* scratch = &ic_thread_scratch;
+  if (scratch->data != NULL && bytes <= scratch->bytes) return scratch->data;
+  pthread_once(&ic_scratch_once, ic_scratch_init);
+  if (!ic_scratch_key_created) return NULL; /* it could never be freed */
+  ic_aligned_free(scratch->data);
+  scratch->data = NULL;
+  scratch->bytes = 0;
+  /* A quarter more, so that slowly growing problems do not reallocate every run. */
+  size_t grown = bytes <= SIZE_MAX - bytes / 4 ? bytes + bytes / 4 : bytes;
+  void* data = ic_aligned_alloc(grown);
+  if (data == NULL) {
+    grown = bytes;
+    data = ic_aligned_alloc(grown);
+  }
+  if (data == NULL) return NULL;
+  scratch->data = data;
+  scratch->bytes = grown;
+  pthread_setspecific(ic_scratch_key, scratch);
+  return data;
+}
+
+/* Largest padding the packed rows take (a K = 65 kernel at dilation 8). */
+enum { IC_NCHWC_MAX_PADDING = 256 };
+
+/* Scratch a run may take for its images at once; larger batches run in several passes. */
+static const int64_t ic_nchwc_pass_bytes = (int64_t)8 << 20;
+
+/* Images per pass: the packed input (about the input's size) twice, within the budget. */
+static int64_t ic_images_per_pass(const ic_involution_shape_t* shape, int64_t batch,
+                                  int64_t in_h, int64_t in_w) {
+  const int64_t image = ic_mul_saturate(
+      ic_mul_saturate(ic_mul_saturate(shape->channels, in_h), in_w + 2 * shape->padding),
+      2 * (int64_t)sizeof(float));
+  return ic_min_i64(ic_max_i64(ic_nchwc_pass_bytes / ic_max_i64(image, 1), 1), batch);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Kernel selection
+ * ------------------------------------------------------------------------------------------- */
+
+bool ic_invol_nchwc_select(ic_isa_t isa, const ic_involution_shape_t* shape,
+                           ic_invol_nchwc_t* path) {
+  const int64_t group_channels = shape->group_channels;
+  /* The packed rows carry `padding` zero pixels per side: fine for real kernels, wasteful for
+   * an absurd dilation, which the portable path handles without them. */
+  if (shape->padding > IC_NCHWC_MAX_PADDING) return false;
+  ic_isa_t level;
+  if (isa >= IC_ISA_AVX512 && group_channels % 16 == 0) {
+    level = IC_ISA_AVX512;
+  } else if (isa >= IC_ISA_AVX2 && group_channels % 8 == 0) {
+    level = IC_ISA_AVX2;
+  } else {
+    return false;
+  }
+  ic_ukernel_info_t pack_info, unpack_info;
+  path->aggregate = ic_select_f32_invol2d_nchwc_ukernel(level, &path->aggregate_info);
+  path->generate = ic_select_f32_involgen_ukernel(level, &path->generate_info);
+  path->pack = ic_select_f32_nchwc_pack_ukernel(level, &pack_info);
+  path->unpack = ic_select_f32_nchwc_unpack_ukernel(level, &unpack_info);
+  path->block = level == IC_ISA_AVX512 ? 16 : 8;
+  /* Each kernel must be the one of that level (a build without x86 kernels has none). */
+  return path->aggregate_info.isa == level && path->generate_info.isa == level &&
+         pack_info.isa == level && unpack_info.isa == level;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Shared work: claim, publish, wait
+ * ------------------------------------------------------------------------------------------- */
+
+enum { IC_WORK_FREE = 0, IC_WORK_BUSY = 1, IC_WORK_DONE = 2 };
+
+static bool ic_claim(atomic_int* flag) {
+  int expected = IC_WORK_FREE;
+  return atomic_load_explicit(flag, memory_order_acquire) == IC_WORK_FREE &&
+         atomic_compare_exchange_strong_explicit(flag, &expected, IC_WORK_BUSY,
+                                                 memory_order_acquire, memory_order_acquire);
+}
+
+static void ic_publish(atomic_int* flag) {
+  atomic_store_explicit(flag, IC_WORK_DONE, memory_order_release);
+}
+
+static void ic_wait_done(atomic_int* flag) {
+  for (unsigned spins = 0; atomic_load_explicit(flag, memory_order_acquire) != IC_WORK_DONE;
+       spins++) {
+    if (spins < 256) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    } else {
+      sched_yield(); /* the claimant may have been descheduled */
+    }
+  }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Scratch plan: sections of one buffer, each 64-byte aligned, with checked sizes.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ic_plan {
+  int64_t bytes;
+  bool overflow;
+} ic_plan_t;
+
+/* Reserves count elements of `size` bytes; returns the section's offset. */
+static int64_t ic_plan_take(ic_plan_t* plan, int64_t count, int64_t size) {
+  int64_t bytes, end;
+  const int64_t offset = plan->bytes;
+  if (ic_mul_overflow(count, size, &bytes) || ic_add_overflow(bytes, 63, &bytes) ||
+      ic_add_overflow(offset, bytes / 64 * 64, &end)) {
+    plan->overflow = true;
+    return 0;
+  }
+  plan->bytes = end;
+  return offset;
+}
+
+static int64_t ic_product(int64_t a, int64_t b, bool* overflow) {
+  int64_t result;
+  if (ic_mul_overflow(a, b, &result)) {
+    *overflow = true;
+    return 0;
+  }
+  return result;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The job of one run
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ic_nchwc_job {
+  const ic_invol_nchwc_t* path;
+  const ic_involution_shape_t* shape;
+  const ic_invol_nchwc_weights_t* weights; /* module only */
+  int32_t layout;
+  int64_t in_h, in_w, out_h, out_w;
+  int64_t blocks;   /* channels / block */
+  int64_t padded_w; /* in_w + 2 * padding */
+  const float* src;
+  const float* kernels; /* aggregation only */
+  float* dst;
+  ic_strides_t src_strides, kernels_strides, dst_strides;
+  float* packed;         /* [batch][blocks][in_h][padded_w][block] */
+  atomic_int* row_flags; /* [batch][blocks][in_h] */
+  int64_t tile_rows, tiles;
+  int64_t tile_stride;     /* module: pixels of a tile, rounded up to 16 */
+  float* features;         /* module: T, [batch][tiles][reduced][tile_stride] */
+  atomic_int* t_flags;     /* module: [batch][tiles][t_chunks], T in chunks of IC_T_CHUNK rows */
+  int64_t t_chunks;
+  bool planar_features;    /* module: X' is NCHW src itself (stride 1), no X' units */
+  float* pooled;           /* module: X', [batch][tiles][channels][tile_stride] */
+  atomic_int* x_flags;     /* module: [batch][tiles][blocks] */
+  float* thread_scratch;
+  int64_t thread_floats;
+} ic_nchwc_job_t;
+
+static float* ic_packed_row(const ic_nchwc_job_t* job, int64_t n, int64_t b, int64_t iy) {
+  return job->packed + (((n * job->blocks + b) * job->in_h + iy) * job->padded_w) * job->path->block;
+}
+
+static void ic_pack_row(const ic_nchwc_job_t* job, int64_t n, int64_t b, int64_t iy) {
+  const int64_t block = job->path->block;
+  const ic_strides_t xs = job->src_strides;
+  const ic_f32_nchwc_pack_args_t args = {
+      .block = block,
+      .width = job->in_w,
+      .src = job->src + n * xs.n + b * block * xs.c + iy * xs.h,
+      .src_stride_c = xs.c,
+      .src_stride_w = xs.w,
+      .dst = ic_packed_row(job, n, b, iy),
+      .pad_left = job->shape->padding,
+      .pad_right = job->padded_w - job->in_w - job->shape->padding,
+  };
+  job->path->pack(&args);
+}
+
+/* Input rows [iy0, iy1) (clipped to the image) of blocks [b0, b1) of image n, packed: packs
+ * the rows nobody has claimed, then waits for those that others are packing. */
+static void ic_ensure_rows(const ic_nchwc_job_t* job, int64_t n, int64_t b0, int64_t b1,
+                           int64_t iy0, int64_t iy1) {
+  iy0 = ic_max_i64(iy0, 0);
+  iy1 = ic_min_i64(iy1, job->in_h);
+  for (int64_t b = b0; b < b1; b++) {
+    atomic_int* flags = job->row_flags + (n * job->blocks + b) * job->in_h;
+    for (int64_t iy = iy0; iy < iy1; iy++) {
+      if (ic_claim(&flags[iy])) {
+        ic_pack_row(job, n, b, iy);
+        ic_publish(&flags[iy]);
+      }
+    }
+  }
+  for (int64_t b = b0; b < b1; b++) {
+    atomic_int* flags = job->row_flags + (n * job->blocks + b) * job->in_h;
+    for (int64_t iy = iy0; iy < iy1; iy++) ic_wait_done(&flags[iy]);
+  }
+}
+
+/* Aggregates output rows [y0, y1) of block b of image n with kernels at `kernels` (tap (0, 0)
+ * of the block's group at pixel (y0, 0)), taps kernels_stride_t apart, rows kernels_stride_h.
+ * NHWC output goes to dst directly; NCHW output through `tile` ([pixels][block]). */
+static void ic_aggregate_rows(const ic_nchwc_job_t* job, int64_t n, int64_t b, int64_t y0,
+                              int64_t y1, const float* kernels, int64_t kernels_stride_t,
+                              int64_t kernels_stride_h, int64_t kernels_stride_p,
+                              const ic_invol_nchwc_weights_t* epilogue, float* tile) {
+  const ic_involution_shape_t* s = job->shape;
+  const int64_t block = job->path->block, k = s->kernel_size;
+  const ic_strides_t ys = job->dst_strides;
+  const bool planar = job->layout == IC_LAYOUT_NCHW;
+  ic_f32_invol2d_nchwc_args_t args = {
+      .block = block,
+      .kernel_size = k,
+      .stride = s->stride,
+      .dilation = s->dilation,
+      .pixels = job->out_w,
+      .src_stride_h = job->padded_w * block,
+      .kernels_stride_t = kernels_stride_t,
+      .kernels_stride_p = kernels_stride_p,
+      .dst_stride_p = planar ? block : ys.w,
+      .activation = epilogue != NULL ? epilogue->activation : IC_ACTIVATION_NONE,
+  };
+  if (epilogue != NULL && epilogue->out_scale != NULL) {
+    args.scale = epilogue->out_scale + b * block;
+    args.shift = epilogue->out_shift + b * block;
+  }
+  for (int64_t y = y0; y < y1; y++) {
+    const int64_t iy = y * s->stride - s->padding;
+    int64_t kh0, kh1;
+    ic_tap_range(iy, s->dilation, k, job->in_h, &kh0, &kh1);
+    args.kh0 = kh0;
+    args.kh1 = kh1;
+    args.src = ic_packed_row(job, n, b, iy + kh0 * s->dilation);
+    args.kernels = kernels + (y - y0) * kernels_stride_h + kh0 * k * kernels_stride_t;
+    args.dst = planar ? tile + (y - y0) * job->out_w * block
+                      : job->dst + n * ys.n + y * ys.h + b * block * ys.c;
+    job->path->aggregate(&args);
+  }
+  if (planar) {
+    const ic_f32_nchwc_unpack_args_t unpack = {
+        .block = block,
+        .pixels = (y1 - y0) * job->out_w,
+        .pool = 1,
+        .src = tile,
+        .src_stride_w = block,
+        .src_stride_h = 0,
+        .dst = job->dst + n * ys.n + b * block * ys.c + y0 * ys.h,
+        .dst_stride_c = ys.c,
+    };
+    job->path->unpack(&unpack);
+  }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Aggregation with caller-supplied kernels
+ * ------------------------------------------------------------------------------------------- */
+
+static void ic_aggregate_task(void* arg, size_t task, uint32_t thread_index) {
+  const ic_nchwc_job_t* job = arg;
+  const ic_involution_shape_t* s = job->shape;
+  /* Blocks vary fastest: the threads share a tile's input rows while they are in cache. */
+  const int64_t b = (int64_t)task % job->blocks;
+  const int64_t t = (int64_t)task / job->blocks % job->tiles;
+  const int64_t n = (int64_t)task / (job->tiles * job->blocks);
+  const int64_t y0 = t * job->tile_rows, y1 = ic_min_i64(y0 + job->tile_rows, job->out_h);
+  const int64_t reach = (s->kernel_size - 1) * s->dilation + 1;
+  ic_ensure_rows(job, n, b, b + 1, y0 * s->stride - s->padding,
+                 (y1 - 1) * s->stride - s->padding + reach);
+  const int64_t group = b * job->path->block / s->group_channels;
+  const ic_strides_t ks = job->kernels_strides;
+  const float* kernels =
+      job->kernels + n * ks.n + group * s->kernel_size * s->kernel_size * ks.c + y0 * ks.h;
+  float* tile = job->thread_scratch + (int64_t)thread_index * job->thread_floats;
+  ic_aggregate_rows(job, n, b, y0, y1, kernels, ks.c, ks.h, ks.w, NULL, tile);
+}
+
+static void ic_reset_flags(atomic_int* flags, int64_t count) {
+  for (int64_t i = 0; i < count; i++) atomic_init(&flags[i], IC_WORK_FREE);
+}
+
+static ic_status_t ic_aggregate_pass(const ic_invol_nchwc_t* path,
+                                     const ic_involution_shape_t* shape, ic_context_t* context,
+                                     int32_t layout, int64_t batch, int64_t in_h, int64_t in_w,
+                                     int64_t out_h, int64_t out_w, const float* src,
+                                     const float* kernels, float* dst) {
+  const int64_t block = path->block, threads = ic_context_num_threads(context);
+  ic_nchwc_job_t job = {
+      .path = path,
+      .shape = shape,
+      .layout = layout,
+      .in_h = in_h,
+      .in_w = in_w,
+      .out_h = out_h,
+      .out_w = out_w,
+      .blocks = shape->channels / block,
+      .src = src,
+      .kernels = kernels,
+      .dst = dst,
+      .src_strides = ic_layout_strides(layout, shape->channels, in_h, in_w),
+      .kernels_strides = ic_layout_strides(layout, shape->kernel_count, out_h, out_w),
+      .dst_strides = ic_layout_strides(layout, shape->channels, out_h, out_w),
+  };
+  /* Tasks of about 256 output pixels of one block. */
+  job.tile_rows = ic_min_i64(ic_max_i64(256 / out_w, 1), out_h);
+  job.tiles = ic_divide_round_up(out_h, job.tile_rows);
+
+  bool overflow = ic_add_overflow(in_w, 2 * shape->padding, &job.padded_w);
+  const int64_t rows = ic_product(ic_product(batch, job.blocks, &overflow), in_h, &overflow);
+  const int64_t packed = ic_product(ic_product(rows, job.padded_w, &overflow), block, &overflow);
+  job.thread_floats = ic_product(ic_product(job.tile_rows, out_w, &overflow), block, &overflow);
+  ic_plan_t plan = {0, overflow};
+  const int64_t packed_at = ic_plan_take(&plan, packed, sizeof(float));
+  const int64_t flags_at = ic_plan_take(&plan, rows, sizeof(atomic_int));
+  const int64_t threads_at =
+      ic_plan_take(&plan, ic_product(job.thread_floats, threads, &plan.overflow), sizeof(float));
+  if (plan.overflow || (uint64_t)plan.bytes > SIZE_MAX) {
+    return ic_error(IC_STATUS_INVALID_ARGUMENT,
+                    "involution: the packed input of %" PRId64 " x %" PRId64 " pixels with "
+                    "padding %" PRId64 " overflows",
+                    in_h, in_w, shape->padding);
+  }
+  char* scratch = ic_invol_scratch((size_t)plan.bytes);
+  if (scratch == NULL) {
+    return ic_error(IC_STATUS_OUT_OF_MEMORY,
+                    "involution: out of memory allocating %" PRId64 " bytes of scratch",
+                    plan.bytes);
+  }
+  job.packed = (float*)(scratch + packed_at);
+  job.row_flags = (atomic_int*)(scratch + flags_at);
+  job.thread_scratch = (float*)(scratch + threads_at);
+  ic_reset_flags(job.row_flags, rows);
+  const size_t tasks = (size_t)(batch * job.blocks * job.tiles);
+  ic_parallelize(context, tasks, ic_aggregate_task, &job);
+  return IC_STATUS_SUCCESS;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Involution2d
+ * ------------------------------------------------------------------------------------------- */
+
+/* Reduced channels per T unit: small layers split T over the threads. */
+enum { IC_T_CHUNK = 16 };
+
+static void ic_tile_rows(const ic_nchwc_job_t* job, int64_t t, int64_t* y0, int64_t* y1) {
+  *y0 = t * job->tile_rows;
+  *y1 = ic_min_i64(*y0 + job->tile_rows, job->out_h);
+}
+
+/* X' unit (n, t, b): block b of tile t's X' (pooled for stride > 1), from the packed rows,
+ * transposed to planes [channel][tile pixel]. */
+static void ic_module_pool(const ic_nchwc_job_t* job, int64_t n, int64_t t, int64_t b) {
+  const ic_involution_shape_t* s = job->shape;
+  const int64_t block = job->path->block, tile = job->tile_stride;
+  int64_t y0, y1;
+  ic_tile_rows(job, t, &y0, &y1);
+  ic_ensure_rows(job, n, b, b + 1, y0 * s->stride, y1 * s->stride);
+  float* pooled = job->pooled + (n * job->tiles + t) * s->channels * tile;
+  for (int64_t y = y0; y < y1; y++) {
+    const ic_f32_nchwc_unpack_args_t args = {
+        .block = block,
+        .pixels = job->out_w,
+        .pool = s->stride,
+        .src = ic_packed_row(job, n, b, y * s->stride) + s->padding * block,
+        .src_stride_w = block,
+        .src_stride_h = job->padded_w * block,
+        .dst = pooled + b * block * tile + (y - y0) * job->out_w,
+        .dst_stride_c = tile,
+    };
+    job->path->unpack(&args);
+  }
+}
+
+/* T unit (n, t, chunk): T[r][tile pixels] = ReLU(W0' X' + b0') for reduced channels r of the
+ * chunk. X' must be complete. */
+static void ic_module_reduce(const ic_nchwc_job_t* job, int64_t n, int64_t t, int64_t chunk) {
+  const ic_involution_shape_t* s = job->shape;
+  const ic_invol_nchwc_weights_t* w = job->weights;
+  const int64_t tile = job->tile_stride, r0 = chunk * IC_T_CHUNK;
+  int64_t y0, y1;
+  ic_tile_rows(job, t, &y0, &y1);
+  const ic_f32_involgen_args_t reduce = {
+      .in_channels = s->channels,
+      .out_channels = ic_min_i64(IC_T_CHUNK, w->reduced - r0),
+      .weights = w->reduce_weight + r0 * s->channels,
+      .bias = w->reduce_bias + r0,
+      .activation = IC_ACTIVATION_RELU,
+      .pixels = (y1 - y0) * job->out_w,
+      .src = job->planar_features
+                 ? job->src + n * job->src_strides.n + y0 * job->src_strides.h
+                 : job->pooled + (n * job->tiles + t) * s->channels * tile,
+      .src_stride_c = job->planar_features ? job->src_strides.c : tile,
+      .dst = job->features + ((n * job->tiles + t) * w->reduced + r0) * tile,
+      .dst_stride_c = tile,
+  };
+  job->path->generate(&reduce);
+}
+
+static bool ic_all_done(atomic_int* flags, int64_t count) {
+  for (int64_t i = 0; i < count; i++) {
+    if (atomic_load_explicit(&flags[i], memory_order_acquire) != IC_WORK_DONE) return false;
+  }
+  return true;
+}
+
+/* Claims and does the free X' units of tile t, then (once X' is complete) its free T units.
+ * Never waits while it holds a claim. */
+static void ic_help_features(const ic_nchwc_job_t* job, int64_t n, int64_t t) {
+  atomic_int* x_flags = job->x_flags + (n * job->tiles + t) * job->blocks;
+  atomic_int* t_flags = job->t_flags + (n * job->tiles + t) * job->t_chunks;
+  if (!job->planar_features) {
+    for (int64_t b = 0; b < job->blocks; b++) {
+      if (ic_claim(&x_flags[b])) {
+        ic_module_pool(job, n, t, b);
+        ic_publish(&x_flags[b]);
+      }
+    }
+    if (!ic_all_done(x_flags, job->blocks)) return;
+  }
+  for (int64_t chunk = 0; chunk < job->t_chunks; chunk++) {
+    if (ic_claim(&t_flags[chunk])) {
+      ic_module_reduce(job, n, t, chunk);
+      ic_publish(&t_flags[chunk]);
+    }
+  }
+}
+
+/* T of tile t complete: helps, waits for X', helps again, waits for T. */
+static void ic_ensure_features(const ic_nchwc_job_t* job, int64_t n, int64_t t) {
+  atomic_int* x_flags = job->x_flags + (n * job->tiles + t) * job->blocks;
+  atomic_int* t_flags = job->t_flags + (n * job->tiles + t) * job->t_chunks;
+  if (!job->planar_features) {
+    for (int64_t b = 0; b < job->blocks; b++) ic_wait_done(&x_flags[b]);
+  }
+  ic_help_features(job, n, t);
+  for (int64_t chunk = 0; chunk < job->t_chunks; chunk++) ic_wait_done(&t_flags[chunk]);
+}
+
+static void ic_module_task(void* arg, size_t task, uint32_t thread_index) {
+  const ic_nchwc_job_t* job = arg;
+  const ic_involution_shape_t* s = job->shape;
+  const ic_invol_nchwc_weights_t* w = job->weights;
+  /* Groups vary fastest: a tile's input rows and T are used while they are in cache. */
+  const int64_t g = (int64_t)task % s->groups;
+  const int64_t t = (int64_t)task / s->groups % job->tiles;
+  const int64_t n = (int64_t)task / (job->tiles * s->groups);
+  int64_t y0, y1;
+  ic_tile_rows(job, t, &y0, &y1);
+  const int64_t block = job->path->block, tile = job->tile_stride;
+  const int64_t taps = s->kernel_size * s->kernel_size;
+
+  /* This thread's slice: [taps][tile] kernels, [tile][block] output. */
+  float* kernels = job->thread_scratch + (int64_t)thread_index * job->thread_floats;
+  float* out_tile = kernels + taps * tile;
+
+  ic_help_features(job, n, t);
+  const int64_t b0 = g * (s->group_channels / block), b1 = b0 + s->group_channels / block;
+  const int64_t reach = (s->kernel_size - 1) * s->dilation + 1;
+  ic_ensure_rows(job, n, b0, b1, y0 * s->stride - s->padding,
+                 (y1 - 1) * s->stride - s->padding + reach);
+  /* Rather than wait for another thread's part of this tile's T, start on the next tiles'. */
+  atomic_int* t_flags = job->t_flags + (n * job->tiles + t) * job->t_chunks;
+  for (int64_t next = t + 1; next < ic_min_i64(t + 3, job->tiles) &&
+                             !ic_all_done(t_flags, job->t_chunks);
+       next++) {
+    ic_help_features(job, n, next);
+  }
+  ic_ensure_features(job, n, t);
+
+  /* The group's K*K weights for the tile's pixels, tap-major: [taps][tile]. */
+  const ic_f32_involgen_args_t span = {
+      .in_channels = w->reduced,
+      .out_channels = taps,
+      .weights = w->span_weight + g * taps * w->reduced,
+      .bias = w->span_bias + g * taps,
+      .activation = IC_ACTIVATION_NONE,
+      .pixels = (y1 - y0) * job->out_w,
+      .src = job->features + (n * job->tiles + t) * w->reduced * tile,
+      .src_stride_c = tile,
+      .dst = kernels,
+      .dst_stride_c = tile,
+  };
+  job->path->generate(&span);
+  for (int64_t b = b0; b < b1; b++) {
+    ic_aggregate_rows(job, n, b, y0, y1, kernels, tile, job->out_w, 1, w, out_tile);
+  }
+}
+
+static ic_status_t ic_module_pass(const ic_invol_nchwc_t* path,
+                                  const ic_involution_shape_t* shape,
+                                  const ic_invol_nchwc_weights_t* weights, ic_context_t* context,
+                                  int32_t layout, int64_t batch, int64_t in_h, int64_t in_w,
+                                  int64_t out_h, int64_t out_w, const float* src, float* dst) {
+  const int64_t block = path->block, threads = ic_context_num_threads(context);
+  ic_nchwc_job_t job = {
+      .path = path,
+      .shape = shape,
+      .weights = weights,
+      .layout = layout,
+      .in_h = in_h,
+      .in_w = in_w,
+      .out_h = out_h,
+      .out_w = out_w,
+      .blocks = shape->channels / block,
+      .src = src,
+      .dst = dst,
+      .src_strides = ic_layout_strides(layout, shape->channels, in_h, in_w),
+      .dst_strides = ic_layout_strides(layout, shape->channels, out_h, out_w),
+      .planar_features = layout == IC_LAYOUT_NCHW && shape->stride == 1,
+  };
+  /* Tiles of about 128 output pixels: the group's kernels for them stay in L1/L2. */
+  job.tile_rows = ic_min_i64(ic_max_i64(128 / out_w, 1), out_h);
+  job.tiles = ic_divide_round_up(out_h, job.tile_rows);
+
+  bool overflow = ic_add_overflow(in_w, 2 * shape->padding, &job.padded_w);
+  job.tile_stride = ic_product(job.tile_rows, out_w, &overflow);
+  if (!overflow) job.tile_stride = ic_divide_round_up(job.tile_stride, 16) * 16;
+  const int64_t taps = shape->kernel_size * shape->kernel_size;
+  const int64_t rows = ic_product(ic_product(batch, job.blocks, &overflow), in_h, &overflow);
+  const int64_t packed = ic_product(ic_product(rows, job.padded_w, &overflow), block, &overflow);
+  const int64_t tiles = ic_product(batch, job.tiles, &overflow);
+  const int64_t features =
+      ic_product(ic_product(tiles, weights->reduced, &overflow), job.tile_stride, &overflow);
+  const int64_t pooled = job.planar_features ? 0
+                         : ic_product(ic_product(tiles, shape->channels, &overflow),
+                                      job.tile_stride, &overflow);
+  job.t_chunks = ic_divide_round_up(weights->reduced, IC_T_CHUNK);
+  const int64_t t_units = ic_product(tiles, job.t_chunks, &overflow);
+  const int64_t x_units = ic_product(tiles, job.blocks, &overflow);
+  const int64_t per_thread = ic_product(taps + block, job.tile_stride, &overflow);
+  job.thread_floats = per_thread;
+  ic_plan_t plan = {0, overflow};
+  const int64_t packed_at = ic_plan_take(&plan, packed, sizeof(float));
+  const int64_t flags_at = ic_plan_take(&plan, rows, sizeof(atomic_int));
+  const int64_t features_at = ic_plan_take(&plan, features, sizeof(float));
+  const int64_t t_flags_at = ic_plan_take(&plan, t_units, sizeof(atomic_int));
+  const int64_t pooled_at = ic_plan_take(&plan, pooled, sizeof(float));
+  const int64_t x_flags_at = ic_plan_take(&plan, x_units, sizeof(atomic_int));
+  const int64_t threads_at =
+      ic_plan_take(&plan, ic_product(per_thread, threads, &plan.overflow), sizeof(float));
+  if (plan.overflow || (uint64_t)plan.bytes > SIZE_MAX) {
+    return ic_error(IC_STATUS_INVALID_ARGUMENT,
+                    "involution2d: the packed input of %" PRId64 " x %" PRId64
+                    " pixels with padding %" PRId64 " overflows",
+                    in_h, in_w, shape->padding);
+  }
+  char* scratch = ic_invol_scratch((size_t)plan.bytes);
+  if (scratch == NULL) {
+    return ic_error(IC_STATUS_OUT_OF_MEMORY,
+                    "involution2d: out of memory allocating %" PRId64 " bytes of scratch",
+                    plan.bytes);
+  }
+  job.packed = (float*)(scratch + packed_at);
+  job.row_flags = (atomic_int*)(scratch + flags_at);
+  job.features = (float*)(scratch + features_at);
+  job.t_flags = (atomic_int*)(scratch + t_flags_at);
+  job.pooled = (float*)(scratch + pooled_at);
+  job.x_flags = (atomic_int*)(scratch + x_flags_at);
+  job.thread_scratch = (float*)(scratch + threads_at);
+  ic_reset_flags(job.row_flags, rows);
+  ic_reset_flags(job.t_flags, t_units);
+  ic_reset_flags(job.x_flags, x_units);
+  const size_t tasks = (size_t)(tiles * shape->groups);
+  ic_parallelize(context, tasks, ic_module_task, &job);
+  return IC_STATUS_SUCCESS;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Entry points: the batch in passes of ic_images_per_pass() images.
+ * ------------------------------------------------------------------------------------------- */
+
+ic_status_t ic_invol_nchwc_aggregate(const ic_invol_nchwc_t* path,
+                                     const ic_involution_shape_t* shape, ic_context_t* context,
+                                     int32_t layout, int64_t batch, int64_t in_h, int64_t in_w,
+                                     int64_t out_h, int64_t out_w, const float* src,
+                                     const float* kernels, float* dst) {
+  const int64_t images = ic_images_per_pass(shape, batch, in_h, in_w);
+  const int64_t src_image = shape->channels * in_h * in_w, dst_image = shape->channels * out_h * out_w;
+  const int64_t kernels_image = shape->kernel_count * out_h * out_w;
+  for (int64_t n = 0; n < batch; n += images) {
+    const ic_status_t status = ic_aggregate_pass(
+        path, shape, context, layout, ic_min_i64(images, batch - n), in_h, in_w, out_h, out_w,
+        src + n * src_image, kernels + n * kernels_image, dst + n * dst_image);
+    if (status != IC_STATUS_SUCCESS) return status;
+  }
+  return IC_STATUS_SUCCESS;
+}
+
+ic_status_t ic_invol_nchwc_module(const ic_invol_nchwc_t* path,
+                                  const ic_involution_shape_t* shape,
+                                  const ic_invol_nchwc_weights_t* weights, ic_context_t* context,
+                                  int32_t layout, int64_t batch, int64_t in_h, int64_t in_w,
+                                  int64_t out_h, int64_t out_w, const float* src, float* dst) {
+  const int64_t images = ic_images_per_pass(shape, batch, in_h, in_w);
+  const int64_t src_image = shape->channels * in_h * in_w, dst_image = shape->channels * out_h * out_w;
+  for (int64_t n = 0; n < batch; n += images) {
+    const ic_status_t status =
+        ic_module_pass(path, shape, weights, context, layout, ic_min_i64(images, batch - n), in_h,
+                       in_w, out_h, out_w, src + n * src_image, dst + n * dst_image);
+    if (status != IC_STATUS_SUCCESS) return status;
+  }
+  return IC_STATUS_SUCCESS;
+}
