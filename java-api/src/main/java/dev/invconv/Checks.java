@@ -31,16 +31,27 @@ final class Checks {
      * @throws IllegalArgumentException if kernel or dilation is below 1, or on overflow
      */
     static long effectiveKernel(String op, String axis, long kernel, long dilation) {
-        String suffix = axis.isEmpty() ? "" : "_" + axis;
-        String kernelName = axis.isEmpty() ? "kernel_size" : "kernel" + suffix;
-        atLeast(op, kernelName, kernel, 1);
-        atLeast(op, "dilation" + suffix, dilation, 1);
+        // Names are built only on failure: these checks run on every operator call.
+        if (kernel < 1) {
+            atLeast(op, kernelName(axis), kernel, 1);
+        }
+        if (dilation < 1) {
+            atLeast(op, axisName("dilation", axis), dilation, 1);
+        }
         try {
             return Math.addExact(Math.multiplyExact(kernel - 1, dilation), 1);
         } catch (ArithmeticException e) {
-            throw new IllegalArgumentException(op + ": " + kernelName + "=" + kernel + " with dilation"
-                    + suffix + "=" + dilation + " overflows a 64-bit size", e);
+            throw new IllegalArgumentException(op + ": " + kernelName(axis) + "=" + kernel + " with "
+                    + axisName("dilation", axis) + "=" + dilation + " overflows a 64-bit size", e);
         }
+    }
+
+    private static String kernelName(String axis) {
+        return axis.isEmpty() ? "kernel_size" : "kernel_" + axis;
+    }
+
+    private static String axisName(String name, String axis) {
+        return axis.isEmpty() ? name : name + "_" + axis;
     }
 
     /**
@@ -49,8 +60,12 @@ final class Checks {
      * @throws IllegalArgumentException if a size, stride or dilation is below 1, or on overflow
      */
     static long window(String op, String axis, long in, long kernel, long stride, long dilation) {
-        atLeast(op, "in_" + axis, in, 1);
-        atLeast(op, "stride_" + axis, stride, 1);
+        if (in < 1) {
+            atLeast(op, "in_" + axis, in, 1);
+        }
+        if (stride < 1) {
+            atLeast(op, "stride_" + axis, stride, 1);
+        }
         return effectiveKernel(op, axis, kernel, dilation);
     }
 
