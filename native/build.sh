@@ -70,9 +70,12 @@ case "$mode" in
     sanitizers_work "$cc" thread ||
       fail "$cc cannot build with -fsanitize=thread, which the test pass needs for the thread pool. On Debian/Ubuntu the runtime comes with gcc (libtsan2); set INVCONV_SKIP_SANITIZERS=1 to skip this pass"
     # Never pass IC_JAVA_RESOURCES_DIR here: an instrumented library must not be packaged.
+    # The shipped Release build above is the one held to zero warnings (-Werror); instrumented
+    # builds change GCC's inlining and raise spurious -Wmaybe-uninitialized on the SIMD kernels'
+    # accumulator arrays, so here warnings are printed but do not stop the tests.
     asan_dir="${build_dir%/}-asan"
     cmake -S "$source_dir" -B "$asan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DCMAKE_C_COMPILER="$cc" -DIC_WARNINGS_AS_ERRORS=ON -DIC_SANITIZE=address,undefined
+      -DCMAKE_C_COMPILER="$cc" -DIC_WARNINGS_AS_ERRORS=OFF -DIC_SANITIZE=address,undefined
     cmake --build "$asan_dir" --parallel "$jobs"
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1} \
     UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
@@ -80,7 +83,7 @@ case "$mode" in
     # ThreadSanitizer for the worker pool and concurrent runs (cannot be combined with ASan).
     tsan_dir="${build_dir%/}-tsan"
     cmake -S "$source_dir" -B "$tsan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DCMAKE_C_COMPILER="$cc" -DIC_WARNINGS_AS_ERRORS=ON -DIC_SANITIZE=thread
+      -DCMAKE_C_COMPILER="$cc" -DIC_WARNINGS_AS_ERRORS=OFF -DIC_SANITIZE=thread
     cmake --build "$tsan_dir" --parallel "$jobs"
     TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
       ctest --test-dir "$tsan_dir" --output-on-failure --parallel "$jobs" \
