@@ -163,6 +163,10 @@ typedef struct ic_tiling {
   int64_t channel_block, row_block;
   int64_t channel_blocks, row_blocks;
   size_t task_count;
+  /* Task order within an image: false, channel blocks outermost (a thread's contiguous range
+   * of tasks is a range of channels: it reads only their weights); true, row blocks outermost
+   * (it is a band of rows: it reads only their input). See ic_run_tasks. */
+  bool rows_outer;
 } ic_tiling_t;
 
 typedef struct ic_tile {

@@ -296,6 +296,7 @@ void ic_tiling_plan(ic_tiling_t* tiling, int64_t batch, int64_t channels, int64_
   tiling->row_blocks = ic_divide_round_up(rows, tiling->row_block);
   /* Fits: batch * channels * rows is bounded by the output tensor's (checked) size. */
   tiling->task_count = (size_t)(batch * tiling->channel_blocks * tiling->row_blocks);
+  tiling->rows_outer = false;
 }
 
 void ic_tiling_rows(ic_tiling_t* tiling, int64_t batch, int64_t rows, int64_t row_block) {
@@ -306,12 +307,19 @@ void ic_tiling_rows(ic_tiling_t* tiling, int64_t batch, int64_t rows, int64_t ro
   tiling->channel_blocks = 1;
   tiling->row_blocks = ic_divide_round_up(rows, tiling->row_block);
   tiling->task_count = (size_t)(batch * tiling->row_blocks);
+  tiling->rows_outer = true;
 }
 
 ic_tile_t ic_tiling_tile(const ic_tiling_t* tiling, size_t task) {
   const int64_t t = (int64_t)task;
-  const int64_t row_index = t % tiling->row_blocks;
-  const int64_t channel_index = (t / tiling->row_blocks) % tiling->channel_blocks;
+  int64_t row_index, channel_index;
+  if (tiling->rows_outer) {
+    channel_index = t % tiling->channel_blocks;
+    row_index = (t / tiling->channel_blocks) % tiling->row_blocks;
+  } else {
+    row_index = t % tiling->row_blocks;
+    channel_index = (t / tiling->row_blocks) % tiling->channel_blocks;
+  }
   ic_tile_t tile;
   tile.n = t / (tiling->row_blocks * tiling->channel_blocks);
   tile.c0 = channel_index * tiling->channel_block;

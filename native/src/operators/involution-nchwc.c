@@ -20,8 +20,8 @@
  * (f32-involgen/). The unfold and the full kernels tensor never exist.
  *
  * One fork-join per pass (a pass is the whole batch unless its packed input exceeds 8 MiB).
- * Tasks are (image, row tile, group) for the module and (image, row tile, channel block) for
- * the aggregation; the work they share — packing an input row, a unit of X' or of T — is
+ * Tasks are runs of consecutive row tiles of one image, for a run of groups (module) or
+ * channel blocks (aggregation), see ic_task_runs_t; the work they share — packing an input row, a unit of X' or of T — is
  * claimed by the first task that needs it (an atomic flag per row and per unit: free, busy,
  * done), done at once, and waited for by the others; a task waiting for its tile's T starts
  * on the next tiles' units instead. A claimant never waits while it holds a claim, so there
@@ -195,6 +195,45 @@ static int64_t ic_product(int64_t a, int64_t b, bool* overflow) {
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * Tasks: runs of consecutive tiles (and of groups or blocks) of one image
+ *
+ * The threads work on distant parts of the image, so they share packed input rows and T only
+ * where their runs meet. (Tasks of one tile and one group, handed out in order, had the
+ * threads waiting on each other's claims all the time: two threads were slower than one.)
+ * About two tasks per thread per image, for balance; images with too few tiles for that are
+ * split over groups (blocks) as well. How the work is grouped into tasks changes no result:
+ * each output element comes from the same kernel calls.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ic_task_runs {
+  int64_t tiles_per_task, parts_per_task; /* parts: groups (module) or blocks (aggregation) */
+  int64_t tile_runs, part_runs;
+} ic_task_runs_t;
+
+static size_t ic_task_runs_plan(ic_task_runs_t* r, int64_t batch, int64_t tiles, int64_t parts,
+                                int64_t threads) {
+  const int64_t wanted = 2 * ic_max_i64(threads, 1);
+  r->tiles_per_task = ic_max_i64(1, tiles / wanted);
+  r->tile_runs = ic_divide_round_up(tiles, r->tiles_per_task);
+  const int64_t part_runs = ic_min_i64(parts, ic_divide_round_up(wanted, r->tile_runs));
+  r->parts_per_task = ic_divide_round_up(parts, part_runs);
+  r->part_runs = ic_divide_round_up(parts, r->parts_per_task);
+  /* Fits: at most batch * tiles * parts, bounded by the output's (checked) size. */
+  return (size_t)(batch * r->tile_runs * r->part_runs);
+}
+
+static void ic_task_runs_locate(const ic_task_runs_t* r, int64_t tiles, int64_t parts,
+                                size_t task, int64_t* n, int64_t* t0, int64_t* t1, int64_t* p0,
+                                int64_t* p1) {
+  const int64_t i = (int64_t)task;
+  *p0 = i % r->part_runs * r->parts_per_task;
+  *t0 = i / r->part_runs % r->tile_runs * r->tiles_per_task;
+  *n = i / (r->part_runs * r->tile_runs);
+  *p1 = ic_min_i64(*p0 + r->parts_per_task, parts);
+  *t1 = ic_min_i64(*t0 + r->tiles_per_task, tiles);
+}
+
+/* ---------------------------------------------------------------------------------------------
  * The job of one run
  * ------------------------------------------------------------------------------------------- */
 
@@ -213,6 +252,7 @@ typedef struct ic_nchwc_job {
   float* packed;         /* [batch][blocks][in_h][padded_w][block] */
   atomic_int* row_flags; /* [batch][blocks][in_h] */
   int64_t tile_rows, tiles;
+  ic_task_runs_t runs;      /* how tasks cover (image, tile, group or block) */
   int64_t tile_stride;     /* module: pixels of a tile, rounded up to 16 */
   float* features;         /* module: T, [batch][tiles][reduced][tile_stride] */
   atomic_int* t_flags;     /* module: [batch][tiles][t_chunks], T in chunks of IC_T_CHUNK rows */
@@ -323,13 +363,10 @@ static void ic_aggregate_rows(const ic_nchwc_job_t* job, int64_t n, int64_t b, i
  * Aggregation with caller-supplied kernels
  * ------------------------------------------------------------------------------------------- */
 
-static void ic_aggregate_task(void* arg, size_t task, uint32_t thread_index) {
-  const ic_nchwc_job_t* job = arg;
+/* Block b of tile t of image n. */
+static void ic_aggregate_tile_block(const ic_nchwc_job_t* job, int64_t n, int64_t t, int64_t b,
+                                    uint32_t thread_index) {
   const ic_involution_shape_t* s = job->shape;
-  /* Blocks vary fastest: the threads share a tile's input rows while they are in cache. */
-  const int64_t b = (int64_t)task % job->blocks;
-  const int64_t t = (int64_t)task / job->blocks % job->tiles;
-  const int64_t n = (int64_t)task / (job->tiles * job->blocks);
   const int64_t y0 = t * job->tile_rows, y1 = ic_min_i64(y0 + job->tile_rows, job->out_h);
   const int64_t reach = (s->kernel_size - 1) * s->dilation + 1;
   ic_ensure_rows(job, n, b, b + 1, y0 * s->stride - s->padding,
@@ -340,6 +377,17 @@ static void ic_aggregate_task(void* arg, size_t task, uint32_t thread_index) {
       job->kernels + n * ks.n + group * s->kernel_size * s->kernel_size * ks.c + y0 * ks.h;
   float* tile = job->thread_scratch + (int64_t)thread_index * job->thread_floats;
   ic_aggregate_rows(job, n, b, y0, y1, kernels, ks.c, ks.h, ks.w, NULL, tile);
+}
+
+/* A run of consecutive tiles and blocks of one image, as ic_module_task's. */
+static void ic_aggregate_task(void* arg, size_t task, uint32_t thread_index) {
+  const ic_nchwc_job_t* job = arg;
+  const ic_task_runs_t* r = &job->runs;
+  int64_t n, t0, t1, b0, b1;
+  ic_task_runs_locate(r, job->tiles, job->blocks, task, &n, &t0, &t1, &b0, &b1);
+  for (int64_t t = t0; t < t1; t++) {
+    for (int64_t b = b0; b < b1; b++) ic_aggregate_tile_block(job, n, t, b, thread_index);
+  }
 }
 
 static void ic_reset_flags(atomic_int* flags, int64_t count) {
@@ -397,7 +445,7 @@ static ic_status_t ic_aggregate_pass(const ic_invol_nchwc_t* path,
   job.row_flags = (atomic_int*)(scratch + flags_at);
   job.thread_scratch = (float*)(scratch + threads_at);
   ic_reset_flags(job.row_flags, rows);
-  const size_t tasks = (size_t)(batch * job.blocks * job.tiles);
+  const size_t tasks = ic_task_runs_plan(&job.runs, batch, job.tiles, job.blocks, threads);
   ic_parallelize(context, tasks, ic_aggregate_task, &job);
   return IC_STATUS_SUCCESS;
 }
@@ -503,14 +551,12 @@ static void ic_ensure_features(const ic_nchwc_job_t* job, int64_t n, int64_t t) 
   for (int64_t chunk = 0; chunk < job->t_chunks; chunk++) ic_wait_done(&t_flags[chunk]);
 }
 
-static void ic_module_task(void* arg, size_t task, uint32_t thread_index) {
-  const ic_nchwc_job_t* job = arg;
+/* Group g of tile t of image n: the span conv into the thread's kernel buffer, then the
+ * aggregation of the group's blocks. */
+static void ic_module_tile_group(const ic_nchwc_job_t* job, int64_t n, int64_t t, int64_t g,
+                                 uint32_t thread_index) {
   const ic_involution_shape_t* s = job->shape;
   const ic_invol_nchwc_weights_t* w = job->weights;
-  /* Groups vary fastest: a tile's input rows and T are used while they are in cache. */
-  const int64_t g = (int64_t)task % s->groups;
-  const int64_t t = (int64_t)task / s->groups % job->tiles;
-  const int64_t n = (int64_t)task / (job->tiles * s->groups);
   int64_t y0, y1;
   ic_tile_rows(job, t, &y0, &y1);
   const int64_t block = job->path->block, tile = job->tile_stride;
@@ -550,6 +596,16 @@ static void ic_module_task(void* arg, size_t task, uint32_t thread_index) {
   job->path->generate(&span);
   for (int64_t b = b0; b < b1; b++) {
     ic_aggregate_rows(job, n, b, y0, y1, kernels, tile, job->out_w, 1, w, out_tile);
+  }
+}
+
+/* A run of consecutive tiles of one image and of consecutive groups (ic_task_runs_t). */
+static void ic_module_task(void* arg, size_t task, uint32_t thread_index) {
+  const ic_nchwc_job_t* job = arg;
+  int64_t n, t0, t1, g0, g1;
+  ic_task_runs_locate(&job->runs, job->tiles, job->shape->groups, task, &n, &t0, &t1, &g0, &g1);
+  for (int64_t t = t0; t < t1; t++) {
+    for (int64_t g = g0; g < g1; g++) ic_module_tile_group(job, n, t, g, thread_index);
   }
 }
 
@@ -627,7 +683,7 @@ static ic_status_t ic_module_pass(const ic_invol_nchwc_t* path,
   ic_reset_flags(job.row_flags, rows);
   ic_reset_flags(job.t_flags, t_units);
   ic_reset_flags(job.x_flags, x_units);
-  const size_t tasks = (size_t)(tiles * shape->groups);
+  const size_t tasks = ic_task_runs_plan(&job.runs, batch, job.tiles, shape->groups, threads);
   ic_parallelize(context, tasks, ic_module_task, &job);
   return IC_STATUS_SUCCESS;
 }
