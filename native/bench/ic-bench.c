@@ -1,7 +1,7 @@
 /*
  * ic-bench — the C-level benchmark of invconv's convolution operators, without the JVM.
  *
- *   ic-bench [--suite targets|resnet50|mobilenetv2|separable|all] [--threads N]
+ *   ic-bench [--suite targets|resnet50|mobilenetv2|separable|pool|all] [--threads N]
  *            [--isa scalar|avx2|avx512] [--layout nchw|nhwc] [--filter TEXT]
  *            [--min-time SECONDS] [--min-runs N] [--peak-seconds SECONDS] [--no-check]
  *
@@ -18,7 +18,9 @@
  * within the SPEC §3 bound 1e-5 * m + 1e-6, plus the scalar result's own rounding, where m
  * (the sum of the absolute values of the products) is the operator run on |x| and |w|.
  * Batch 1, fp32, SAME padding. The cases are the issue's suites: ResNet-50's conv layers at
- * 224x224, MobileNetV2's depthwise and pointwise layers, and the three target cases.
+ * 224x224, MobileNetV2's depthwise and pointwise layers, and the three target cases; and the
+ * pooling layers of those networks (suite pool: padding (k - 1) / 2 as in PyTorch, no FLOPs,
+ * checked bit for bit against the scalar kernels, which the SIMD ones match exactly).
  */
 #include <math.h>
 #include <stdbool.h>
@@ -30,7 +32,7 @@
 
 #include "invconv.h"
 
-typedef enum { OP_CONV, OP_SEPARABLE } op_kind_t;
+typedef enum { OP_CONV, OP_SEPARABLE, OP_MAXPOOL, OP_AVGPOOL, OP_GLOBAL_AVGPOOL } op_kind_t;
 
 typedef struct bench_case {
   const char* suite;
@@ -43,6 +45,12 @@ typedef struct bench_case {
 #define CONV(suite, name, ic, oc, hw, k, s) {suite, name, OP_CONV, ic, oc, hw, hw, k, s, 1, 1}
 #define DW(suite, name, c, hw, s) {suite, name, OP_CONV, c, c, hw, hw, 3, s, c, 1}
 #define SEP(suite, name, ic, oc, hw, s) {suite, name, OP_SEPARABLE, ic, oc, hw, hw, 3, s, ic, 1}
+#define POOL(suite, name, op, c, hw, k, s) {suite, name, op, c, c, hw, hw, k, s, 1, 1}
+
+/* Pooling cases: no weights, no FLOPs. */
+static bool is_pool(op_kind_t op) {
+  return op == OP_MAXPOOL || op == OP_AVGPOOL || op == OP_GLOBAL_AVGPOOL;
+}
 
 static const bench_case_t cases[] = {
     /* The targets of issue 4. */
@@ -106,6 +114,12 @@ static const bench_case_t cases[] = {
     SEP("separable", "sep_56_128-128", 128, 128, 56, 1),
     SEP("separable", "sep_28_256-256", 256, 256, 28, 1),
     SEP("separable", "sep_14_512-512", 512, 512, 14, 1),
+    /* Pooling: ResNet's stem max pool and global average pool, a 3x3 stride-1 average pool
+     * (Inception-style branches) and a 2x2 stride-2 one (DenseNet transitions). */
+    POOL("pool", "maxpool3x3s2_112_64", OP_MAXPOOL, 64, 112, 3, 2),
+    POOL("pool", "avgpool3x3s1_28_256", OP_AVGPOOL, 256, 28, 3, 1),
+    POOL("pool", "avgpool2x2s2_56_256", OP_AVGPOOL, 256, 56, 2, 2),
+    POOL("pool", "gap_7_2048", OP_GLOBAL_AVGPOOL, 2048, 7, 7, 1),
 };
 
 typedef struct options {
@@ -170,6 +184,7 @@ typedef struct op {
   const bench_case_t* c;
   ic_conv2d_t* conv;
   ic_separable_conv2d_t* separable;
+  ic_pool2d_t* pool;
 } op_t;
 
 typedef struct tensors {
@@ -179,9 +194,17 @@ typedef struct tensors {
 
 static op_t op_create(const bench_case_t* c, const tensors_t* t, bool with_bias, int32_t activation,
                       int32_t depthwise_activation) {
-  op_t op = {c, NULL, NULL};
-  ic_status_t status;
-  if (c->op == OP_CONV) {
+  op_t op = {c, NULL, NULL, NULL};
+  ic_status_t status = IC_STATUS_SUCCESS;
+  if (c->op == OP_MAXPOOL || c->op == OP_AVGPOOL) {
+    const int64_t pad = (c->k - 1) / 2;
+    ic_pool2d_params_t p = {IC_DATATYPE_F32, c->op == OP_MAXPOOL ? IC_POOL_MAX : IC_POOL_AVERAGE,
+                            IC_PADDING_EXPLICIT, 0, c->in_c, c->k, c->k, c->stride, c->stride,
+                            pad, pad, pad, pad};
+    status = ic_pool2d_create(&p, &op.pool);
+  } else if (c->op == OP_GLOBAL_AVGPOOL) {
+    /* Stateless: nothing to create. */
+  } else if (c->op == OP_CONV) {
     ic_conv2d_params_t p = {IC_DATATYPE_F32, IC_PADDING_SAME, activation, 0,
                             c->in_c, c->out_c, c->groups, c->k, c->k, c->stride, c->stride,
                             1, 1, 0, 0, 0, 0};
@@ -205,8 +228,14 @@ static op_t op_create(const bench_case_t* c, const tensors_t* t, bool with_bias,
 static void op_run(const op_t* op, ic_context_t* context, int32_t layout, const float* x,
                    size_t x_count, float* y, size_t y_count) {
   const bench_case_t* c = op->c;
-  ic_status_t status;
-  if (c->op == OP_CONV) {
+  ic_status_t status = IC_STATUS_SUCCESS;
+  if (c->op == OP_MAXPOOL || c->op == OP_AVGPOOL) {
+    status = ic_pool2d_run(op->pool, context, layout, 1, c->h, c->w, x, x_count * sizeof(float), y,
+                           y_count * sizeof(float));
+  } else if (c->op == OP_GLOBAL_AVGPOOL) {
+    status = ic_global_average_pool_run(context, layout, 1, c->in_c, c->h, c->w, x,
+                                        x_count * sizeof(float), y, y_count * sizeof(float));
+  } else if (c->op == OP_CONV) {
     status = ic_conv2d_run(op->conv, context, layout, 1, c->h, c->w, x, x_count * sizeof(float),
                            NULL, 0, y, y_count * sizeof(float));
   } else {
@@ -217,6 +246,8 @@ static void op_run(const op_t* op, ic_context_t* context, int32_t layout, const 
 }
 
 static const char* op_kernel(const op_t* op) {
+  if (op->c->op == OP_GLOBAL_AVGPOOL) return "(global_average_pool)";
+  if (op->pool != NULL) return ic_pool2d_kernel_name(op->pool);
   return op->conv != NULL ? ic_conv2d_kernel_name(op->conv)
                           : ic_separable_conv2d_kernel_name(op->separable);
 }
@@ -224,6 +255,7 @@ static const char* op_kernel(const op_t* op) {
 static void op_destroy(op_t* op) {
   ic_conv2d_destroy(op->conv);
   ic_separable_conv2d_destroy(op->separable);
+  ic_pool2d_destroy(op->pool);
 }
 
 /* Returns the number of elements out of tolerance. */
@@ -237,6 +269,20 @@ static size_t check_case(const bench_case_t* c, const tensors_t* t, ic_context_t
   float* expected = alloc_floats(y_count);
   op_run(&scalar, context, layout, x, x_count, expected, y_count);
   op_destroy(&scalar);
+  if (is_pool(c->op)) {
+    /* The SIMD pooling kernels give the scalar kernels' bits. */
+    size_t bad = 0;
+    for (size_t i = 0; i < y_count; i++) {
+      if (memcmp(&y[i], &expected[i], sizeof(float)) == 0) continue;
+      if (bad < 3) {
+        fprintf(stderr, "  %s: y[%zu] = %.9g, scalar %.9g (bits differ)\n", c->name, i,
+                (double)y[i], (double)expected[i]);
+      }
+      bad++;
+    }
+    free(expected);
+    return bad;
+  }
   /* The magnitudes: the same operator on |x| and |w| with |bias|, no activation. */
   tensors_t abs_t = *t;
   abs_t.w = absolute(t->w, t->w_count);
@@ -270,7 +316,8 @@ static size_t check_case(const bench_case_t* c, const tensors_t* t, ic_context_t
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: ic-bench [--suite targets|resnet50|mobilenetv2|separable|all] [--threads N]\n"
+          "usage: ic-bench [--suite targets|resnet50|mobilenetv2|separable|pool|all]\n"
+          "                [--threads N]\n"
           "                [--isa scalar|avx2|avx512] [--layout nchw|nhwc] [--filter TEXT]\n"
           "                [--min-time SECONDS] [--min-runs N] [--peak-seconds SECONDS]\n"
           "                [--no-check]\n");
@@ -343,12 +390,17 @@ int main(int argc, char** argv) {
     const bench_case_t* c = &cases[i];
     if (strcmp(o.suite, "all") != 0 && strcmp(o.suite, c->suite) != 0) continue;
     if (o.filter != NULL && strstr(c->name, o.filter) == NULL) continue;
-    const int64_t out_h = (c->h + c->stride - 1) / c->stride, out_w = (c->w + c->stride - 1) / c->stride;
+    const bool global = c->op == OP_GLOBAL_AVGPOOL;
+    const int64_t out_h = global ? 1 : (c->h + c->stride - 1) / c->stride;
+    const int64_t out_w = global ? 1 : (c->w + c->stride - 1) / c->stride;
     const size_t x_count = (size_t)(c->in_c * c->h * c->w);
     const size_t y_count = (size_t)(c->out_c * out_h * out_w);
     tensors_t t = {0};
     double flops, weight_floats;
-    if (c->op == OP_CONV) {
+    if (is_pool(c->op)) {
+      flops = 0.0; /* comparisons and additions, not multiply-adds: no GFLOP/s */
+      weight_floats = 0.0;
+    } else if (c->op == OP_CONV) {
       t.w_count = (size_t)(c->out_c * (c->in_c / c->groups) * c->k * c->k);
       flops = 2.0 * (double)y_count * (double)(c->in_c / c->groups * c->k * c->k);
       weight_floats = (double)t.w_count;
@@ -390,18 +442,23 @@ int main(int argc, char** argv) {
     const double median = times[runs / 2], p10 = times[runs / 10], p90 = times[runs * 9 / 10];
     const double gflops = flops / median * 1e-9;
     const double gbytes = 4.0 * ((double)x_count + (double)y_count + weight_floats) / median * 1e-9;
-    char shape[64], spread[32], percent[16];
+    char shape[64], spread[32], percent[16], rate[16];
     snprintf(shape, sizeof shape, "%lldx%lldx%lld>%lld k%lld s%lld%s", (long long)c->in_c,
              (long long)c->h, (long long)c->w, (long long)c->out_c, (long long)c->k,
              (long long)c->stride, c->groups > 1 ? " dw" : "");
     snprintf(spread, sizeof spread, "%.3f-%.3f", p10 * 1e3, p90 * 1e3);
-    if (peak > 0) {
+    if (peak > 0 && flops > 0) {
       snprintf(percent, sizeof percent, "%.1f", 100.0 * gflops / peak);
     } else {
       snprintf(percent, sizeof percent, "-");
     }
-    printf("%-28s %-24s %9.4f %8.4f %15s %8.1f %7s %7.1f  %s%s\n", c->name, shape, median * 1e3,
-           times[0] * 1e3, spread, gflops, percent, gbytes, op_kernel(&op),
+    if (flops > 0) {
+      snprintf(rate, sizeof rate, "%.1f", gflops);
+    } else {
+      snprintf(rate, sizeof rate, "-");
+    }
+    printf("%-28s %-24s %9.4f %8.4f %15s %8s %7s %7.1f  %s%s\n", c->name, shape, median * 1e3,
+           times[0] * 1e3, spread, rate, percent, gbytes, op_kernel(&op),
            bad ? "  CHECK FAILED" : "");
     fflush(stdout);
     if (bad) failures++;

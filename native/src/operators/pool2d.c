@@ -6,6 +6,9 @@
  *   average  f32-avgpool/  ic_f32_avgpool2d_ukernel_*   (global average pooling too: one
  *                                                        window covering the whole image)
  *
+ * The SIMD kernels (AVX2, AVX-512) vectorise along output x in NCHW and along channels in NHWC
+ * and give the scalar kernels' bits, so neither the ISA nor the task cut changes a result.
+ *
  * A window must hold at least one input element (a max or mean of nothing has no value).
  * Padding that puts the first window entirely in padding (pad_top >= kernel_h or
  * pad_left >= kernel_w) is refused at create; the last window depends on the input size as
@@ -174,10 +177,11 @@ static void ic_pool2d_task(void* arg, size_t task, uint32_t thread_index) {
   job->fn(&args);
 }
 
-/* Validated buffers, geometry and kernel: splits the output and runs the kernel on each task. */
+/* Validated buffers, geometry and kernel: splits the output and runs the kernel on each task.
+ * work_per_row: the tiling's work estimate of one output row of one channel. */
 static void ic_pool2d_execute(ic_context_t* context, ic_f32_pool2d_ukernel_fn fn,
-                              const ic_pool2d_geometry_t* geometry, int32_t layout,
-                              int64_t batch, const void* src, void* dst) {
+                              const ic_pool2d_geometry_t* geometry, int64_t work_per_row,
+                              int32_t layout, int64_t batch, const void* src, void* dst) {
   const ic_pool2d_geometry_t* g = geometry;
   ic_pool2d_job_t job = {
       .fn = fn,
@@ -187,8 +191,8 @@ static void ic_pool2d_execute(ic_context_t* context, ic_f32_pool2d_ukernel_fn fn
       .src_strides = ic_layout_strides(layout, g->channels, g->in_h, g->in_w),
       .dst_strides = ic_layout_strides(layout, g->channels, g->out_h, g->out_w),
   };
-  const int64_t work = ic_mul_saturate(ic_mul_saturate(g->kernel_h, g->kernel_w), g->out_w);
-  ic_tiling_plan(&job.tiling, batch, g->channels, g->out_h, work, true, 1);
+  ic_tiling_plan(&job.tiling, batch, g->channels, g->out_h, work_per_row, true, 1);
+  job.tiling.rows_outer = true; /* no weights: each thread takes a band of rows (ic_run_tasks) */
   ic_parallelize(context, job.tiling.task_count, ic_pool2d_task, &job);
 }
 
@@ -239,7 +243,13 @@ ic_status_t ic_pool2d_run(const ic_pool2d_t* pool, ic_context_t* context, int32_
       .pad_left = output.pad_left,
       .count_include_pad = p->count_include_pad,
   };
-  ic_pool2d_execute(context, pool->fn, &geometry, layout, batch, src, dst);
+  /* Half the taps as the work estimate, for tasks of twice the rows: the SIMD max kernels scan
+   * a task's input rows for NaN and -0.0 before pooling them (f32-maxpool2d-impl.h), and with
+   * one output row per task a stride-1 pool would scan kernel_h input rows per output row.
+   * ResNet's stem becomes 14 tasks of 4 rows, an even split on 2 threads. */
+  const int64_t taps = ic_mul_saturate(p->kernel_h, p->kernel_w);
+  ic_pool2d_execute(context, pool->fn, &geometry, ic_mul_saturate(taps, output.out_w) / 2,
+                    layout, batch, src, dst);
   return IC_STATUS_SUCCESS;
 }
 
@@ -284,6 +294,9 @@ ic_status_t ic_global_average_pool_run(ic_context_t* context, int32_t layout, in
       .stride_w = 1,
       .count_include_pad = 1,
   };
-  ic_pool2d_execute(context, fn, &geometry, layout, batch, src, dst);
+  /* One output row of in_h * in_w taps per channel: blocks of channels, the full estimate
+   * (halving it would leave ResNet's 2048 x 7 x 7 head in one task). */
+  ic_pool2d_execute(context, fn, &geometry, ic_mul_saturate(in_h, in_w), layout, batch, src,
+                    dst);
   return IC_STATUS_SUCCESS;
 }
