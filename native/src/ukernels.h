@@ -166,9 +166,10 @@ typedef struct ic_f32_pwconv2d_args {
   int64_t dst_stride_c, dst_stride_p;
   int64_t c0, c1; /* output channels */
   /* Optional (NULL: kernels above scalar take the scalar kernel's path): the weights packed by
-   * ic_f32_pwconv2d_pack_weights(). With it, SIMD kernels run pixel-contiguous operands
-   * (src_stride_p == dst_stride_p == 1, as NCHW) and channel-contiguous ones
-   * (src_stride_c == dst_stride_c == 1, as NHWC) at full speed. */
+   * ic_f32_pwconv2d_pack_weights(). With it, SIMD kernels run a pixel-contiguous source
+   * (src_stride_p == 1, as NCHW) or a channel-contiguous one (src_stride_c == 1, as NHWC) at
+   * full speed, and never read `weights`, which may then be NULL; a dst of the other layout
+   * is written element by element. */
   const float* packed_weights;
 } ic_f32_pwconv2d_args_t;
 

@@ -33,7 +33,10 @@ typedef struct ic_conv_tile {
   bool add;      /* add to the partial sums instead of storing */
 } ic_conv_tile_t;
 
-#if defined(__GNUC__)
+#if defined(__clang__)
+#define IC_INLINE static inline __attribute__((always_inline))
+#define IC_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
 #define IC_INLINE static inline __attribute__((always_inline))
 #define IC_UNROLL _Pragma("GCC unroll 16")
 #else
@@ -144,8 +147,11 @@ void ic_f32_conv2d_ukernel_14x32c__avx512(const ic_f32_conv2d_args_t* args) {
   const int64_t chunk_count = ic_divide_round_up(pk.blocks, chunk_max);
   const int64_t chunk_blocks = ic_divide_round_up(pk.blocks, chunk_count);
   float* row = args->scratch;
+  /* Narrow rows (a tile or two) share each weight chunk; wide ones go one at a time, or the
+   * partial sums would push the chunk out of L1. */
   const int64_t group_rows =
-      ic_max_i64(1, ic_f32_conv2d_scratch_floats(g->out_w) / (g->out_w * IC_ROW));
+      g->out_w > 16 ? 1
+                    : ic_max_i64(1, ic_f32_conv2d_scratch_floats(g->out_w) / (g->out_w * IC_ROW));
 
   const int64_t g0 = args->c0 / pk.group_out, g1 = (args->c1 - 1) / pk.group_out + 1;
   for (int64_t gi = g0; gi < g1; gi++) {
@@ -157,8 +163,8 @@ void ic_f32_conv2d_ukernel_14x32c__avx512(const ic_f32_conv2d_args_t* args) {
       const int64_t ob1 = ic_min_i64(ob + 1, out_blocks - 1); /* a lone block computes twice */
       const float* w0 = args->packed_weights + (gi * out_blocks + ob) * taps * pk.group_in * 16;
       const float* w1 = args->packed_weights + (gi * out_blocks + ob1) * taps * pk.group_in * 16;
-      /* Groups of rows whose partial sums fit the scratch: each chunk of weights is used for
-       * all of them before the next chunk (narrow images reuse weights across rows). */
+      /* Groups of rows (see group_rows): each chunk of weights is used for all of them before
+       * the next chunk. */
       for (int64_t ya = args->y0; ya < args->y1; ya += group_rows) {
         const int64_t yb = ic_min_i64(ya + group_rows, args->y1);
         for (int64_t b0 = 0; b0 < pk.blocks; b0 += chunk_blocks) {

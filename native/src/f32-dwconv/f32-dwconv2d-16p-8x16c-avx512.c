@@ -28,7 +28,10 @@
 #include "ukernels.h"
 #include "f32-conv/f32-conv2d-avx512.h"
 
-#if defined(__GNUC__)
+#if defined(__clang__)
+#define IC_INLINE static inline __attribute__((always_inline))
+#define IC_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
 #define IC_INLINE static inline __attribute__((always_inline))
 #define IC_UNROLL _Pragma("GCC unroll 16")
 #else
@@ -144,6 +147,9 @@ typedef struct ic_dw3x3 {
   int64_t vectors;
   __mmask16 lo[IC_MAX_VECTORS][3], hi[IC_MAX_VECTORS][3]; /* hi: stride 2's second load */
   __mmask16 out[IC_MAX_VECTORS];
+  /* Stride 2, dilation 1: the 33 columns [col, col + 33) of a vector's three taps, as two
+   * vectors and one extra element. */
+  __mmask16 span_lo[IC_MAX_VECTORS], span_hi[IC_MAX_VECTORS], span_extra[IC_MAX_VECTORS];
 } ic_dw3x3_t;
 
 static void ic_dw3x3_masks(const ic_conv2d_geometry_t* g, ic_dw3x3_t* m) {
@@ -159,6 +165,11 @@ static void ic_dw3x3_masks(const ic_conv2d_geometry_t* g, ic_dw3x3_t* m) {
       m->lo[v][kw] = ic_mask16(first, last);
       m->hi[v][kw] = ic_mask16(first - 16, last - 16);
     }
+    const int64_t col = v * 16 * sw - g->pad_left;
+    const int64_t first = ic_max_i64(-col, 0), last = ic_min_i64(g->in_w - col, 2 * n + 1);
+    m->span_lo[v] = ic_mask16(first, last);
+    m->span_hi[v] = ic_mask16(first - 16, last - 16);
+    m->span_extra[v] = ic_mask16(first - 32, last - 32) & 1;
   }
 }
 
@@ -192,6 +203,30 @@ IC_INLINE void ic_dw3x3_block(const ic_f32_dwconv2d_args_t* a, const float* plan
             const int kh = r - i;
             if (kh >= 0 && kh < 3) acc[i][j] = _mm512_fmadd_ps(x, wv[kh * 3 + kw], acc[i][j]);
           }
+        }
+      }
+    }
+  } else if (S == 2 && dw == 1) {
+    /* One 33-column span per kernel row: taps 0 and 1 are its even and odd columns, tap 2 the
+     * even ones shifted by a lane with the extra column appended. */
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    IC_UNROLL for (int i = 0; i < IC_ROWS; i++) {
+      const float* row0 = plane + ((y + i) * g->stride_h - g->pad_top) * xh;
+      IC_UNROLL for (int kh = 0; kh < 3; kh++) {
+        const float* row = row0 + kh * g->dilation_h * xh;
+        IC_UNROLL for (int j = 0; j < nv; j++) {
+          const float* p = row + (v + j) * 32 - g->pad_left;
+          const __m512 lo = _mm512_maskz_loadu_ps(m->span_lo[v + j], p);
+          const __m512 hi = _mm512_maskz_loadu_ps(m->span_hi[v + j], p + 16);
+          const __m512 extra = _mm512_maskz_loadu_ps(m->span_extra[v + j], p + 32);
+          const __m512 x0 = _mm512_permutex2var_ps(lo, even, hi);
+          const __m512 x1 = _mm512_permutex2var_ps(lo, odd, hi);
+          const __m512 x2 = _mm512_castsi512_ps(
+              _mm512_alignr_epi32(_mm512_castps_si512(extra), _mm512_castps_si512(x0), 1));
+          acc[i][j] = _mm512_fmadd_ps(x0, wv[kh * 3 + 0], acc[i][j]);
+          acc[i][j] = _mm512_fmadd_ps(x1, wv[kh * 3 + 1], acc[i][j]);
+          acc[i][j] = _mm512_fmadd_ps(x2, wv[kh * 3 + 2], acc[i][j]);
         }
       }
     }

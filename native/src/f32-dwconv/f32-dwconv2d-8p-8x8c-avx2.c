@@ -25,7 +25,10 @@
 #include "ukernels.h"
 #include "f32-conv/f32-conv2d-avx2.h"
 
-#if defined(__GNUC__)
+#if defined(__clang__)
+#define IC_INLINE static inline __attribute__((always_inline))
+#define IC_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
 #define IC_INLINE static inline __attribute__((always_inline))
 #define IC_UNROLL _Pragma("GCC unroll 16")
 #else
@@ -142,6 +145,9 @@ typedef struct ic_dw3x3 {
   int64_t vectors;
   __m256i lo[IC_MAX_VECTORS][3], hi[IC_MAX_VECTORS][3]; /* hi: stride 2's second load */
   __m256i out[IC_MAX_VECTORS];
+  /* Stride 2, dilation 1: the 17 columns [col, col + 17) of a vector's three taps, as two
+   * vectors and one extra element. */
+  __m256i span_lo[IC_MAX_VECTORS], span_hi[IC_MAX_VECTORS], span_extra[IC_MAX_VECTORS];
 } ic_dw3x3_t;
 
 static void ic_dw3x3_masks(const ic_conv2d_geometry_t* g, ic_dw3x3_t* m) {
@@ -157,6 +163,11 @@ static void ic_dw3x3_masks(const ic_conv2d_geometry_t* g, ic_dw3x3_t* m) {
       m->lo[v][kw] = ic_mask8(first, last);
       m->hi[v][kw] = ic_mask8(first - 8, last - 8);
     }
+    const int64_t col = v * 8 * sw - g->pad_left;
+    const int64_t first = ic_max_i64(-col, 0), last = ic_min_i64(g->in_w - col, 2 * n + 1);
+    m->span_lo[v] = ic_mask8(first, last);
+    m->span_hi[v] = ic_mask8(first - 8, last - 8);
+    m->span_extra[v] = ic_mask8(ic_max_i64(first - 16, 0), ic_min_i64(last - 16, 1));
   }
 }
 
@@ -190,6 +201,31 @@ IC_INLINE void ic_dw3x3_block(const ic_f32_dwconv2d_args_t* a, const float* plan
             const int kh = r - i;
             if (kh >= 0 && kh < 3) acc[i][j] = _mm256_fmadd_ps(x, wv[kh * 3 + kw], acc[i][j]);
           }
+        }
+      }
+    }
+  } else if (S == 2 && dw == 1) {
+    /* One 17-column span per kernel row: taps 0 and 1 are its even and odd columns, tap 2 the
+     * even ones moved down a lane with the extra column appended. */
+    const __m256i rotate = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 0);
+    IC_UNROLL for (int i = 0; i < IC_ROWS; i++) {
+      const float* row0 = plane + ((y + i) * g->stride_h - g->pad_top) * xh;
+      IC_UNROLL for (int kh = 0; kh < 3; kh++) {
+        const float* row = row0 + kh * g->dilation_h * xh;
+        IC_UNROLL for (int j = 0; j < nv; j++) {
+          const float* p = row + (v + j) * 16 - g->pad_left;
+          const __m256 lo = _mm256_maskload_ps(p, m->span_lo[v + j]);
+          const __m256 hi = _mm256_maskload_ps(p + 8, m->span_hi[v + j]);
+          const __m256 extra = _mm256_maskload_ps(p + 16, m->span_extra[v + j]);
+          const __m256 x0 = _mm256_castpd_ps(
+              _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0x88)), 0xD8));
+          const __m256 x1 = _mm256_castpd_ps(
+              _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0xDD)), 0xD8));
+          const __m256 x2 = _mm256_blend_ps(_mm256_permutevar8x32_ps(x0, rotate),
+                                            _mm256_permutevar8x32_ps(extra, rotate), 0x80);
+          acc[i][j] = _mm256_fmadd_ps(x0, wv[kh * 3 + 0], acc[i][j]);
+          acc[i][j] = _mm256_fmadd_ps(x1, wv[kh * 3 + 1], acc[i][j]);
+          acc[i][j] = _mm256_fmadd_ps(x2, wv[kh * 3 + 2], acc[i][j]);
         }
       }
     }

@@ -23,7 +23,10 @@
 
 enum { IC_CHUNK = 256 };
 
-#if defined(__GNUC__)
+#if defined(__clang__)
+#define IC_INLINE static inline __attribute__((always_inline))
+#define IC_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
 #define IC_INLINE static inline __attribute__((always_inline))
 #define IC_UNROLL _Pragma("GCC unroll 16")
 #else
@@ -43,6 +46,9 @@ IC_INLINE void ic_planar_tile(const ic_f32_pwconv2d_args_t* a, int64_t o0, int64
   const float* w = a->packed_weights + (o0 / 16) * k_total * 16 + o0 % 16;
   const float* x = a->src + p0;
   __m256 acc[IC_P_MR][IC_P_NV];
+  IC_UNROLL for (int i = 0; i < IC_P_MR; i++) {
+    IC_UNROLL for (int v = 0; v < IC_P_NV; v++) acc[i][v] = _mm256_setzero_ps(); /* (for the compiler) */
+  }
   for (int64_t k0 = 0;; k0 += IC_CHUNK) {
     const int64_t k1 = ic_min_i64(k0 + IC_CHUNK, k_total);
     __m256 sum[IC_P_MR][IC_P_NV];
@@ -143,6 +149,7 @@ IC_INLINE void ic_packed_tile(const ic_f32_pwconv2d_args_t* a, int64_t ob, int64
   const float* x = a->src + p0 * a->src_stride_p;
   const int64_t xps = a->src_stride_p, xcs = a->src_stride_c;
   __m256 acc[IC_C_MR][2];
+  IC_UNROLL for (int i = 0; i < IC_C_MR; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps(); /* (for the compiler) */
   for (int64_t k0 = 0;; k0 += IC_CHUNK) {
     const int64_t k1 = ic_min_i64(k0 + IC_CHUNK, k_total);
     __m256 sum[IC_C_MR][2];

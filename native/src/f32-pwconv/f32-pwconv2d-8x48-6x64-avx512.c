@@ -24,7 +24,10 @@
 
 enum { IC_CHUNK = 256 };
 
-#if defined(__GNUC__)
+#if defined(__clang__)
+#define IC_INLINE static inline __attribute__((always_inline))
+#define IC_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
 #define IC_INLINE static inline __attribute__((always_inline))
 #define IC_UNROLL _Pragma("GCC unroll 16")
 #else
@@ -44,6 +47,9 @@ IC_INLINE void ic_planar_tile(const ic_f32_pwconv2d_args_t* a, int64_t o0, int64
   const float* w = a->packed_weights + (o0 / 16) * k_total * 16 + o0 % 16;
   const float* x = a->src + p0;
   __m512 acc[IC_P_MR][IC_P_NV];
+  IC_UNROLL for (int i = 0; i < IC_P_MR; i++) {
+    IC_UNROLL for (int v = 0; v < IC_P_NV; v++) acc[i][v] = _mm512_setzero_ps(); /* (for the compiler) */
+  }
   /* Chunks of IC_CHUNK channels: the first into acc, each later one from zero, then added. */
   for (int64_t k0 = 0;; k0 += IC_CHUNK) {
     const int64_t k1 = ic_min_i64(k0 + IC_CHUNK, k_total);
@@ -148,6 +154,9 @@ IC_INLINE void ic_packed_tile(const ic_f32_pwconv2d_args_t* a, int64_t ob, int64
   const float* x = a->src + p0 * a->src_stride_p;
   const int64_t xps = a->src_stride_p, xcs = a->src_stride_c;
   __m512 acc[IC_C_MR][IC_C_NB];
+  IC_UNROLL for (int i = 0; i < IC_C_MR; i++) {
+    IC_UNROLL for (int j = 0; j < IC_C_NB; j++) acc[i][j] = _mm512_setzero_ps(); /* (for the compiler) */
+  }
   for (int64_t k0 = 0;; k0 += IC_CHUNK) {
     const int64_t k1 = ic_min_i64(k0 + IC_CHUNK, k_total);
     __m512 sum[IC_C_MR][IC_C_NB];

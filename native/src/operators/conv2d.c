@@ -98,11 +98,13 @@ static bool ic_conv2d_is_pointwise(const ic_conv2d_params_t* p) {
          p->pad_right == 0;
 }
 
-/* The geometry of a 1x1 output of this operator: enough for the weight packing. */
+/* The geometry of a 1x1 output of this operator: enough for the weight packing, whose layout
+ * does not depend on the dilation — left at 1, so that a valid but huge dilation cannot
+ * overflow the packed-image sizes computed alongside (they are recomputed per run). */
 static ic_conv2d_geometry_t ic_conv2d_unit_geometry(const ic_conv2d_params_t* p) {
   return (ic_conv2d_geometry_t){p->in_channels, p->out_channels, p->groups, 1, 1, 1, 1,
                                 p->kernel_h,    p->kernel_w,     p->stride_h, p->stride_w,
-                                p->dilation_h,  p->dilation_w,   0,           0};
+                                1,              1,               0,           0};
 }
 
 /* Packs the weights for the chosen SIMD kernel; false on out of memory. */
@@ -216,6 +218,7 @@ typedef struct ic_conv2d_job {
   float* scratch;               /* per-thread buffers of scratch_floats */
   int64_t scratch_floats;
   int64_t image;                /* direct SIMD path: the image being computed */
+  int64_t row_quantum;          /* row blocks are multiples of this (whole cache lines) */
   int64_t pack_rows;            /* rows of the packed image per packing task */
 } ic_conv2d_job_t;
 
@@ -230,6 +233,17 @@ static void ic_conv2d_tiling(ic_tiling_t* t, int64_t batch, int64_t channels,
   t->row_blocks = ic_divide_round_up(rows, t->row_block);
   /* Fits: bounded by the output tensor's (checked) size. */
   t->task_count = (size_t)(batch * t->channel_blocks * t->row_blocks);
+  t->rows_outer = false;
+}
+
+/* Bands of rows per thread when the image outweighs the weights (early layers: a thread then
+ * reads the rows it packed or the previous layer wrote), channel ranges otherwise (late
+ * layers: each thread streams only its half of the weights). */
+static bool ic_conv2d_rows_outer(const ic_conv2d_params_t* p, int64_t in_h, int64_t in_w) {
+  const int64_t image = ic_mul_saturate(ic_mul_saturate(p->in_channels, in_h), in_w);
+  const int64_t weights = ic_mul_saturate(ic_mul_saturate(p->out_channels, p->in_channels / p->groups),
+                                          ic_mul_saturate(p->kernel_h, p->kernel_w));
+  return image >= weights;
 }
 
 /* Rows per task for `per_row` multiply-adds per row: about IC_CONV2D_TASK_WORK in all. */
@@ -408,7 +422,8 @@ static ic_status_t ic_conv2d_run_packed(ic_conv2d_job_t* job, ic_run_t* run, int
     channel_block = p->groups == 1 ? ic_min_i64(channel_block, 32 * blocks) : channel_block;
   }
   ic_conv2d_tiling(&job->tiling, 1, p->out_channels, channel_block, cg->out_h,
-                   ic_rows_for_work(per_row, 1));
+                   ic_rows_for_work(per_row, job->row_quantum));
+  job->tiling.rows_outer = ic_conv2d_rows_outer(p, g->in_h, g->in_w);
 
   for (job->image = 0; job->image < batch; job->image++) {
     ic_run_parallelize(run, pack_tasks, ic_conv2d_pack_task, job);
@@ -473,6 +488,19 @@ ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_
   };
   const int64_t taps = ic_mul_saturate(p->kernel_h, p->kernel_w);
   const int64_t group_in = p->in_channels / p->groups;
+  /* NCHW: a block of output rows ends on a cache line (16 floats) when its pixel count is a
+   * multiple of 16; otherwise two threads writing neighbouring blocks share a line in every
+   * channel plane. */
+  job.row_quantum = 1;
+  if (layout == IC_LAYOUT_NCHW) {
+    int64_t a = output.out_w % 16, b = 16;
+    while (a != 0) {
+      const int64_t t = b % a;
+      b = a;
+      a = t;
+    }
+    job.row_quantum = 16 / b;
+  }
   ic_run_t run;
   ic_run_begin(&run, context);
 
@@ -490,6 +518,7 @@ ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_
                                               p->in_channels);
     ic_conv2d_tiling(&job.tiling, batch, p->out_channels, channel_block, pixels,
                      ic_rows_for_work(per_pixel, 48));
+    job.tiling.rows_outer = ic_conv2d_rows_outer(p, in_h, in_w);
     ic_run_parallelize(&run, job.tiling.task_count, ic_conv2d_pointwise_task, &job);
   } else if (conv->path == IC_CONV2D_DEPTHWISE) {
     /* Channel-contiguous images: all channels per task (vectors run along channels);
@@ -509,6 +538,7 @@ ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_
     /* Whole blocks of four rows for the 3x3 row blocks of the planar kernels. */
     ic_conv2d_tiling(&job.tiling, batch, p->out_channels, channel_block, output.out_h,
                      rows >= 4 ? rows / 4 * 4 : rows);
+    job.tiling.rows_outer = true; /* depthwise: the weights are small */
     ic_run_parallelize(&run, job.tiling.task_count, ic_conv2d_raw_task, &job);
   } else {
     /* Direct: the SIMD kernels need the packed image; shapes whose packed image would dwarf
@@ -544,7 +574,8 @@ ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_
             ic_max_i64(1, IC_CONV2D_TASK_WORK / ic_max_i64(1, ic_mul_saturate(per_row,
                                                                                output.out_h)));
         ic_conv2d_tiling(&job.tiling, batch, p->out_channels, channel_block, output.out_h,
-                         ic_rows_for_work(ic_mul_saturate(per_row, channel_block), 1));
+                         ic_rows_for_work(ic_mul_saturate(per_row, channel_block),
+                                          job.row_quantum));
         ic_run_parallelize(&run, job.tiling.task_count, ic_conv2d_raw_task, &job);
       }
     }
