@@ -53,7 +53,7 @@ extern "C" {
 #define IC_VERSION_MINOR 1
 #define IC_VERSION_PATCH 0
 /* Incremented on every incompatible change of this header; the Java side checks it at load. */
-#define IC_ABI_VERSION 1
+#define IC_ABI_VERSION 2
 
 /** @returns the library version, "MAJOR.MINOR.PATCH". Static storage; never NULL. */
 IC_API const char* ic_version_string(void);
@@ -364,7 +364,7 @@ typedef struct ic_involution2d_params {
   int64_t dilation;
   int64_t group_channels;   /* official default 16 */
   int64_t reduction_ratio;  /* official default 4; reduced channels = channels / ratio */
-  double bn_epsilon;        /* PyTorch default 1e-5 */
+  double bn_epsilon;        /* PyTorch default 1e-5; >= 0 with every running_var + eps > 0 */
 } ic_involution2d_params_t;
 
 typedef struct ic_involution2d ic_involution2d_t;

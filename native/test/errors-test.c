@@ -3,6 +3,7 @@
  * operator, parameter and value), and that *_out is NULL afterwards. Nothing may be touched
  * before validation passes: buffers that must not be written are checked to be unchanged.
  */
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +129,25 @@ static ic_conv2d_t* make_conv(const ic_conv2d_params_t* p) {
                          sizeof(float);
   CHECK_OK(ic_conv2d_create(p, buffer_a, w_bytes, NULL, 0, &conv));
   return conv;
+}
+
+/* A valid but huge dilation (found by fuzzing): create succeeds on every ISA (the weight
+ * layout does not depend on the dilation); an input too small for the window is refused by
+ * output_size with an explanation, not by create as out of memory. */
+static void test_conv2d_huge_dilation(void) {
+  ic_conv2d_params_t p = conv_params();
+  p.dilation_w = 1400000000000000000;
+  const ic_isa_t saved = ic_active_isa();
+  for (int isa = IC_ISA_SCALAR; isa <= (int)saved; isa++) {
+    CHECK_OK(ic_set_max_isa((ic_isa_t)isa));
+    test_set_problem("conv2d create with dilation_w=%" PRId64 ", max isa %d", p.dilation_w, isa);
+    ic_conv2d_t* conv = make_conv(&p);
+    int64_t oh = 0, ow = 0;
+    CHECK(ic_conv2d_output_size(conv, 8, 8, &oh, &ow) == IC_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(ic_last_error(), "dilation_w") != NULL || strstr(ic_last_error(), "input") != NULL);
+    ic_conv2d_destroy(conv);
+  }
+  CHECK_OK(ic_set_max_isa(saved));
 }
 
 static void test_conv2d_output_size_errors(void) {
@@ -470,14 +490,12 @@ static void test_involution2d_errors(void) {
   p = good, p.reduction_ratio = 100;
   expect_module_error(&p, "involution2d: reduction_ratio=100 leaves no reduced channels "
                           "(channels=16 / 100 = 0)");
-  p = good, p.bn_epsilon = 0;
-  expect_module_error(&p, "involution2d: bn_epsilon=0 must be positive and finite");
   p = good, p.bn_epsilon = -1e-5;
-  expect_module_error(&p, "involution2d: bn_epsilon=-1e-05 must be positive and finite");
+  expect_module_error(&p, "involution2d: bn_epsilon=-1e-05 must be finite and >= 0");
   p = good, p.bn_epsilon = NAN;
-  expect_module_error(&p, "involution2d: bn_epsilon=nan must be positive and finite");
+  expect_module_error(&p, "involution2d: bn_epsilon=nan must be finite and >= 0");
   p = good, p.bn_epsilon = INFINITY;
-  expect_module_error(&p, "involution2d: bn_epsilon=inf must be positive and finite");
+  expect_module_error(&p, "involution2d: bn_epsilon=inf must be finite and >= 0");
 
   /* Buffer sizes, one at a time. */
   static const char* messages[7] = {
@@ -506,6 +524,17 @@ static void test_involution2d_errors(void) {
   const float bad_var[4] = {1, 1, -2, 1};
   CHECK_STATUS(create_module(&p, &b, bad_var, &op), INVALID,
                "involution2d: bn_running_var[2]=-2 plus bn_epsilon=1e-05 is not positive");
+
+  /* bn_epsilon = 0 is valid (as in PyTorch) while every variance is positive. */
+  const float zero_var[4] = {1, 1, 0, 1};
+  p.bn_epsilon = 0;
+  CHECK_STATUS(create_module(&p, &b, zero_var, &op), INVALID,
+               "involution2d: bn_running_var[2]=0 plus bn_epsilon=0 is not positive");
+  const float positive_var[4] = {1, 0.5f, 2, 1};
+  CHECK_OK(create_module(&p, &b, positive_var, &op));
+  ic_involution2d_destroy(op);
+  op = NULL;
+  p = good;
 
   /* Run: stride 2 needs sizes that are multiples of 2. */
   CHECK_OK(create_module(&p, &b, buffer_b, &op));
@@ -816,6 +845,7 @@ static void test_last_error_is_thread_local_and_sticky(void) {
 int main(int argc, char** argv) {
   test_init(argc, argv, 1);
   RUN_TEST(test_conv2d_create_errors);
+  RUN_TEST(test_conv2d_huge_dilation);
   RUN_TEST(test_conv2d_output_size_errors);
   RUN_TEST(test_conv2d_run_errors);
   RUN_TEST(test_separable_errors);

@@ -69,9 +69,11 @@ static ic_status_t ic_involution2d_validate(const ic_involution2d_params_t* p,
                     "(channels=%" PRId64 " / %" PRId64 " = 0)",
                     p->reduction_ratio, p->channels, p->reduction_ratio);
   }
-  if (!(p->bn_epsilon > 0.0) || !isfinite(p->bn_epsilon)) {
+  /* Zero is valid, as in PyTorch: each running variance plus epsilon must then be positive,
+   * which create checks per channel. */
+  if (!(p->bn_epsilon >= 0.0) || !isfinite(p->bn_epsilon)) {
     return ic_error(IC_STATUS_INVALID_ARGUMENT,
-                    "involution2d: bn_epsilon=%g must be positive and finite", p->bn_epsilon);
+                    "involution2d: bn_epsilon=%g must be finite and >= 0", p->bn_epsilon);
   }
   return IC_STATUS_SUCCESS;
 }

@@ -192,15 +192,17 @@ class BadInputTest {
                     () -> Involution2d.create(p, negativeVariance));
         }
 
-        /**
-         * Java accepts bn_epsilon = 0 ("finite and >= 0") but the C library requires it positive;
-         * today the native message reports it. Either way it must be a clear
-         * IllegalArgumentException naming bn_epsilon, not a crash.
-         */
+        /** bn_epsilon = 0 is valid, as in PyTorch, as long as every running variance is positive. */
         @Test
-        void zeroBatchNormEpsilonIsRejectedByTheNativeLibrary() {
+        void zeroBatchNormEpsilonNeedsPositiveVariances() {
             Involution2dParams p = new Involution2dParams(16, 3, 1, 1, 8, 4, 0);
-            assertInvalid("bn_epsilon=0", () -> Involution2d.create(p, involutionParameters(p)));
+            try (Involution2d ok = Involution2d.create(p, involutionParameters(p))) {
+                assertEquals(0.0, ok.params().bnEpsilon());
+            }
+            Map<String, float[]> zeroVariance = involutionParameters(p);
+            zeroVariance.get(Involution2d.BN_RUNNING_VAR)[1] = 0f;
+            assertInvalid("involution2d: bn_running_var[1]=0 plus bn_epsilon=0 is not positive",
+                    () -> Involution2d.create(p, zeroVariance));
         }
 
         @Test

@@ -50,10 +50,10 @@ public class invconv_h extends invconv_h$shared {
     public static int IC_VERSION_PATCH() {
         return IC_VERSION_PATCH;
     }
-    private static final int IC_ABI_VERSION = (int)1L;
+    private static final int IC_ABI_VERSION = (int)2L;
     /**
      * {@snippet lang=c :
-     * #define IC_ABI_VERSION 1
+     * #define IC_ABI_VERSION 2
      * }
      */
     public static int IC_ABI_VERSION() {
