@@ -21,7 +21,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * {@code invconv bench}: times suites of operator cases (and, once registered, models) through
+ * {@code invconv bench}: times suites of operator cases and whole models through
  * the Java API on the native library, prints a table per suite (median, GFLOP/s, % of the
  * measured fp32 peak), checks every case's output against the float64 plain-Java reference,
  * and optionally writes JSON (one object per case) and a PNG chart of native vs plain Java.
@@ -30,7 +30,7 @@ import java.util.Locale;
 final class Bench {
 
     static final String USAGE = """
-              bench [OPTIONS]  time operator suites through the Java API; prints a table per suite
+              bench [OPTIONS]  time operator and model suites through the Java API; a table per suite
                                (median ms, GFLOP/s, %% of the measured fp32 peak), self-checks every
                                case against the plain-Java reference; exit 1 if a check fails
                 --suite S[,S]    %s, all (default: all)

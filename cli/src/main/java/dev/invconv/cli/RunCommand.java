@@ -56,6 +56,9 @@ final class RunCommand {
     private RunCommand() {}
 
     /** The parsed arguments of {@code run}. */
+    private static final int PROFILE_WARMUP_PASSES = 3;
+    private static final int PROFILE_MIN_PASSES = 5;
+
     record Arguments(String model, Path weights, List<Path> images, Path input, Path output, int top, int batch,
                      boolean profile, long seed) {
 
@@ -147,9 +150,18 @@ final class RunCommand {
                 out.printf(Locale.ROOT, "forward    %.1f ms for %s on %d threads (%.2f GMACs; first pass, cold)%n",
                         millis, input.shape(), context.threads(), network.macs(input.shape()) / 1e9);
                 if (args.profile()) {
+                    // Warm passes (JIT, caches, thread wake-up), then the average of passes for
+                    // at least a second: one pass is too noisy to rank layers by.
+                    for (int i = 0; i < PROFILE_WARMUP_PASSES; i++) {
+                        network.forward(input, logits, context);
+                    }
                     Profile profile = new Profile();
-                    network.forward(input, logits, context, profile);
-                    out.printf(Locale.ROOT, "profile    (second pass, %.1f ms)%n", profile.totalNanos() / 1e6);
+                    long profileStart = System.nanoTime();
+                    while (profile.passes() < PROFILE_MIN_PASSES || System.nanoTime() - profileStart < 1e9) {
+                        network.forward(input, logits, context, profile);
+                    }
+                    out.printf(Locale.ROOT, "profile    mean of %d warm passes: %.2f ms per pass%n", profile.passes(),
+                            profile.totalNanos() / 1e6 / profile.passes());
                     out.print(profile.format());
                 }
                 float[] values = logits.toArray();

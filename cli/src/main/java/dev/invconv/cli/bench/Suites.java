@@ -15,13 +15,8 @@ import static dev.invconv.cli.bench.Problem.separable;
  * The registry of benchmark suites: one line per suite in {@link #REGISTRY}. {@code all} runs
  * every suite registered with {@code inAll = true}.
  *
- * <p>Adding the models suite (issue 5) is one line in the static block, e.g.
- * <pre>{@code
- * register(new Suite("models", "end-to-end batch-1 latency: ResNet-50, RedNet-26/50 at 224x224",
- *         dev.invconv.cli.ModelCases::all), true);
- * }</pre>
- * where {@code ModelCases.all()} returns {@link BenchCase}s whose {@code prepare} builds the
- * network and whose {@code runJava} runs its plain-Java path.
+ * <p>A suite is one line in the static block: a name, a description and a supplier of
+ * {@link BenchCase}s (operators: {@link OperatorCase}; whole networks: {@link ModelCase}).
  */
 public final class Suites {
 
@@ -40,6 +35,9 @@ public final class Suites {
                 Suites::rednet50Layers), true);
         register(new Suite("targets", "the four target cases of issue 4 with their target times",
                 Suites::targets), true);
+        register(new Suite("models",
+                "end-to-end batch-1 latency of ResNet-50 and RedNet-26/50 at 224x224 (random weights, NCHW)",
+                ModelCase::suite), true);
         register(new Suite("smoke", "five tiny cases, one per operator: checks the bench itself in a second",
                 Suites::smoke), false);
     }
