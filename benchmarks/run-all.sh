@@ -10,10 +10,12 @@
 #   ORT Java    dev.invconv.benchmarks.OrtBench in benchmarks/target/benchmarks.jar
 #
 # The cases come from `invconv bench --list`, so every tool runs exactly the same problem
-# strings. Results go to benchmarks/target/results/<date>/ (or --out): machine.txt, cases.txt,
-# invconv.{txt,json,png}, onednn.tsv, torch.tsv, ort.tsv, summary.md. A peer that is not
-# installed is skipped with a note. Measure on a quiet machine: the load average is recorded
-# before and after.
+# strings. Model cases (suite models: resnet50_mb1ih224, ...) are whole networks: PyTorch builds
+# them (torchvision ResNet, the official RedNet) and exports them to ONNX for ORT Java
+# (onnx/<case>.onnx); oneDNN reports them n/a. Results go to benchmarks/target/results/<date>/
+# (or --out): machine.txt, cases.txt, invconv.{txt,json,png}, onednn.tsv, torch.tsv, onnx/,
+# ort.tsv, summary.md. A peer that is not installed is skipped with a note. Measure on a quiet
+# machine: the load average is recorded before and after.
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 threads=2 suite=all quick="" compare="--compare-java" out=""
@@ -62,12 +64,20 @@ else
   log "oneDNN skipped: apt-get install libdnnl-dev"
 fi
 
+models=$(grep -cE '^(resnet|rednet)[0-9]+_mb[0-9]+ih[0-9]+$' "$out/cases.txt" || true)
 if "$python" -c 'import torch' 2>/dev/null; then
   log "PyTorch"
   OMP_NUM_THREADS=$threads "$python" "$root/benchmarks/peers/torch_bench.py" --threads "$threads" $quick \
       --cases "$out/cases.txt" > "$out/torch.tsv" || log "torch_bench reported errors (see torch.tsv)"
+  if [ "$models" -gt 0 ]; then
+    log "PyTorch: exporting $models model(s) to ONNX for ORT Java ($out/onnx)"
+    OMP_NUM_THREADS=$threads "$python" "$root/benchmarks/peers/torch_bench.py" --threads "$threads" \
+        --cases "$out/cases.txt" --export-onnx "$out/onnx" --export-only > "$out/onnx-export.txt" 2>&1 \
+        || log "ONNX export reported errors (see onnx-export.txt); ORT Java reports those models n/a"
+  fi
 else
   log "PyTorch skipped: apt-get install python3-torch"
+  if [ "$models" -gt 0 ]; then log "no ONNX models without PyTorch: ORT Java reports the model cases n/a"; fi
 fi
 
 jar="$root/benchmarks/target/benchmarks.jar"
@@ -78,7 +88,7 @@ fi
 java=$("$root/tools/find-jdk.sh")
 log "ONNX Runtime Java"
 "$java" --enable-native-access=ALL-UNNAMED -cp "$jar" dev.invconv.benchmarks.OrtBench --threads "$threads" $quick \
-    --cases "$out/cases.txt" > "$out/ort.tsv" || log "OrtBench reported errors (see ort.tsv)"
+    --models-dir "$out/onnx" --cases "$out/cases.txt" > "$out/ort.tsv" || log "OrtBench reported errors (see ort.tsv)"
 
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"
 "$python" "$root/benchmarks/peers/collect.py" "$out" > "$out/summary.md"

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """torch_bench: times PyTorch on invconv's benchmark cases, for docs/BENCHMARKS.md.
 
-    /usr/bin/python3 torch_bench.py [--threads N] [--seconds S] [--quick] (--cases FILE | PROBLEM...)
+    /usr/bin/python3 torch_bench.py [--threads N] [--seconds S] [--quick]
+        [--export-onnx DIR [--export-only] [--onnx-unfold slices|im2col]] (--cases FILE | PROBLEM...)
 
 Cases are problem strings as `invconv bench --list` prints them. Convolutions (plain,
 depthwise, pointwise; separable = depthwise then pointwise) run torch.nn.functional.conv2d on
@@ -11,19 +12,40 @@ restated below without mmcv: kernel generation (AvgPool for stride > 1, 1x1 conv
 ReLU, 1x1 conv with bias), nn.Unfold, multiply, sum. That is the code RedNet's authors ship for
 CPU; their CUDA kernel does not run here.
 
+Model cases (suite models: resnet50_mb1ih224, rednet26_mb1ih224, ...: model, batch, input
+height = width) time a whole forward pass, NCHW float32, 3 input channels, 1000 classes, eval
+mode, under torch.inference_mode(), with the operator cases' warm-up and timing. ResNet-50 is
+torchvision.models.resnet50(weights=None); RedNet-26/38/50/101/152 is the official RedNet
+(d-li14/involution, cls/mmcls/models/backbones/rednet.py) restated in plain PyTorch with the
+involution below, module for module as dev.invconv.model.Models builds it; the parameter counts
+are asserted before timing (ResNet-50 25,557,032, RedNet-26 9,233,166, RedNet-50 15,540,806).
+Random weights follow the distributions of invconv's ModelWeights.random (init_like_invconv),
+which keep activations at their scale through the network as trained weights do.
+
+--export-onnx DIR writes DIR/<case>.onnx for each model case (torch.onnx.export, opset 13,
+input "input" of static shape [batch, 3, H, W], output "output") for OrtBench --models-dir,
+and <case>.in.f32 / <case>.out.f32 (raw little-endian float32: the input and PyTorch's logits)
+for OrtBench to check ONNX Runtime's result; --export-only skips the timing. The involution's
+nn.Unfold is exported as the same patches gathered by pad + strided slices + stack (checked
+equal to nn.Unfold first); --onnx-unfold im2col keeps torch.onnx's own Gather-based Im2Col
+decomposition instead, which ONNX Runtime runs about twice as slowly.
+
 Prints one line per case: name, median, p10, p90 in ms, and what ran, tab-separated
 (or "name<TAB>n/a<TAB>reason"). Use Debian's python3-torch: run with /usr/bin/python3.
 """
 import argparse
+import os
 import re
 import sys
 import time
+import warnings
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 FIELD = re.compile(r"([a-z]+)(\d+)")
+MODEL = re.compile(r"^(resnet|rednet)(\d+)_mb(\d+)ih(\d+)$")
 
 
 def parse(text):
@@ -85,6 +107,190 @@ class Involution(nn.Module):
         return (kernels * patches).sum(dim=3).view(n, self.channels, h, w)
 
 
+class SlicedUnfold(nn.Module):
+    """nn.Unfold(kernel_size, 1, padding, stride) as pad + strided slices + stack: the same [N, C*K*K, L]
+    patches (channel-major, then kernel row, then column), in operators ONNX has (no Im2Col)."""
+
+    def __init__(self, kernel_size, padding, stride):
+        super().__init__()
+        self.kernel_size, self.padding, self.stride = kernel_size, padding, stride
+
+    def forward(self, x):
+        k, p, s = self.kernel_size, self.padding, self.stride
+        n, c, h, w = x.shape
+        oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+        padded = F.pad(x, (p, p, p, p))
+        taps = [padded[:, :, i:i + s * (oh - 1) + 1:s, j:j + s * (ow - 1) + 1:s] for i in range(k) for j in range(k)]
+        return torch.stack(taps, dim=2).reshape(n, c * k * k, oh * ow)
+
+
+def conv_bn_relu(cin, cout, kernel, stride, padding):
+    """mmcv's ConvModule(cin, cout, kernel, stride, padding, norm_cfg=BN, act_cfg=ReLU): conv without bias."""
+    return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, padding, bias=False), nn.BatchNorm2d(cout),
+                         nn.ReLU(inplace=True))
+
+
+class RedNetBottleneck(nn.Module):
+    """The official RedNet Bottleneck (mmcls ResNet's, style pytorch) with the 3x3 conv replaced by
+    involution(mid, 7, stride): relu(bn3(conv3(relu(bn2(inv(relu(bn1(conv1(x)))))))) + shortcut(x)),
+    shortcut = conv 1x1/stride + BN when the stride or the width changes (avg_down is off in RedNet)."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        mid = cout // 4
+        self.conv1, self.bn1 = nn.Conv2d(cin, mid, 1, bias=False), nn.BatchNorm2d(mid)
+        self.conv2, self.bn2 = Involution(mid, 7, stride), nn.BatchNorm2d(mid)
+        self.conv3, self.bn3 = nn.Conv2d(mid, cout, 1, bias=False), nn.BatchNorm2d(cout)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        identity = x if self.downsample is None else self.downsample(x)
+        y = self.relu(self.bn1(self.conv1(x)))
+        y = self.relu(self.bn2(self.conv2(y)))
+        y = self.bn3(self.conv3(y))
+        return self.relu(y + identity)
+
+
+REDNET_BLOCKS = {26: [1, 2, 4, 1], 38: [2, 3, 5, 2], 50: [3, 4, 6, 3], 101: [3, 4, 23, 3], 152: [3, 8, 36, 3]}
+
+
+class RedNet(nn.Module):
+    """The official RedNet classifier (backbone RedNet, neck GlobalAveragePooling, LinearClsHead):
+    stem conv3x3/2 (3->32) + BN + ReLU, involution(32, 3, 1) + BN + ReLU, conv3x3 (32->64) + BN + ReLU;
+    maxpool 3x3/2 pad 1; four stages of bottlenecks (widths 64..512, expansion 4, strides 1, 2, 2, 2);
+    global average pool; fc 2048 -> classes."""
+
+    def __init__(self, depth, classes=1000):
+        super().__init__()
+        if depth not in REDNET_BLOCKS:
+            raise ValueError(f"RedNet depth {depth} is not one of {sorted(REDNET_BLOCKS)}")
+        self.stem = nn.Sequential(conv_bn_relu(3, 32, 3, 2, 1), Involution(32, 3, 1), nn.BatchNorm2d(32),
+                                  nn.ReLU(inplace=True), conv_bn_relu(32, 64, 3, 1, 1))
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        stages, cin = [], 64
+        for width, stride, blocks in zip((64, 128, 256, 512), (1, 2, 2, 2), REDNET_BLOCKS[depth]):
+            cout = width * 4
+            stages.append(nn.Sequential(*[RedNetBottleneck(cin if b == 0 else cout, cout, stride if b == 0 else 1)
+                                          for b in range(blocks)]))
+            cin = cout
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(cin, classes)
+
+    def forward(self, x):
+        x = self.maxpool(self.stem(x))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+def init_like_invconv(model, seed=42):
+    """Random weights with the distributions of invconv's ModelWeights.random (not its values), so that
+    activations keep their scale through the network (no denormals, no overflow) as with trained weights:
+    convolutions U(+-sqrt(6/fan_in)), biases U(+-0.1); BatchNorm weight U(0.8, 1.2) (U(0.1, 0.3) on a
+    bottleneck's last BN), bias and mean U(+-0.1), variance U(0.8, 1.25); involution kernel generation
+    with a span bias of standard deviation 1/K and a tenth of that from x; fc U(+-1/sqrt(in))."""
+    generator = torch.Generator().manual_seed(seed)
+
+    def uniform(t, lo, hi):
+        t.copy_(torch.rand(t.shape, generator=generator) * (hi - lo) + lo)
+
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.Conv2d):
+                bound = (6.0 / (m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1])) ** 0.5
+                uniform(m.weight, -bound, bound)
+                if m.bias is not None:
+                    uniform(m.bias, -0.1, 0.1)
+            elif isinstance(m, nn.BatchNorm2d):
+                uniform(m.weight, 0.8, 1.2)
+                uniform(m.bias, -0.1, 0.1)
+                uniform(m.running_mean, -0.1, 0.1)
+                uniform(m.running_var, 0.8, 1.25)
+            elif isinstance(m, nn.Linear):
+                bound = 1 / m.in_features ** 0.5
+                uniform(m.weight, -bound, bound)
+                uniform(m.bias, -bound, bound)
+        for m in model.modules():
+            if isinstance(m, Involution):
+                reduced = m.span.in_channels
+                bound = 3 ** 0.5 * 0.1 * 2 ** 0.5 / (m.kernel_size * reduced ** 0.5)
+                uniform(m.span.weight, -bound, bound)
+                uniform(m.span.bias, -(3 ** 0.5) / m.kernel_size, 3 ** 0.5 / m.kernel_size)
+            elif hasattr(m, "bn3") and isinstance(m.bn3, nn.BatchNorm2d):  # a bottleneck's last BN: small
+                uniform(m.bn3.weight, 0.1, 0.3)
+
+
+# Trainable parameters (BN running statistics excluded), as dev.invconv.model.Models counts them.
+EXPECTED_PARAMETERS = {("resnet", 50): 25_557_032, ("rednet", 26): 9_233_166, ("rednet", 50): 15_540_806}
+
+
+def build_model(family, depth):
+    """The model in eval mode with random weights (init_like_invconv), and a description; fails loudly on a
+    parameter-count mismatch."""
+    if family == "resnet":
+        import torchvision
+        if depth not in (50, 101, 152):
+            raise ValueError(f"ResNet depth {depth} is not one of 50, 101, 152")
+        model = getattr(torchvision.models, f"resnet{depth}")(weights=None)
+        what = f"torchvision {torchvision.__version__} resnet{depth}"
+    else:
+        model = RedNet(depth)
+        what = f"official RedNet-{depth} (plain PyTorch, unfold involution)"
+    init_like_invconv(model)
+    model.eval()
+    count = sum(t.numel() for t in model.parameters())
+    expected = EXPECTED_PARAMETERS.get((family, depth))
+    if expected is not None and count != expected:
+        raise AssertionError(f"{family}{depth} has {count:,} parameters, expected {expected:,} (dev.invconv.model.Models)")
+    return model, count, f"{what}, eval, {count:,} params"
+
+
+def model_case(text):
+    """(family, depth, batch, size) for a model case name such as rednet50_mb1ih224, else None."""
+    m = MODEL.match(text.strip())
+    return None if m is None else (m.group(1), int(m.group(2)), int(m.group(3)), int(m.group(4)))
+
+
+def model_input(batch, size, seed=7):
+    """Random NCHW input in [-2, 2), about the range of ImageNet-normalised pixels (as invconv's ModelCase)."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.rand(batch, 3, size, size, generator=generator) * 4 - 2
+
+
+def export_onnx(model, text, x, directory, unfold="slices"):
+    """Writes directory/<case>.onnx and a check pair <case>.in.f32 / <case>.out.f32 (input, PyTorch's logits).
+    unfold "slices": the involutions' nn.Unfold is exported as SlicedUnfold (checked equal first);
+    "im2col": as torch.onnx's own Im2Col decomposition (Gather-based; ONNX Runtime runs it about 2x slower)."""
+    os.makedirs(directory, exist_ok=True)
+    involutions = [m for m in model.modules() if isinstance(m, Involution)]
+    with torch.no_grad():
+        expected = model(x)
+        originals = [m.unfold for m in involutions]
+        try:
+            if unfold == "slices" and involutions:
+                for m in involutions:
+                    m.unfold = SlicedUnfold(m.kernel_size, (m.kernel_size - 1) // 2, m.stride)
+                sliced = model(x)
+                error = (sliced - expected).abs().max().item()
+                scale = max(expected.abs().max().item(), 1e-30)
+                if not error <= 1e-5 * scale:
+                    raise AssertionError(f"{text}: sliced unfold differs from nn.Unfold by {error:g} (max |y| {scale:g})")
+            path = os.path.join(directory, text + ".onnx")
+            with warnings.catch_warnings():  # torch.onnx's shape-inference chatter
+                warnings.simplefilter("ignore")
+                torch.onnx.export(model, (x,), path, input_names=["input"], output_names=["output"],
+                                  opset_version=13, do_constant_folding=True)
+        finally:
+            for m, unfold in zip(involutions, originals):
+                m.unfold = unfold
+    x.numpy().astype("<f4").tofile(os.path.join(directory, text + ".in.f32"))
+    expected.numpy().astype("<f4").tofile(os.path.join(directory, text + ".out.f32"))
+    return path
+
+
 def runner(p):
     """A zero-argument callable running the case, and a description of what it runs."""
     x = torch.randn(p["mb"], p["ic"], p["ih"], p["iw"])
@@ -137,8 +343,15 @@ def main():
     ap.add_argument("--seconds", type=float, default=1.0, help="timed seconds per case")
     ap.add_argument("--quick", action="store_true", help="short warm-up and timing")
     ap.add_argument("--cases", help="a file of problem strings, one a line ('#' lines ignored)")
+    ap.add_argument("--export-onnx", metavar="DIR",
+                    help="also write DIR/<case>.onnx (+ .in.f32/.out.f32 check data) for each model case")
+    ap.add_argument("--export-only", action="store_true", help="with --export-onnx: export, do not time")
+    ap.add_argument("--onnx-unfold", choices=("slices", "im2col"), default="slices",
+                    help="how the involution's unfold is exported (default: pad + strided slices + stack)")
     ap.add_argument("problems", nargs="*")
     args = ap.parse_args()
+    if args.export_only and not args.export_onnx:
+        ap.error("--export-only needs --export-onnx DIR")
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     seconds, warmup = (0.15, 0.05) if args.quick else (args.seconds, 0.3)
@@ -150,22 +363,40 @@ def main():
     capability = re.search(r"CPU capability usage: (\S+)", torch.__config__.show())
     print(f"# PyTorch {torch.__version__}, {torch.get_num_threads()} threads, mkldnn "
           f"{torch.backends.mkldnn.is_available()}, ATen CPU capability {capability.group(1) if capability else '?'}")
-    print("# name\tmedian_ms\tp10_ms\tp90_ms\twhat")
+    if not args.export_only:
+        print("# name\tmedian_ms\tp10_ms\tp90_ms\twhat")
     failures = 0
-    with torch.inference_mode():
-        for text in cases:
-            try:
-                problem = parse(text)
-            except (ValueError, KeyError):
-                print(f"{text}\tn/a\tnot an operator problem string", flush=True)
-                continue
-            try:
+    for text in cases:
+        model = model_case(text)
+        if model is None and args.export_only:
+            continue
+        try:
+            if model is not None:
+                family, depth, batch, size = model
+                net, _, what = build_model(family, depth)
+                x = model_input(batch, size)
+                if args.export_onnx:
+                    path = export_onnx(net, text, x, args.export_onnx, args.onnx_unfold)
+                    print(f"torch_bench: exported {path}", file=sys.stderr, flush=True)
+                    if args.export_only:
+                        continue
+                fn = lambda: net(x)  # noqa: E731
+            else:
+                try:
+                    problem = parse(text)
+                except (ValueError, KeyError):
+                    print(f"{text}\tn/a\tnot an operator problem string", flush=True)
+                    continue
                 fn, what = runner(problem)
+            with torch.inference_mode():
                 median, p10, p90 = time_case(fn, warmup, seconds)
-                print(f"{text}\t{median:.6g}\t{p10:.6g}\t{p90:.6g}\t{what}", flush=True)
-            except Exception as e:  # one bad case does not stop the others
-                print(f"{text}\tn/a\terror: {e}", flush=True)
-                failures += 1
+                if model is not None and not bool(torch.isfinite(fn()).all()):
+                    raise ArithmeticError("non-finite logits")
+            print(f"{text}\t{median:.6g}\t{p10:.6g}\t{p90:.6g}\t{what}", flush=True)
+        except Exception as e:  # one bad case does not stop the others
+            print(f"{text}\tn/a\terror: {e}", flush=True)
+            print(f"torch_bench: {text}: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+            failures += 1
     return 1 if failures else 0
 
 

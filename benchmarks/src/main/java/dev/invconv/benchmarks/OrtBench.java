@@ -18,10 +18,15 @@ import java.util.Locale;
  * {@code benchmarks/run-all.sh}); the JMH benchmarks cover a few cases more rigorously.
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp benchmarks/target/benchmarks.jar \
- *     dev.invconv.benchmarks.OrtBench [--threads N] [--quick] [--seconds S] (--cases FILE | PROBLEM...)
+ *     dev.invconv.benchmarks.OrtBench [--threads N] [--quick] [--seconds S] [--models-dir DIR]
+ *     (--cases FILE | PROBLEM...)
  * </pre>
  * Prints {@code name, median_ms, p10_ms, p90_ms, check} tab-separated, or {@code name n/a reason}.
- * Every case is first checked against the float64 reference on its small variant.
+ * Every operator case is first checked against the float64 reference on its small variant.
+ * Model cases (suite {@code models}, e.g. {@code rednet50_mb1ih224}) run the ONNX graph
+ * {@code DIR/<case>.onnx} that {@code torch_bench.py --export-onnx DIR} wrote, with the same
+ * session options, checked against PyTorch's logits saved with it ({@link OrtModelCase}); without
+ * {@code --models-dir} or without the file they are {@code n/a}.
  */
 public final class OrtBench {
 
@@ -31,16 +36,19 @@ public final class OrtBench {
         int threads = Runtime.getRuntime().availableProcessors();
         Timing timing = Timing.NATIVE;
         Double seconds = null;
+        Path modelsDir = null;
         List<String> cases = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
                 case "--quick" -> timing = Timing.NATIVE_QUICK;
                 case "--seconds" -> seconds = Double.parseDouble(args[++i]);
+                case "--models-dir" -> modelsDir = Path.of(args[++i]);
                 case "--cases" -> Files.readAllLines(Path.of(args[++i])).stream().map(String::trim)
                         .filter(l -> !l.isEmpty() && !l.startsWith("#")).forEach(cases::add);
                 case "--help", "-h" -> {
-                    System.out.println("usage: OrtBench [--threads N] [--quick] [--seconds S] (--cases FILE | PROBLEM...)");
+                    System.out.println("usage: OrtBench [--threads N] [--quick] [--seconds S] [--models-dir DIR]"
+                            + " (--cases FILE | PROBLEM...)");
                     return;
                 }
                 default -> cases.add(args[i]);
@@ -54,6 +62,10 @@ public final class OrtBench {
         System.out.println("# name\tmedian_ms\tp10_ms\tp90_ms\tcheck");
         int failures = 0;
         for (String text : cases) {
+            if (OrtModelCase.isModel(text)) {
+                failures += runModel(text, modelsDir, threads, timing) ? 0 : 1;
+                continue;
+            }
             Problem p;
             try {
                 p = Problem.parse(text);
@@ -88,5 +100,34 @@ public final class OrtBench {
             }
         }
         System.exit(failures == 0 ? 0 : 1);
+    }
+
+    /** One model case: its ONNX graph from {@code modelsDir}; false if it failed (a missing graph is a note). */
+    private static boolean runModel(String text, Path modelsDir, int threads, Timing timing) {
+        if (modelsDir == null) {
+            System.out.println(text + "\tn/a\tmodel case: needs --models-dir (torch_bench.py --export-onnx DIR)");
+            return true;
+        }
+        Path file = OrtModelCase.modelFile(modelsDir, text);
+        if (!Files.isRegularFile(file)) {
+            System.out.println(text + "\tn/a\tno ONNX graph " + file + " (torch_bench.py --export-onnx "
+                    + modelsDir + ")");
+            return true;
+        }
+        try (OrtModelCase model = OrtModelCase.create(modelsDir, text, threads, 42)) {
+            String check = model.check();
+            Timing.Stats s = timing.measure(() -> {
+                try {
+                    model.run();
+                } catch (OrtException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            System.out.printf(Locale.ROOT, "%s\t%.6g\t%.6g\t%.6g\t%s%n", text, s.median(), s.p10(), s.p90(), check);
+            return !check.startsWith("CHECK FAILED");
+        } catch (OrtException | IOException | RuntimeException e) {
+            System.out.println(text + "\tn/a\terror: " + e.getMessage());
+            return false;
+        }
     }
 }
