@@ -10,8 +10,9 @@
  * least --min-time seconds after two warm-up runs; the table shows the median, the best run
  * and the 10th to 90th percentile spread of the run times (the machine may be shared: read the
  * spread before the median), GFLOP/s from the median, % of the peak that ic_measure_peak_gflops measures
- * on the same threads and ISA, and GB/s of compulsory traffic (src, dst and weights once) for
- * memory-bound layers.
+ * on the same threads and ISA, and GB/s of compulsory traffic (src, dst and weights once) with
+ * its % of the bandwidth ic_measure_bandwidth_gbps measures (the yardstick of memory-bound
+ * layers; warm caches can put a small layer above 100 %).
  *
  * Each case checks its own result on the first run against the scalar kernels (the operator
  * created again with the ISA limited to scalar; those sum in double): |y - y_scalar| must be
@@ -377,13 +378,20 @@ int main(int argc, char** argv) {
     fprintf(stderr, "ic-bench: no peak (%s); %% of peak left out\n", ic_last_error());
     peak = 0.0;
   }
+  double bandwidth = 0.0;
+  status = ic_measure_bandwidth_gbps(context, 0.3, &bandwidth);
+  if (status != IC_STATUS_SUCCESS) {
+    fprintf(stderr, "ic-bench: no bandwidth (%s); %% of bandwidth left out\n", ic_last_error());
+    bandwidth = 0.0;
+  }
   printf("# invconv %s, ISA %s (detected %s), %d threads, layout %s, batch 1, fp32, warm caches\n",
          ic_version_string(), ic_isa_name(isa), ic_isa_name(ic_detected_isa()), (int)o.threads,
          o.layout == IC_LAYOUT_NHWC ? "nhwc" : "nchw");
-  printf("# measured peak %.1f GFLOP/s (ic_measure_peak_gflops, %.2f s); times: median of >= %d "
-         "runs and >= %.2f s\n", peak, o.peak_seconds, o.min_runs, o.min_time);
-  printf("%-28s %-24s %9s %8s %15s %8s %7s %7s  %s\n", "case", "shape", "median_ms", "best_ms",
-         "p10-p90_ms", "GFLOP/s", "%peak", "GB/s", "kernel");
+  printf("# measured peak %.1f GFLOP/s (ic_measure_peak_gflops, %.2f s), memory bandwidth %.1f "
+         "GB/s (ic_measure_bandwidth_gbps: copy, read + written); times: median of >= %d runs "
+         "and >= %.2f s\n", peak, o.peak_seconds, bandwidth, o.min_runs, o.min_time);
+  printf("%-28s %-24s %9s %8s %15s %8s %7s %7s %5s  %s\n", "case", "shape", "median_ms", "best_ms",
+         "p10-p90_ms", "GFLOP/s", "%peak", "GB/s", "%bw", "kernel");
 
   int failures = 0;
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -457,8 +465,14 @@ int main(int argc, char** argv) {
     } else {
       snprintf(rate, sizeof rate, "-");
     }
-    printf("%-28s %-24s %9.4f %8.4f %15s %8s %7s %7.1f  %s%s\n", c->name, shape, median * 1e3,
-           times[0] * 1e3, spread, rate, percent, gbytes, op_kernel(&op),
+    char bandwidth_percent[16];
+    if (bandwidth > 0) {
+      snprintf(bandwidth_percent, sizeof bandwidth_percent, "%.0f", 100.0 * gbytes / bandwidth);
+    } else {
+      snprintf(bandwidth_percent, sizeof bandwidth_percent, "-");
+    }
+    printf("%-28s %-24s %9.4f %8.4f %15s %8s %7s %7.1f %5s  %s%s\n", c->name, shape, median * 1e3,
+           times[0] * 1e3, spread, rate, percent, gbytes, bandwidth_percent, op_kernel(&op),
            bad ? "  CHECK FAILED" : "");
     fflush(stdout);
     if (bad) failures++;

@@ -167,6 +167,15 @@ IC_API void ic_context_destroy(ic_context_t* context);
 IC_API ic_status_t ic_measure_peak_gflops(ic_context_t* context, double seconds,
                                           double* gflops_out);
 
+/**
+ * Measures the memory bandwidth the context's threads reach: STREAM's "copy" of a 64 MiB buffer
+ * (far larger than the caches) into another, for about `seconds` (0.05 to 10), best pass. The
+ * yardstick of memory-bound layers (depthwise). Allocates 128 MiB while it runs.
+ * @param gbps_out receives GB/s (10^9 bytes) read plus written, all threads together.
+ */
+IC_API ic_status_t ic_measure_bandwidth_gbps(ic_context_t* context, double seconds,
+                                             double* gbps_out);
+
 /* ---------------------------------------------------------------------------------------------
  * Conv2d: standard, grouped, depthwise (groups == in_channels) and pointwise (1x1)
  *

@@ -815,6 +815,17 @@ static void test_peak_errors(void) {
   CHECK_STATUS(ic_measure_peak_gflops(NULL, -1, &gflops), INVALID, "seconds=-1");
   CHECK_STATUS(ic_measure_peak_gflops(NULL, NAN, &gflops), INVALID, "seconds=nan");
   CHECK_STATUS(ic_measure_peak_gflops(NULL, INFINITY, &gflops), INVALID, "seconds=inf");
+
+  double gbps = -1;
+  CHECK_STATUS(ic_measure_bandwidth_gbps(NULL, 0.5, NULL), INVALID,
+               "ic_measure_bandwidth_gbps: gbps_out is NULL");
+  CHECK_STATUS(ic_measure_bandwidth_gbps(NULL, 0.01, &gbps), INVALID,
+               "ic_measure_bandwidth_gbps: seconds=0.01 must be between 0.05 and 10");
+  CHECK(gbps == 0);
+  CHECK_STATUS(ic_measure_bandwidth_gbps(NULL, NAN, &gbps), INVALID, "seconds=nan");
+  /* A real measurement, single-threaded (NULL context): positive and plausible. */
+  CHECK_OK(ic_measure_bandwidth_gbps(NULL, 0.05, &gbps));
+  CHECK_MSG(gbps > 0.1 && gbps < 2000, "bandwidth %g GB/s", gbps);
 }
 
 static void test_context_and_isa_errors(void) {

@@ -1,5 +1,9 @@
 /*
- * ic_measure_peak_gflops: the machine's fp32 peak as the yardstick of "% of peak".
+ * The machine's yardsticks for benchmarks: ic_measure_peak_gflops (fp32 peak, for "% of peak"
+ * of compute-bound layers) and ic_measure_bandwidth_gbps (memory bandwidth, for the
+ * memory-bound ones: depthwise).
+ *
+ * ic_measure_peak_gflops:
  *
  * Every thread of the context runs the active ISA's probe (src/f32-peak/: independent chains
  * of multiply-adds on the widest registers) in short batches until a common deadline. The
@@ -10,6 +14,7 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "internal.h"
@@ -103,5 +108,62 @@ ic_status_t ic_measure_peak_gflops(ic_context_t* context, double seconds, double
                     0.9 * seconds);
   }
   *gflops_out = flops / (end - first) * 1e-9;
+  return IC_STATUS_SUCCESS;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * ic_measure_bandwidth_gbps: STREAM's "copy" on the context's threads. Two buffers far larger
+ * than the caches; a pass copies one into the other in chunks spread over the threads (each
+ * thread a contiguous range: ic_run_tasks), timed as a whole; bytes read plus bytes written
+ * over the best pass's time. One untimed pass first (page faults, thread wake-up).
+ * ------------------------------------------------------------------------------------------- */
+
+static const char ic_bandwidth_op[] = "ic_measure_bandwidth_gbps";
+
+enum { IC_BANDWIDTH_BYTES = 64 << 20, IC_BANDWIDTH_CHUNK = 256 << 10 };
+
+typedef struct ic_copy_job {
+  const char* src;
+  char* dst;
+} ic_copy_job_t;
+
+static void ic_copy_task(void* arg, size_t task, uint32_t thread_index) {
+  (void)thread_index;
+  const ic_copy_job_t* job = arg;
+  const size_t offset = task * (size_t)IC_BANDWIDTH_CHUNK;
+  memcpy(job->dst + offset, job->src + offset, IC_BANDWIDTH_CHUNK);
+}
+
+ic_status_t ic_measure_bandwidth_gbps(ic_context_t* context, double seconds, double* gbps_out) {
+  if (gbps_out == NULL) {
+    return ic_error(IC_STATUS_INVALID_ARGUMENT, "%s: gbps_out is NULL", ic_bandwidth_op);
+  }
+  *gbps_out = 0.0;
+  if (!(seconds >= 0.05 && seconds <= 10.0)) {
+    return ic_error(IC_STATUS_INVALID_ARGUMENT, "%s: seconds=%g must be between 0.05 and 10",
+                    ic_bandwidth_op, seconds);
+  }
+  char* src = ic_aligned_alloc(IC_BANDWIDTH_BYTES);
+  char* dst = ic_aligned_alloc(IC_BANDWIDTH_BYTES);
+  if (src == NULL || dst == NULL) {
+    ic_aligned_free(src);
+    ic_aligned_free(dst);
+    return ic_error(IC_STATUS_OUT_OF_MEMORY, "%s: out of memory for 2 x %d MiB of buffers",
+                    ic_bandwidth_op, IC_BANDWIDTH_BYTES >> 20);
+  }
+  memset(src, 1, IC_BANDWIDTH_BYTES);
+  ic_copy_job_t job = {src, dst};
+  const size_t tasks = IC_BANDWIDTH_BYTES / IC_BANDWIDTH_CHUNK;
+  ic_parallelize(context, tasks, ic_copy_task, &job); /* untimed */
+  const double stop_at = ic_now() + seconds;
+  double best = INFINITY;
+  for (int passes = 0; passes < 2 || ic_now() < stop_at; passes++) {
+    const double start = ic_now();
+    ic_parallelize(context, tasks, ic_copy_task, &job);
+    best = fmin(best, ic_now() - start);
+  }
+  ic_aligned_free(src);
+  ic_aligned_free(dst);
+  *gbps_out = 2.0 * IC_BANDWIDTH_BYTES / best * 1e-9;
   return IC_STATUS_SUCCESS;
 }

@@ -52,16 +52,40 @@ public final class Invconv {
      * @throws IllegalArgumentException if {@code seconds} is out of range
      */
     public static double measurePeakGflops(Context context, double seconds) {
+        return probe("ic_measure_peak_gflops", context, seconds, invconv_h::ic_measure_peak_gflops);
+    }
+
+    /**
+     * Measures the memory bandwidth {@code context}'s threads reach, the yardstick of
+     * memory-bound layers (depthwise): STREAM's "copy" of a 64 MiB buffer into another (far
+     * larger than the caches), best pass of about {@code seconds}. Allocates 128 MiB of native
+     * memory while it runs.
+     *
+     * @param seconds between 0.05 and 10
+     * @return GB/s (10<sup>9</sup> bytes) read plus written, all threads together
+     * @throws IllegalArgumentException if {@code seconds} is out of range
+     */
+    public static double measureBandwidthGbps(Context context, double seconds) {
+        return probe("ic_measure_bandwidth_gbps", context, seconds, invconv_h::ic_measure_bandwidth_gbps);
+    }
+
+    /** A native probe: {@code (context, seconds, double* out) -> ic_status_t}. */
+    @FunctionalInterface
+    private interface Probe {
+        int run(MemorySegment context, double seconds, MemorySegment out);
+    }
+
+    /** Runs a probe for about {@code seconds} (0.05 to 10, checked here too) and returns its figure. */
+    private static double probe(String name, Context context, double seconds, Probe probe) {
         Objects.requireNonNull(context, "context");
         if (!(seconds >= 0.05 && seconds <= 10)) {
-            throw new IllegalArgumentException("ic_measure_peak_gflops: seconds=" + seconds
-                    + " must be between 0.05 and 10");
+            throw new IllegalArgumentException(name + ": seconds=" + seconds + " must be between 0.05 and 10");
         }
         NativeLibrary.ensureLoaded();
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment gflops = arena.allocate(JAVA_DOUBLE);
-            Status.check(invconv_h.ic_measure_peak_gflops(context.handle(), seconds, gflops));
-            return gflops.get(JAVA_DOUBLE, 0);
+            MemorySegment out = arena.allocate(JAVA_DOUBLE);
+            Status.check(probe.run(context.handle(), seconds, out));
+            return out.get(JAVA_DOUBLE, 0);
         }
     }
 

@@ -434,4 +434,22 @@ class NativePoolTest {
         assertInvalid("seconds=NaN", () -> Invconv.measurePeakGflops(context, Double.NaN));
         assertThrows(NullPointerException.class, () -> Invconv.measurePeakGflops(null, 1));
     }
+
+    // ---- bandwidth ----------------------------------------------------------------------------
+
+    @Test
+    void bandwidthProbeIsPositiveAndPlausible() {
+        double gbps = Invconv.measureBandwidthGbps(context, 0.05);
+        // Any machine copies faster than 0.1 GB/s; no memory system here moves 2 TB/s.
+        assertTrue(gbps > 0.1 && gbps < 2000, gbps + " GB/s on " + context.threads() + " threads");
+    }
+
+    @Test
+    void bandwidthProbeChecksItsArguments() {
+        assertInvalid("ic_measure_bandwidth_gbps: seconds=0.01 must be between 0.05 and 10",
+                () -> Invconv.measureBandwidthGbps(context, 0.01));
+        assertInvalid("seconds=11.0 must be between 0.05 and 10", () -> Invconv.measureBandwidthGbps(context, 11));
+        assertInvalid("seconds=NaN", () -> Invconv.measureBandwidthGbps(context, Double.NaN));
+        assertThrows(NullPointerException.class, () -> Invconv.measureBandwidthGbps(null, 1));
+    }
 }

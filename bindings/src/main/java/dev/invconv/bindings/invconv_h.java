@@ -934,6 +934,68 @@ public class invconv_h extends invconv_h$shared {
         }
     }
 
+    private static class ic_measure_bandwidth_gbps {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            invconv_h.C_INT,
+            invconv_h.C_POINTER,
+            invconv_h.C_DOUBLE,
+            invconv_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ic_measure_bandwidth_gbps");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ic_status_t ic_measure_bandwidth_gbps(ic_context_t *context, double seconds, double *gbps_out)
+     * }
+     */
+    public static FunctionDescriptor ic_measure_bandwidth_gbps$descriptor() {
+        return ic_measure_bandwidth_gbps.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ic_status_t ic_measure_bandwidth_gbps(ic_context_t *context, double seconds, double *gbps_out)
+     * }
+     */
+    public static MethodHandle ic_measure_bandwidth_gbps$handle() {
+        return ic_measure_bandwidth_gbps.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ic_status_t ic_measure_bandwidth_gbps(ic_context_t *context, double seconds, double *gbps_out)
+     * }
+     */
+    public static MemorySegment ic_measure_bandwidth_gbps$address() {
+        return ic_measure_bandwidth_gbps.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ic_status_t ic_measure_bandwidth_gbps(ic_context_t *context, double seconds, double *gbps_out)
+     * }
+     */
+    public static int ic_measure_bandwidth_gbps(MemorySegment context, double seconds, MemorySegment gbps_out) {
+        var mh$ = ic_measure_bandwidth_gbps.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ic_measure_bandwidth_gbps", context, seconds, gbps_out);
+            }
+            return (int)mh$.invokeExact(context, seconds, gbps_out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class ic_conv2d_create {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             invconv_h.C_INT,

@@ -6,10 +6,10 @@ import dev.invconv.cli.bench.BenchCase;
 import dev.invconv.cli.bench.BenchChart;
 import dev.invconv.cli.bench.BenchResult;
 import dev.invconv.cli.bench.OperatorCase;
-import dev.invconv.cli.bench.Peak;
+import dev.invconv.cli.bench.Timing;
+import dev.invconv.cli.bench.Yardsticks;
 import dev.invconv.cli.bench.Suite;
 import dev.invconv.cli.bench.Suites;
-import dev.invconv.cli.bench.Timing;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -160,9 +160,11 @@ final class Bench {
         try (Context context = options.openContext()) {
             String isa = Invconv.activeIsa().name().toLowerCase(Locale.ROOT);
             double load = loadAverage();
-            double peak = measurePeak(context, args.quick() ? 3 : 10, err);
-            out.printf(Locale.ROOT, "invconv bench: %d threads, isa %s, measured fp32 peak %.1f GFLOP/s, load average %.2f%s%n",
-                    context.threads(), isa, peak, load, args.quick() ? ", --quick (indicative only)" : "");
+            Yardsticks yardsticks = Yardsticks.measure(context, args.quick() ? 3 : 10, err);
+            out.printf(Locale.ROOT, "invconv bench: %d threads, isa %s, measured fp32 peak %.1f GFLOP/s, memory bandwidth"
+                            + " %.1f GB/s (copy), load average %.2f%s%n", context.threads(), isa,
+                    yardsticks.peakGflops(), yardsticks.bandwidthGbps(), load,
+                    args.quick() ? ", --quick (indicative only)" : "");
             out.println("batch 1, fp32, NCHW in and out, bias on, no activation; medians of single runs with warm caches");
             if (load > 0.5 * Runtime.getRuntime().availableProcessors()) {
                 out.printf(Locale.ROOT, "note: the machine is busy (load %.2f on %d CPUs): timings are unreliable%n", load,
@@ -176,7 +178,7 @@ final class Bench {
                     progress.next(suite.name(), benchCase.name());
                     BenchResult result;
                     try {
-                        result = measure(suite.name(), benchCase, context, args, peak, isa);
+                        result = measure(suite.name(), benchCase, context, args, yardsticks, isa);
                     } catch (IllegalArgumentException | UnsupportedOperationException | IllegalStateException e) {
                         progress.clear(); // one case the library rejects does not stop the others
                         failures++;
@@ -223,7 +225,7 @@ final class Bench {
      * self-check compares the full-size output with it), else the self-check on the case's
      * smaller variant.
      */
-    static BenchResult measure(String suite, BenchCase benchCase, Context context, Args args, double peak,
+    static BenchResult measure(String suite, BenchCase benchCase, Context context, Args args, Yardsticks yardsticks,
                                String isa) {
         BenchCase.Verdict verdict = null;
         String checkedOn = null;
@@ -239,7 +241,7 @@ final class Bench {
                     checkedOn = benchCase.name();
                 }
             }
-            result = new BenchResult(suite, benchCase, p.kernelName(), timing, java, verdict, checkedOn, peak,
+            result = new BenchResult(suite, benchCase, p.kernelName(), timing, java, verdict, checkedOn, yardsticks,
                     context.threads(), isa, args.quick(), load);
         }
         if (args.check() && result.verdict() == null) {
@@ -248,20 +250,11 @@ final class Bench {
                 if (p.hasJava()) {
                     p.run();
                     result = new BenchResult(suite, benchCase, result.kernelName(), result.timing(), result.java(),
-                            p.check(), small.name(), peak, result.threads(), isa, args.quick(), result.loadAverage());
+                            p.check(), small.name(), yardsticks, result.threads(), isa, args.quick(), result.loadAverage());
                 }
             }
         }
         return result;
-    }
-
-    private static double measurePeak(Context context, int windows, PrintStream err) {
-        try {
-            return Peak.measure(context, windows);
-        } catch (UnsupportedOperationException | IllegalStateException e) {
-            err.println("bench: peak not measured (" + e.getMessage() + "); % of peak omitted");
-            return Double.NaN;
-        }
     }
 
     /** The 1-minute load average from /proc/loadavg, or NaN where there is none. */
@@ -293,6 +286,7 @@ final class Bench {
         private final Suite suite;
         private final boolean java;
         private final boolean targets;
+        private final boolean bandwidth;
         private final int nameWidth;
         private final int shapeWidth;
         private double totalMs;
@@ -305,6 +299,7 @@ final class Bench {
             this.suite = suite;
             this.java = java;
             this.targets = cases.stream().anyMatch(c -> !Double.isNaN(c.targetMs()));
+            this.bandwidth = cases.stream().anyMatch(c -> c.op().equals("depthwise_conv2d"));
             this.nameWidth = Math.max(12, cases.stream().mapToInt(c -> c.name().length()).max().orElse(12));
             this.shapeWidth = Math.max(5, cases.stream().mapToInt(c -> c.shapeText().length()).max().orElse(5));
         }
@@ -313,6 +308,9 @@ final class Bench {
             out.printf("%n%s: %s%n", suite.name(), suite.description());
             StringBuilder h = new StringBuilder(String.format(Locale.ROOT, "%-" + nameWidth + "s  %-" + shapeWidth
                     + "s  %3s  %9s  %17s  %8s  %6s", "case", "shape", "x", "median ms", "p10-p90 ms", "GFLOP/s", "%peak"));
+            if (bandwidth) {
+                h.append(String.format(Locale.ROOT, "  %5s", "%bw"));
+            }
             if (java) {
                 h.append(String.format(Locale.ROOT, "  %10s  %7s", "java ms", "speedup"));
             }
@@ -330,6 +328,10 @@ final class Bench {
                             + "s  %3d  %9.4g  %8.4g-%-8.4g  %8.1f  %6s", c.name(), c.shapeText(), c.count(), t.median(),
                     t.p10(), t.p90(), r.gflops(), Double.isNaN(r.percentOfPeak()) ? "-"
                             : String.format(Locale.ROOT, "%.1f", r.percentOfPeak())));
+            if (bandwidth) {
+                s.append(r.memoryBound() && !Double.isNaN(r.percentOfBandwidth())
+                        ? String.format(Locale.ROOT, "  %5.0f", r.percentOfBandwidth()) : String.format("  %5s", "-"));
+            }
             totalMs += c.count() * t.median();
             abovePeak |= r.percentOfPeak() > 100;
             if (java) {

@@ -20,6 +20,7 @@ final class Info {
 
     /** How many probe windows {@code info} measures the fp32 peak in (the best counts). */
     private static final int PEAK_WINDOWS = 5;
+    private static final double BANDWIDTH_SECONDS = 0.3;
 
     private Info() {}
 
@@ -41,6 +42,10 @@ final class Info {
             double peak = Peak.measure(context, PEAK_WINDOWS);
             out.printf(Locale.ROOT, "peak       %.1f GFLOP/s fp32 measured (FMA loop, %d threads, %s, best of %d x %.1f s)%n",
                     peak, context.threads(), name(active), PEAK_WINDOWS, Peak.WINDOW_SECONDS);
+            // STREAM copy on the same threads: the yardstick of memory-bound layers.
+            double bandwidth = Invconv.measureBandwidthGbps(context, BANDWIDTH_SECONDS);
+            out.printf(Locale.ROOT, "bandwidth  %.1f GB/s measured (copy of 64 MiB, read + written, %d threads)%n",
+                    bandwidth, context.threads());
         }
         // The kernels operators get on this CPU, from tiny throw-away operators.
         try (Conv2d conv = Conv2d.builder(16, 16, 3).padding(Padding.SAME).build(new float[16 * 16 * 9], null);

@@ -218,6 +218,10 @@ class BenchTest {
             double median = (Double) c.get("median_ms");
             assertTrue(median > 0 && (Double) c.get("p10_ms") <= median && median <= (Double) c.get("p90_ms"), c.toString());
             assertTrue((Double) c.get("gflops") > 0);
+            assertTrue((Double) c.get("bandwidth_gbps") > 0, "the bandwidth yardstick: " + c);
+            if (c.get("op").equals("depthwise_conv2d")) {
+                assertTrue((Double) c.get("pct_bandwidth") > 0, c.toString());
+            }
             assertTrue((Double) c.get("java_median_ms") > 0);
             assertEquals(Problem.parse((String) c.get("name")).toString(), c.get("name"));
         }

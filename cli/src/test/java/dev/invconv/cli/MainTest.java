@@ -124,6 +124,8 @@ class MainTest {
         assertTrue(run.out().contains("threads    3"), run.out());
         assertTrue(run.out().matches("(?s).*isa        (scalar|avx2|avx512).*"), run.out());
         assertTrue(run.out().contains("f32_dwconv"), run.out());
+        assertTrue(run.out().matches("(?s).*peak       [0-9.]+ GFLOP/s.*"), run.out());
+        assertTrue(run.out().matches("(?s).*bandwidth  [0-9.]+ GB/s.*"), run.out());
     }
 
     @Test

@@ -14,14 +14,14 @@ import java.util.Map;
  * @param java        the plain-Java timings, or null when not measured
  * @param verdict     the self-check, or null when skipped
  * @param checkedOn   the problem the self-check ran on (the case itself, or its smaller variant)
- * @param peakGflops  the measured fp32 peak of the context's threads, or NaN
+ * @param yardsticks  the measured fp32 peak and memory bandwidth of the context's threads
  * @param threads     native threads
  * @param isa         the active ISA, e.g. {@code avx512}
  * @param quick       whether {@code --quick} budgets were used
  * @param loadAverage the 1-minute load average when the case ran, or NaN
  */
 public record BenchResult(String suite, BenchCase benchCase, String kernelName, Timing.Stats timing,
-                          Timing.Stats java, BenchCase.Verdict verdict, String checkedOn, double peakGflops,
+                          Timing.Stats java, BenchCase.Verdict verdict, String checkedOn, Yardsticks yardsticks,
                           int threads, String isa, boolean quick, double loadAverage) {
 
     /** GFLOP/s at the median time. */
@@ -31,7 +31,17 @@ public record BenchResult(String suite, BenchCase benchCase, String kernelName, 
 
     /** Percent of the measured peak at the median time, or NaN. */
     public double percentOfPeak() {
-        return 100 * gflops() / peakGflops;
+        return 100 * gflops() / yardsticks.peakGflops();
+    }
+
+    /** Whether the case is memory-bound by nature (depthwise): judged by % of bandwidth, not of peak. */
+    public boolean memoryBound() {
+        return benchCase.op().equals("depthwise_conv2d");
+    }
+
+    /** Percent of the measured memory bandwidth at the median time, or NaN. */
+    public double percentOfBandwidth() {
+        return 100 * gbps() / yardsticks.bandwidthGbps();
     }
 
     /** GB/s of the least memory traffic at the median time, or NaN when the case has no byte count. */
@@ -68,9 +78,11 @@ public record BenchResult(String suite, BenchCase benchCase, String kernelName, 
         f.put("flops", benchCase.flops());
         f.put("bytes", benchCase.bytes() > 0 ? benchCase.bytes() : null);
         f.put("gbps", gbps());
+        f.put("pct_bandwidth", percentOfBandwidth());
+        f.put("bandwidth_gbps", yardsticks.bandwidthGbps());
         f.put("count", benchCase.count());
         f.put("target_ms", benchCase.targetMs());
-        f.put("peak_gflops", peakGflops);
+        f.put("peak_gflops", yardsticks.peakGflops());
         f.put("threads", threads);
         f.put("isa", isa);
         f.put("kernel_name", kernelName);
