@@ -127,6 +127,21 @@ IC_POOL_INLINE IC_V ic_maxpool_column_max(const float* rows, int64_t row_stride,
   return m;
 }
 
+/* The column maxima of IC_B output columns' first taps from input column `col`: stride 1,
+ * one vector; stride 2, the even and the odd input columns of 2 * IC_B, de-interleaved. */
+IC_POOL_INLINE void ic_maxpool_column_vectors(const float* rows, int64_t row_stride, int64_t count,
+                                              int64_t width, int64_t col, IC_V fill, int S,
+                                              IC_V out[2]) {
+  if (S == 1) {
+    out[0] = ic_maxpool_column_max(rows, row_stride, count, width, col, fill);
+  } else {
+    const IC_V r0 = ic_maxpool_column_max(rows, row_stride, count, width, col, fill);
+    const IC_V r1 = ic_maxpool_column_max(rows, row_stride, count, width, col + IC_B, fill);
+    out[0] = IC_EVEN(r0, r1);
+    out[1] = IC_ODD(r0, r1);
+  }
+}
+
 /* The NCHW path for inputs without NaN or -0.0, stride S (1 or 2), windows whose taps reach
  * less than a vector past their first column ((kernel_w - 1) / S < IC_B). There max is a
  * plain commutative, associative maximum whose result is the same bits in any order, so the
@@ -157,24 +172,10 @@ IC_POOL_INLINE void ic_maxpool_nchw_separable(const ic_f32_maxpool2d_args_t* arg
       /* Input column of lane 0 of output vector v: S * v * IC_B - pad_left. */
       IC_V cur[2], next[2];
       int64_t col = -g->pad_left;
-      if (S == 1) {
-        cur[0] = ic_maxpool_column_max(rows, xs.h, count, g->in_w, col, fill);
-      } else {
-        const IC_V r0 = ic_maxpool_column_max(rows, xs.h, count, g->in_w, col, fill);
-        const IC_V r1 = ic_maxpool_column_max(rows, xs.h, count, g->in_w, col + IC_B, fill);
-        cur[0] = IC_EVEN(r0, r1);
-        cur[1] = IC_ODD(r0, r1);
-      }
+      ic_maxpool_column_vectors(rows, xs.h, count, g->in_w, col, fill, S, cur);
       for (int64_t v = 0; v < vectors; v++) {
         col += S * IC_B;
-        if (S == 1) {
-          next[0] = ic_maxpool_column_max(rows, xs.h, count, g->in_w, col, fill);
-        } else {
-          const IC_V r0 = ic_maxpool_column_max(rows, xs.h, count, g->in_w, col, fill);
-          const IC_V r1 = ic_maxpool_column_max(rows, xs.h, count, g->in_w, col + IC_B, fill);
-          next[0] = IC_EVEN(r0, r1);
-          next[1] = IC_ODD(r0, r1);
-        }
+        ic_maxpool_column_vectors(rows, xs.h, count, g->in_w, col, fill, S, next);
         IC_V best = cur[0];
         for (int64_t k = 1; k < kw; k++) {
           const int r = S == 1 ? 0 : (int)(k & 1);

@@ -197,12 +197,13 @@ static int64_t ic_product(int64_t a, int64_t b, bool* overflow) {
 /* ---------------------------------------------------------------------------------------------
  * Tasks: runs of consecutive tiles (and of groups or blocks) of one image
  *
- * The threads work on distant parts of the image, so they share packed input rows and T only
- * where their runs meet. (Tasks of one tile and one group, handed out in order, had the
- * threads waiting on each other's claims all the time: two threads were slower than one.)
- * About two tasks per thread per image, for balance; images with too few tiles for that are
- * split over groups (blocks) as well. How the work is grouped into tasks changes no result:
- * each output element comes from the same kernel calls.
+ * Each thread starts on its own contiguous range of tasks (ic_run_tasks), so the threads work
+ * on distant parts of the image and share packed input rows and T only where their ranges
+ * meet. (Tasks of one tile and one group handed out from a shared counter had the threads
+ * waiting on each other's claims all the time: two threads were slower than one.) About
+ * IC_TASKS_PER_THREAD tasks per thread per image (2 and 8 measured the same within this VM's
+ * noise); images with too few tiles for that are split over groups (blocks) as well. How the work is grouped into tasks
+ * changes no result: each output element comes from the same kernel calls.
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct ic_task_runs {
@@ -210,9 +211,11 @@ typedef struct ic_task_runs {
   int64_t tile_runs, part_runs;
 } ic_task_runs_t;
 
+enum { IC_TASKS_PER_THREAD = 2 };
+
 static size_t ic_task_runs_plan(ic_task_runs_t* r, int64_t batch, int64_t tiles, int64_t parts,
                                 int64_t threads) {
-  const int64_t wanted = 2 * ic_max_i64(threads, 1);
+  const int64_t wanted = IC_TASKS_PER_THREAD * ic_max_i64(threads, 1);
   r->tiles_per_task = ic_max_i64(1, tiles / wanted);
   r->tile_runs = ic_divide_round_up(tiles, r->tiles_per_task);
   const int64_t part_runs = ic_min_i64(parts, ic_divide_round_up(wanted, r->tile_runs));

@@ -85,14 +85,7 @@ public final class OrtBench {
                     failures += report.passed() ? 0 : 1;
                 }
                 try (OrtCase ort = OrtCase.create(p, threads, 42)) {
-                    Timing.Stats s = timing.measure(() -> {
-                        try {
-                            ort.run();
-                        } catch (OrtException e) {
-                            throw new IllegalStateException(e);
-                        }
-                    });
-                    System.out.printf(Locale.ROOT, "%s\t%.6g\t%.6g\t%.6g\t%s%n", text, s.median(), s.p10(), s.p90(), check);
+                    timeAndPrint(text, ort::run, timing, check);
                 }
             } catch (OrtException | RuntimeException e) {
                 System.out.println(text + "\tn/a\terror: " + e.getMessage());
@@ -100,6 +93,24 @@ public final class OrtBench {
             }
         }
         System.exit(failures == 0 ? 0 : 1);
+    }
+
+    /** An inference to time. */
+    @FunctionalInterface
+    private interface Inference {
+        void run() throws OrtException;
+    }
+
+    /** Times {@code inference} and prints the case's row: name, median, p10, p90 (ms), check. */
+    private static void timeAndPrint(String text, Inference inference, Timing timing, String check) {
+        Timing.Stats s = timing.measure(() -> {
+            try {
+                inference.run();
+            } catch (OrtException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        System.out.printf(Locale.ROOT, "%s\t%.6g\t%.6g\t%.6g\t%s%n", text, s.median(), s.p10(), s.p90(), check);
     }
 
     /** One model case: its ONNX graph from {@code modelsDir}; false if it failed (a missing graph is a note). */
@@ -116,14 +127,7 @@ public final class OrtBench {
         }
         try (OrtModelCase model = OrtModelCase.create(modelsDir, text, threads, 42)) {
             String check = model.check();
-            Timing.Stats s = timing.measure(() -> {
-                try {
-                    model.run();
-                } catch (OrtException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            System.out.printf(Locale.ROOT, "%s\t%.6g\t%.6g\t%.6g\t%s%n", text, s.median(), s.p10(), s.p90(), check);
+            timeAndPrint(text, model::run, timing, check);
             return !check.startsWith("CHECK FAILED");
         } catch (OrtException | IOException | RuntimeException e) {
             System.out.println(text + "\tn/a\terror: " + e.getMessage());

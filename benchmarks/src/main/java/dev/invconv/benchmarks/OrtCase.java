@@ -17,8 +17,6 @@ import dev.invconv.reference.Result;
 import dev.invconv.reference.Tolerance;
 
 import java.lang.foreign.Arena;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -88,16 +86,10 @@ final class OrtCase implements AutoCloseable {
 
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         OrtSession session = null;
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setIntraOpNumThreads(threads);
-            options.setInterOpNumThreads(1);
-            options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        try (OrtSession.SessionOptions options = OrtSessions.options(threads)) {
             session = env.createSession(g.toModel(), options);
-            FloatBuffer buffer = ByteBuffer.allocateDirect(x.length * Float.BYTES).order(ByteOrder.nativeOrder())
-                    .asFloatBuffer();
-            buffer.put(x).flip();
-            OnnxTensor input = OnnxTensor.createTensor(env, buffer, new long[] {p.n(), p.c(), p.h(), p.w()});
+            OnnxTensor input = OnnxTensor.createTensor(env, OrtSessions.direct(x),
+                    new long[] {p.n(), p.c(), p.h(), p.w()});
             return new OrtCase(p, session, input, x, weights);
         } catch (OrtException | RuntimeException e) {
             if (session != null) {
@@ -109,11 +101,7 @@ final class OrtCase implements AutoCloseable {
 
     /** One inference, as a user calls it: run the session, close the result. */
     void run() throws OrtException {
-        try (OrtSession.Result result = session.run(inputs)) {
-            if (result.size() != 1) {
-                throw new IllegalStateException("onnxruntime returned " + result.size() + " outputs");
-            }
-        }
+        OrtSessions.runOnce(session, inputs);
     }
 
     /** ORT's output against the float64 reference on the same data, under the SPEC operator tolerance. */

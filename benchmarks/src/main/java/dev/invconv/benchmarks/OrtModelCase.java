@@ -79,13 +79,9 @@ final class OrtModelCase implements AutoCloseable {
         }
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         OrtSession session = null;
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setIntraOpNumThreads(threads);
-            options.setInterOpNumThreads(1);
-            options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        try (OrtSession.SessionOptions options = OrtSessions.options(threads)) {
             session = env.createSession(modelFile(directory, text).toString(), options);
-            OnnxTensor input = OnnxTensor.createTensor(env, direct(x), shape);
+            OnnxTensor input = OnnxTensor.createTensor(env, OrtSessions.direct(x), shape);
             return new OrtModelCase(session, input, directory, text.trim(), shape);
         } catch (OrtException | RuntimeException e) {
             if (session != null) {
@@ -97,11 +93,7 @@ final class OrtModelCase implements AutoCloseable {
 
     /** One inference, as a user calls it: run the session, close the result. */
     void run() throws OrtException {
-        try (OrtSession.Result result = session.run(inputs)) {
-            if (result.size() != 1) {
-                throw new IllegalStateException("onnxruntime returned " + result.size() + " outputs");
-            }
-        }
+        OrtSessions.runOnce(session, inputs);
     }
 
     /**
@@ -124,7 +116,7 @@ final class OrtModelCase implements AutoCloseable {
         }
         double[] expected = toDouble(read(out));
         float[] actual;
-        try (OnnxTensor saved = OnnxTensor.createTensor(OrtEnvironment.getEnvironment(), direct(x), shape);
+        try (OnnxTensor saved = OnnxTensor.createTensor(OrtEnvironment.getEnvironment(), OrtSessions.direct(x), shape);
              OrtSession.Result result = session.run(Map.of("input", saved))) {
             FloatBuffer y = ((OnnxTensor) result.get(0)).getFloatBuffer();
             actual = new float[y.remaining()];
@@ -147,13 +139,6 @@ final class OrtModelCase implements AutoCloseable {
         } catch (OrtException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    private static FloatBuffer direct(float[] values) {
-        FloatBuffer buffer = ByteBuffer.allocateDirect(values.length * Float.BYTES).order(ByteOrder.nativeOrder())
-                .asFloatBuffer();
-        buffer.put(values).flip();
-        return buffer;
     }
 
     private static float[] read(Path file) throws IOException {
