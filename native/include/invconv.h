@@ -424,7 +424,9 @@ IC_API void ic_involution2d_destroy(ic_involution2d_t* op);
  *   average: y = sum over the in-range elements / (count_include_pad ? kernel_h * kernel_w
  *                                                                     : number in range)
  * Output size as Conv2d with dilation 1 (floor). A window entirely in padding is an error at
- * create/output_size time (it would have no element), as in PyTorch's pad <= kernel / 2 rule.
+ * create (pad_top >= kernel_h or pad_left >= kernel_w) or output_size/run time (the last
+ * window): it would have no element. That is looser than PyTorch, which refuses any
+ * pad > kernel / 2; every padding PyTorch accepts is accepted here.
  * ------------------------------------------------------------------------------------------- */
 
 typedef enum ic_pool {
