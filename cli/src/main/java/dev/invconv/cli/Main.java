@@ -28,7 +28,8 @@ public final class Main {
               verify FILE...   run conformance cases (safetensors: __metadata__ op and settings,
                                input, parameters, expected[, magnitude]) through the native library
                                and compare with the SPEC tolerance; exit 1 if any fails
-              info             library version, CPU ISA and kernels chosen, threads, measured fp32 peak
+              info             library version, CPU ISA and kernels chosen, threads, measured fp32
+                               peak and memory bandwidth
               info --model NAME
                                a model's layers, parameter count and MACs at 224x224
             """ + RunCommand.USAGE + Bench.usage() + """
@@ -54,6 +55,10 @@ public final class Main {
             err.println("invconv: " + e.getMessage());
             err.print(USAGE);
             return 2;
+        }
+        if (List.of(options.arguments()).contains("--help") || List.of(options.arguments()).contains("-h")) {
+            out.print(USAGE); // "invconv bench --help": every command's usage is on one page
+            return 0;
         }
         try {
             options.apply();

@@ -129,6 +129,17 @@ class MainTest {
     }
 
     @Test
+    void helpAfterAnyCommandPrintsTheUsage() {
+        for (String command : List.of("bench", "run", "verify", "info")) {
+            Run run = run(command, "--help");
+            assertEquals(0, run.code(), command + ": " + run.err());
+            assertTrue(run.out().startsWith("usage: invconv COMMAND"), run.out());
+            assertTrue(run.out().contains("--suite S[,S]"), run.out());
+        }
+        assertEquals(0, run("run", "--model", "rednet26", "-h").code());
+    }
+
+    @Test
     void usageErrorsExitWithTwo() {
         assertEquals(2, run().code());
         assertEquals(2, run("frobnicate").code());
