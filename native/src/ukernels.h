@@ -31,6 +31,20 @@
 
 #include "invconv.h"
 
+/* For kernel code: IC_INLINE forces inlining of a tile body, so that each call with constant
+ * shape arguments (pixels per tile, pixel stride) compiles to its own specialised code;
+ * IC_UNROLL fully unrolls the loops over a register tile. */
+#if defined(__clang__)
+#define IC_INLINE static inline __attribute__((always_inline))
+#define IC_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define IC_INLINE static inline __attribute__((always_inline))
+#define IC_UNROLL _Pragma("GCC unroll 16")
+#else
+#define IC_INLINE static inline
+#define IC_UNROLL
+#endif
+
 /* Kernel lists guard their x86 entries with this. */
 #if defined(__x86_64__) || defined(_M_X64)
 #define IC_ARCH_X86_64 1

@@ -41,7 +41,7 @@ static inline double ic_avgpool_divisor(const ic_pool2d_geometry_t* g, int64_t r
 }
 
 /* Outputs [x0, x0 + V * IC_B) of every row and channel of the slice, stride S (1 or 2). */
-IC_POOL_INLINE void ic_avgpool_nchw_group(const ic_f32_avgpool2d_args_t* args, int64_t x0,
+IC_INLINE void ic_avgpool_nchw_group(const ic_f32_avgpool2d_args_t* args, int64_t x0,
                                           const int V, const int S) {
   const ic_pool2d_geometry_t* g = args->geometry;
   const ic_view_strides_t xs = args->src_stride;
@@ -112,7 +112,7 @@ IC_POOL_INLINE void ic_avgpool_nchw_group(const ic_f32_avgpool2d_args_t* args, i
   }
 }
 
-IC_POOL_INLINE void ic_avgpool_nchw(const ic_f32_avgpool2d_args_t* args, const int S) {
+IC_INLINE void ic_avgpool_nchw(const ic_f32_avgpool2d_args_t* args, const int S) {
   const int64_t out_w = args->geometry->out_w;
   for (int64_t x0 = 0; x0 < out_w;) {
     if (out_w - x0 > IC_B) {
@@ -126,7 +126,7 @@ IC_POOL_INLINE void ic_avgpool_nchw(const ic_f32_avgpool2d_args_t* args, const i
 }
 
 /* Channels [c, c + n) of one output pixel, n <= 2 * IC_B, into dst (channel stride dst_c). */
-IC_POOL_INLINE void ic_avgpool_nhwc_pixel(const float* src, ic_view_strides_t xs, int64_t iy,
+IC_INLINE void ic_avgpool_nhwc_pixel(const float* src, ic_view_strides_t xs, int64_t iy,
                                           int64_t kh_count, int64_t ix, int64_t kw_count,
                                           int64_t c, int64_t n, double divisor, float* dst,
                                           int64_t dst_c) {

@@ -28,16 +28,6 @@
 #include "ukernels.h"
 #include "f32-conv/f32-conv2d-avx512.h"
 
-#if defined(__clang__)
-#define IC_INLINE static inline __attribute__((always_inline))
-#define IC_UNROLL _Pragma("unroll")
-#elif defined(__GNUC__)
-#define IC_INLINE static inline __attribute__((always_inline))
-#define IC_UNROLL _Pragma("GCC unroll 16")
-#else
-#define IC_INLINE static inline
-#define IC_UNROLL
-#endif
 
 /* ---- pixel-contiguous ---- */
 

@@ -28,7 +28,6 @@
 
 #include <stdbool.h>
 
-#define IC_INLINE static inline __attribute__((always_inline))
 
 typedef struct ic_agg_epilogue {
   IC_V scale, shift;

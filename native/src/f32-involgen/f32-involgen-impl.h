@@ -15,7 +15,6 @@
 #error "define the vector operations and IC_GEN_FN before including f32-involgen-impl.h"
 #endif
 
-#define IC_INLINE static inline __attribute__((always_inline))
 
 /* One block: MR output channels from `w` (rows cin apart) x NV pixel vectors from x; the
  * arguments are values, so that the stores cannot make the compiler reload them. */

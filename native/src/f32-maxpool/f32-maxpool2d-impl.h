@@ -60,7 +60,7 @@ typedef struct ic_maxpool_scan {
 } ic_maxpool_scan_t;
 
 /* Scans n contiguous floats; for -0.0 too if negative_zero. */
-IC_POOL_INLINE void ic_maxpool_scan(const float* p, int64_t n, ic_maxpool_scan_t* scan,
+IC_INLINE void ic_maxpool_scan(const float* p, int64_t n, ic_maxpool_scan_t* scan,
                                     const bool negative_zero) {
   int64_t i = 0;
   for (; i + IC_B <= n; i += IC_B) {
@@ -108,7 +108,7 @@ static int ic_maxpool_slice_scan(const ic_f32_maxpool2d_args_t* args) {
 /* Columns [col, col + IC_B) of rows[0 .. rows_count) (row stride row_stride), their largest
  * per column; -inf outside [0, in_w). Only for inputs without NaN or -0.0, where max is
  * independent of the order. */
-IC_POOL_INLINE IC_V ic_maxpool_column_max(const float* rows, int64_t row_stride,
+IC_INLINE IC_V ic_maxpool_column_max(const float* rows, int64_t row_stride,
                                           int64_t rows_count, int64_t in_w, int64_t col,
                                           IC_V fill) {
   if (col >= 0 && col + IC_B <= in_w) {
@@ -129,7 +129,7 @@ IC_POOL_INLINE IC_V ic_maxpool_column_max(const float* rows, int64_t row_stride,
 
 /* The column maxima of IC_B output columns' first taps from input column `col`: stride 1,
  * one vector; stride 2, the even and the odd input columns of 2 * IC_B, de-interleaved. */
-IC_POOL_INLINE void ic_maxpool_column_vectors(const float* rows, int64_t row_stride, int64_t count,
+IC_INLINE void ic_maxpool_column_vectors(const float* rows, int64_t row_stride, int64_t count,
                                               int64_t width, int64_t col, IC_V fill, int S,
                                               IC_V out[2]) {
   if (S == 1) {
@@ -151,7 +151,7 @@ IC_POOL_INLINE void ic_maxpool_column_vectors(const float* rows, int64_t row_str
  * columns of R_2v:R_2v+1 for stride 2), tap k of output vector v is phase k % S shifted by
  * k / S lanes, drawn from P[v] and P[v + 1]. Every input element is loaded once per output
  * row, and nothing is staged through memory. */
-IC_POOL_INLINE void ic_maxpool_nchw_separable(const ic_f32_maxpool2d_args_t* args,
+IC_INLINE void ic_maxpool_nchw_separable(const ic_f32_maxpool2d_args_t* args,
                                               const int S) {
   const ic_pool2d_geometry_t* g = args->geometry;
   const ic_view_strides_t xs = args->src_stride;
@@ -204,7 +204,7 @@ IC_POOL_INLINE void ic_maxpool_nchw_separable(const ic_f32_maxpool2d_args_t* arg
  * depend only on the output column and the tap, so their masks are computed once here: the
  * loads read only those columns and the fold skips the other lanes (padding). Lanes past
  * out_w compute whatever their columns hold and are not stored. */
-IC_POOL_INLINE void ic_maxpool_nchw_group(const ic_f32_maxpool2d_args_t* args, int64_t x0,
+IC_INLINE void ic_maxpool_nchw_group(const ic_f32_maxpool2d_args_t* args, int64_t x0,
                                           const int V, const int S, const bool exact) {
   const ic_pool2d_geometry_t* g = args->geometry;
   const ic_view_strides_t xs = args->src_stride;
@@ -290,7 +290,7 @@ static void ic_maxpool_nchw_any(const ic_f32_maxpool2d_args_t* args) {
   }
 }
 
-IC_POOL_INLINE void ic_maxpool_nchw_stride(const ic_f32_maxpool2d_args_t* args, const int S,
+IC_INLINE void ic_maxpool_nchw_stride(const ic_f32_maxpool2d_args_t* args, const int S,
                                            const bool exact) {
   const int64_t out_w = args->geometry->out_w;
   /* Groups of IC_POOL_GROUP vectors while more than half a group remains, then single ones. */
@@ -335,7 +335,7 @@ static void ic_maxpool_nchw(const ic_f32_maxpool2d_args_t* args, int found) {
 }
 
 /* Channels [c, c + n) of one output pixel, n <= 4 * IC_B, into dst (channel stride dst_c). */
-IC_POOL_INLINE void ic_maxpool_nhwc_pixel(const float* src, ic_view_strides_t xs, int64_t iy,
+IC_INLINE void ic_maxpool_nhwc_pixel(const float* src, ic_view_strides_t xs, int64_t iy,
                                           int64_t kh_count, int64_t ix, int64_t kw_count,
                                           int64_t c, int64_t n, float* dst, int64_t dst_c,
                                           const bool exact) {
@@ -385,7 +385,7 @@ IC_POOL_INLINE void ic_maxpool_nhwc_pixel(const float* src, ic_view_strides_t xs
   }
 }
 
-IC_POOL_INLINE void ic_maxpool_nhwc(const ic_f32_maxpool2d_args_t* args, const bool exact) {
+IC_INLINE void ic_maxpool_nhwc(const ic_f32_maxpool2d_args_t* args, const bool exact) {
   const ic_pool2d_geometry_t* g = args->geometry;
   const ic_view_strides_t xs = args->src_stride;
   const ic_view_strides_t ys = args->dst_stride;

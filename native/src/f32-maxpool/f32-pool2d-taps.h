@@ -24,11 +24,6 @@
 
 #include <stdint.h>
 
-#if defined(__GNUC__)
-#define IC_POOL_INLINE static inline __attribute__((always_inline))
-#else
-#define IC_POOL_INLINE static inline
-#endif
 
 /* Output vectors per pass of the NCHW paths: independent chains, so that the latency of one
  * output's fold (kernel_h * kernel_w dependent steps) is hidden behind the others'. */

@@ -23,16 +23,6 @@
 
 enum { IC_CHUNK = 256 };
 
-#if defined(__clang__)
-#define IC_INLINE static inline __attribute__((always_inline))
-#define IC_UNROLL _Pragma("unroll")
-#elif defined(__GNUC__)
-#define IC_INLINE static inline __attribute__((always_inline))
-#define IC_UNROLL _Pragma("GCC unroll 16")
-#else
-#define IC_INLINE static inline
-#define IC_UNROLL
-#endif
 
 /* ---- pixel-contiguous: 4 channels x nv vectors of 8 pixels ---- */
 

@@ -24,16 +24,6 @@
 
 enum { IC_CHUNK = 256 };
 
-#if defined(__clang__)
-#define IC_INLINE static inline __attribute__((always_inline))
-#define IC_UNROLL _Pragma("unroll")
-#elif defined(__GNUC__)
-#define IC_INLINE static inline __attribute__((always_inline))
-#define IC_UNROLL _Pragma("GCC unroll 16")
-#else
-#define IC_INLINE static inline
-#define IC_UNROLL
-#endif
 
 /* ---- pixel-contiguous: 8 channels x nv vectors of 16 pixels ---- */
 

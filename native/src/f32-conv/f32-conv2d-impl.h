@@ -1,0 +1,228 @@
+/*
+ * The direct convolution kernels' one body, included by the per-ISA files
+ * (f32-conv2d-14x32c-avx512.c, f32-conv2d-6x16c-avx2.c) after they define:
+ *   IC_V, IC_VL (lanes), IC_VZERO(), IC_VLOAD(p), IC_VSTORE(p, v), IC_VADD(a, b),
+ *   IC_VFMA(a, b, c) (a * b + c), IC_VBCAST(p) (*p in every lane),
+ *   IC_MR (pixels per tile: 14 or 6), IC_NB (16-channel output blocks per tile: 2 or 1),
+ *   IC_STORE_ROW (the ISA's epilogue, f32-conv2d-<isa>.h), IC_CONV_FN (the kernel's name).
+ * A tile is IC_MR output pixels of one row x 2 * IC_VL output channels in two accumulator
+ * arrays: acc0 reads weights at w0, acc1 at w1 — the next 16-channel block (AVX-512), or the
+ * upper 8 lanes of the same block (AVX2). Packed weights are [block][tap][channel][16].
+ *
+ * For each pair of 16-channel output blocks and each output row, the input channels are
+ * reduced in chunks of whole channel blocks (at most about 512 products per chunk); a chunk
+ * starts from zero accumulators and is then added to the row's partial sums in the scratch,
+ * so accumulation chains stay short and the order is fixed: chunk, kernel row, kernel column,
+ * channel. The finished row gets the epilogue (bias, residual, activation) on its way to dst.
+ */
+#include "internal.h"
+#include "ukernels.h"
+
+enum { IC_ROW = 2 * IC_VL }; /* floats per pixel in the row buffer: the tile's channels */
+
+/* One tile's operands. x and w point at the chunk's first block, kernel row kh0, column 0. */
+typedef struct ic_conv_tile {
+  const float* x;
+  int64_t x_kh, x_kw, x_block, ps; /* floats between kernel rows, columns, blocks, pixels */
+  int64_t kh_count, kw_count, blocks, block, last_lanes;
+  const float* w0;
+  const float* w1;
+  int64_t w_tap; /* floats between taps */
+  float* out;    /* the tile's first pixel in the row buffer (IC_ROW floats per pixel) */
+  bool add;      /* add to the partial sums instead of storing */
+} ic_conv_tile_t;
+
+
+IC_INLINE void ic_tile_body(const ic_conv_tile_t* t, const int mr, const int64_t ps) {
+  IC_V acc0[IC_MR], acc1[IC_MR];
+  IC_UNROLL for (int i = 0; i < mr; i++) acc0[i] = acc1[i] = IC_VZERO();
+  for (int64_t kh = 0; kh < t->kh_count; kh++) {
+    for (int64_t kw = 0; kw < t->kw_count; kw++) {
+      const float* xt = t->x + kh * t->x_kh + kw * t->x_kw;
+      const int64_t tap = kh * t->kw_count + kw;
+      const float* wt0 = t->w0 + tap * t->w_tap;
+      const float* wt1 = t->w1 + tap * t->w_tap;
+      for (int64_t b = 0; b < t->blocks; b++) {
+        const float* xb = xt + b * t->x_block;
+        const float* wb0 = wt0 + b * t->block * 16;
+        const float* wb1 = wt1 + b * t->block * 16;
+        const int64_t lanes = b + 1 == t->blocks ? t->last_lanes : t->block;
+        if (lanes == 16) {
+          IC_UNROLL for (int c = 0; c < 16; c++) {
+            const IC_V wa = IC_VLOAD(wb0 + c * 16);
+            const IC_V wb = IC_VLOAD(wb1 + c * 16);
+            IC_UNROLL for (int i = 0; i < mr; i++) {
+              const IC_V xv = IC_VBCAST(xb + i * ps + c);
+              acc0[i] = IC_VFMA(xv, wa, acc0[i]);
+              acc1[i] = IC_VFMA(xv, wb, acc1[i]);
+            }
+          }
+        } else {
+          for (int64_t c = 0; c < lanes; c++) {
+            const IC_V wa = IC_VLOAD(wb0 + c * 16);
+            const IC_V wb = IC_VLOAD(wb1 + c * 16);
+            IC_UNROLL for (int i = 0; i < mr; i++) {
+              const IC_V xv = IC_VBCAST(xb + i * ps + c);
+              acc0[i] = IC_VFMA(xv, wa, acc0[i]);
+              acc1[i] = IC_VFMA(xv, wb, acc1[i]);
+            }
+          }
+        }
+      }
+    }
+  }
+  float* out = t->out;
+  if (t->add) {
+    IC_UNROLL for (int i = 0; i < mr; i++) {
+      IC_VSTORE(out + i * IC_ROW, IC_VADD(IC_VLOAD(out + i * IC_ROW), acc0[i]));
+      IC_VSTORE(out + i * IC_ROW + IC_VL, IC_VADD(IC_VLOAD(out + i * IC_ROW + IC_VL), acc1[i]));
+    }
+  } else {
+    IC_UNROLL for (int i = 0; i < mr; i++) {
+      IC_VSTORE(out + i * IC_ROW, acc0[i]);
+      IC_VSTORE(out + i * IC_ROW + IC_VL, acc1[i]);
+    }
+  }
+}
+
+typedef void (*ic_tile_fn)(const ic_conv_tile_t* t);
+
+#define IC_TILE(mr)                                                               \
+  static void ic_tile_##mr(const ic_conv_tile_t* t) { ic_tile_body(t, mr, t->ps); }
+IC_TILE(1)
+IC_TILE(2)
+IC_TILE(3)
+IC_TILE(4)
+IC_TILE(5)
+IC_TILE(6)
+#if IC_MR == 14
+IC_TILE(7)
+IC_TILE(8)
+IC_TILE(9)
+IC_TILE(10)
+IC_TILE(11)
+IC_TILE(12)
+IC_TILE(13)
+IC_TILE(14)
+#elif IC_MR != 6
+#error "f32-conv2d-impl.h: IC_MR must be 6 or 14"
+#endif
+#undef IC_TILE
+/* Full tiles with the common pixel strides as constants: every load address is then one base
+ * register plus a displacement. */
+static void ic_tile_full_ps16(const ic_conv_tile_t* t) { ic_tile_body(t, IC_MR, 16); }
+static void ic_tile_full_ps32(const ic_conv_tile_t* t) { ic_tile_body(t, IC_MR, 32); }
+#if IC_MR == 14
+/* Half tiles too: 7x7 and 28x28 images end rows with 7 pixels. */
+static void ic_tile_half_ps16(const ic_conv_tile_t* t) { ic_tile_body(t, IC_MR / 2, 16); }
+static void ic_tile_half_ps32(const ic_conv_tile_t* t) { ic_tile_body(t, IC_MR / 2, 32); }
+#endif
+
+static const ic_tile_fn ic_tiles[IC_MR + 1] = {
+    NULL, ic_tile_1, ic_tile_2, ic_tile_3, ic_tile_4, ic_tile_5, ic_tile_6,
+#if IC_MR == 14
+    ic_tile_7, ic_tile_8, ic_tile_9, ic_tile_10, ic_tile_11, ic_tile_12, ic_tile_13, ic_tile_14,
+#endif
+};
+
+static ic_tile_fn ic_pick_tile(int64_t mr, int64_t ps) {
+  if (mr == IC_MR && ps == 16) return ic_tile_full_ps16;
+  if (mr == IC_MR && ps == 32) return ic_tile_full_ps32;
+#if IC_MR == 14
+  if (mr == IC_MR / 2 && ps == 16) return ic_tile_half_ps16;
+  if (mr == IC_MR / 2 && ps == 32) return ic_tile_half_ps32;
+#endif
+  return ic_tiles[mr];
+}
+
+void IC_CONV_FN(const ic_f32_conv2d_args_t* args) {
+  const ic_conv2d_geometry_t* g = args->geometry;
+  ic_f32_conv2d_packing_t pk;
+  if (!ic_f32_conv2d_packing(g, &pk)) return; /* the operator never calls us then */
+  const int64_t taps = g->kernel_h * g->kernel_w;
+  const int64_t out_blocks = ic_divide_round_up(pk.group_out, 16);
+  const int64_t row_floats = pk.cols * pk.block;
+  /* Chunks of whole blocks, about 512 products each, as even as possible. */
+  const int64_t chunk_max = ic_max_i64(1, 512 / (g->kernel_h * pk.taps_w * pk.block));
+  const int64_t chunk_count = ic_divide_round_up(pk.blocks, chunk_max);
+  const int64_t chunk_blocks = ic_divide_round_up(pk.blocks, chunk_count);
+  float* row = args->scratch;
+  /* Narrow rows (a tile or two) share each weight chunk; wide ones go one at a time, or the
+   * partial sums would push the chunk out of L1. */
+  const int64_t group_rows =
+      g->out_w > 16 ? 1
+                    : ic_max_i64(1, ic_f32_conv2d_scratch_floats(g->out_w) / (g->out_w * IC_ROW));
+
+  const int64_t g0 = args->c0 / pk.group_out, g1 = (args->c1 - 1) / pk.group_out + 1;
+  for (int64_t gi = g0; gi < g1; gi++) {
+    const int64_t group_c0 = gi * pk.group_out;
+    const int64_t lo = ic_max_i64(args->c0, group_c0) - group_c0;
+    const int64_t hi = ic_min_i64(args->c1, group_c0 + pk.group_out) - group_c0;
+    const float* group_src = args->packed_src + gi * pk.blocks * pk.plane_floats;
+    for (int64_t ob = lo / 16; ob * 16 < hi; ob += IC_NB) {
+      const float* w0 = args->packed_weights + (gi * out_blocks + ob) * taps * pk.group_in * 16;
+#if IC_NB == 2
+      /* acc1: the next block (a lone last block computes twice, stored once) */
+      const int64_t ob1 = ic_min_i64(ob + 1, out_blocks - 1);
+      const float* w1 = args->packed_weights + (gi * out_blocks + ob1) * taps * pk.group_in * 16;
+#else
+      const float* w1 = w0 + IC_VL; /* acc1: the upper lanes of the same block */
+#endif
+      /* Groups of rows (see group_rows): each chunk of weights is used for all of them before
+       * the next chunk. */
+      for (int64_t ya = args->y0; ya < args->y1; ya += group_rows) {
+        const int64_t yb = ic_min_i64(ya + group_rows, args->y1);
+        for (int64_t b0 = 0; b0 < pk.blocks; b0 += chunk_blocks) {
+          for (int64_t y = ya; y < yb; y++) {
+            int64_t kh0 = 0, kh1 = g->kernel_h;
+            if (pk.step_h == 1) {
+              ic_tap_range(y * g->stride_h - g->pad_top, g->dilation_h, g->kernel_h, g->in_h,
+                           &kh0, &kh1);
+            } else {
+              const int64_t iy = y * pk.step_h - g->pad_top;
+              if (iy < 0 || iy >= g->in_h) kh1 = 0;
+            }
+            float* rows = row + (y - ya) * g->out_w * IC_ROW;
+            if (kh0 == kh1) {
+              if (b0 == 0) {
+            for (int64_t x = 0; x < g->out_w; x++) {
+                  IC_VSTORE(rows + x * IC_ROW, IC_VZERO());
+                  IC_VSTORE(rows + x * IC_ROW + IC_VL, IC_VZERO());
+                }
+              }
+              continue;
+            }
+            ic_conv_tile_t t;
+            t.x_kh = pk.tap_h * row_floats;
+            t.x_kw = pk.tap_w * pk.block;
+            t.x_block = pk.plane_floats;
+            t.ps = pk.col_step * pk.block;
+            t.kh_count = kh1 - kh0;
+            t.kw_count = pk.taps_w;
+            t.blocks = ic_min_i64(chunk_blocks, pk.blocks - b0);
+            t.block = pk.block;
+            t.last_lanes = ic_min_i64(pk.block, pk.channels - (b0 + t.blocks - 1) * pk.block);
+            t.w_tap = pk.channels * 16;
+            t.w0 = w0 + (kh0 * pk.taps_w * pk.channels + b0 * pk.block) * 16;
+            t.w1 = w1 + (kh0 * pk.taps_w * pk.channels + b0 * pk.block) * 16;
+            t.add = b0 > 0;
+            const float* x_row = group_src + b0 * pk.plane_floats +
+                                 (y * pk.row_step + kh0 * pk.tap_h) * row_floats;
+            for (int64_t x = 0; x < g->out_w; x += IC_MR) {
+              const int64_t mr = ic_min_i64(IC_MR, g->out_w - x);
+              t.x = x_row + x * t.ps;
+              t.out = rows + x * IC_ROW;
+              ic_pick_tile(mr, t.ps)(&t);
+            }
+          }
+        }
+        for (int64_t y = ya; y < yb; y++) {
+          IC_STORE_ROW(args, row + (y - ya) * g->out_w * IC_ROW, IC_ROW, y,
+                       gi * pk.group_out + ob * 16,
+                       (ic_min_i64(ob + IC_NB, out_blocks) - ob) * (16 / IC_VL), group_c0,
+                       group_c0 + pk.group_out);
+        }
+      }
+    }
+  }
+}
