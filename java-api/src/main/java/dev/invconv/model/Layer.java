@@ -39,8 +39,8 @@ import java.util.Objects;
  * activation are fused into the last convolution of its body.
  */
 public sealed interface Layer
-        permits Layer.Conv, Layer.Involution, Layer.BatchNorm, Layer.MaxPool, Layer.AvgPool,
-                Layer.GlobalAveragePool, Layer.Linear, Layer.Sequential, Layer.Residual {
+        permits Layer.Conv, Layer.Involution, Layer.BatchNorm, Layer.Pooling, Layer.Linear, Layer.Sequential,
+                Layer.Residual {
 
     /** PyTorch's BatchNorm2d epsilon. */
     double BN_EPSILON = 1e-5;
@@ -324,12 +324,33 @@ public sealed interface Layer
         }
     }
 
+    /** The pooling layers: no parameters, and no multiply-accumulates counted. */
+    sealed interface Pooling extends Layer permits MaxPool, AvgPool, GlobalAveragePool {
+
+        @Override
+        default Map<String, long[]> parameters() {
+            return Map.of();
+        }
+
+        @Override
+        default long parameterCount() {
+            return 0;
+        }
+
+        /** 0, after checking that the input fits. */
+        @Override
+        default long macs(Shape input) {
+            outputShape(input);
+            return 0;
+        }
+    }
+
     /**
      * Max pooling over {@code kernel × kernel} windows (PyTorch's {@code MaxPool2d}, floor mode).
      *
      * @param padding e.g. {@code Padding.explicit(1, 1, 1, 1)} for PyTorch's {@code padding=1}
      */
-    record MaxPool(String name, long kernel, long stride, Padding padding) implements Layer {
+    record MaxPool(String name, long kernel, long stride, Padding padding) implements Pooling {
 
         public MaxPool {
             Objects.requireNonNull(name, "name");
@@ -345,22 +366,6 @@ public sealed interface Layer
         public Shape outputShape(Shape input) {
             return poolOutput(name, input, kernel, stride, padding);
         }
-
-        @Override
-        public Map<String, long[]> parameters() {
-            return Map.of();
-        }
-
-        @Override
-        public long parameterCount() {
-            return 0;
-        }
-
-        @Override
-        public long macs(Shape input) {
-            outputShape(input);
-            return 0;
-        }
     }
 
     /**
@@ -368,7 +373,7 @@ public sealed interface Layer
      *
      * @param countIncludePad whether padded elements count in the divisor (PyTorch's default: true)
      */
-    record AvgPool(String name, long kernel, long stride, Padding padding, boolean countIncludePad) implements Layer {
+    record AvgPool(String name, long kernel, long stride, Padding padding, boolean countIncludePad) implements Pooling {
 
         public AvgPool {
             Objects.requireNonNull(name, "name");
@@ -384,26 +389,10 @@ public sealed interface Layer
         public Shape outputShape(Shape input) {
             return poolOutput(name, input, kernel, stride, padding);
         }
-
-        @Override
-        public Map<String, long[]> parameters() {
-            return Map.of();
-        }
-
-        @Override
-        public long parameterCount() {
-            return 0;
-        }
-
-        @Override
-        public long macs(Shape input) {
-            outputShape(input);
-            return 0;
-        }
     }
 
     /** Global average pooling: {@code [N, C, H, W] → [N, C, 1, 1]}. */
-    record GlobalAveragePool(String name) implements Layer {
+    record GlobalAveragePool(String name) implements Pooling {
 
         public GlobalAveragePool {
             Objects.requireNonNull(name, "name");
@@ -417,21 +406,6 @@ public sealed interface Layer
         @Override
         public Shape outputShape(Shape input) {
             return new Shape(input.n(), input.c(), 1, 1);
-        }
-
-        @Override
-        public Map<String, long[]> parameters() {
-            return Map.of();
-        }
-
-        @Override
-        public long parameterCount() {
-            return 0;
-        }
-
-        @Override
-        public long macs(Shape input) {
-            return 0;
         }
     }
 

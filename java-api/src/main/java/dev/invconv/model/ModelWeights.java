@@ -407,9 +407,7 @@ public final class ModelWeights implements AutoCloseable {
                         layer(r.shortcut(), false);
                     }
                 }
-                case Layer.MaxPool m -> { }
-                case Layer.AvgPool a -> { }
-                case Layer.GlobalAveragePool g -> { }
+                case Layer.Pooling p -> { } // no parameters
             }
         }
 
