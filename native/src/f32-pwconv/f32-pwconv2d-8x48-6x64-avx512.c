@@ -1,235 +1,33 @@
 /*
  * ic_f32_pwconv2d_ukernel_8x48_6x64__avx512 — pointwise convolution as a GEMM over channels
- * with the packed weights (ukernels.h), two register tiles of 24 zmm accumulators:
- *
- *   pixel-contiguous operands (NCHW):   8 output channels x 48 pixels; each step loads three
- *                                       pixel vectors and broadcasts 8 weights
- *   channel-contiguous operands (NHWC): 6 pixels x 64 output channels; each step loads four
- *                                       weight vectors and broadcasts 6 inputs
- *
- * The tile is chosen by the source (dst of another layout is written element by element).
- * The reduction runs in chunks of at most IC_CHUNK input channels, each from zero
- * accumulators and then added to the partial sum, in channel order: short accumulation chains
- * and a fixed order whatever the slice. Bias, residual and activation are applied before the
- * single store. Other source strides, or no packed weights, take the scalar kernel.
+ * with the packed weights, two register tiles of 24 zmm accumulators: 8 output channels x 48
+ * pixels (NCHW source), 6 pixels x 64 output channels (NHWC source). The body is
+ * f32-pwconv2d-impl.h.
  */
 #define IC_EXPECT_ISA_AVX512
 #include "isa-check.h"
 
 #include <immintrin.h>
 
-#include "internal.h"
-#include "ukernels.h"
 #include "f32-conv/f32-conv2d-avx512.h"
 
-enum { IC_CHUNK = 256 };
-
-
-/* ---- pixel-contiguous: 8 channels x nv vectors of 16 pixels ---- */
-
-enum { IC_P_MR = 8, IC_P_NV = 3 };
-
-/* Channels [o0, o0 + 8) with o0 a multiple of 8 (inside one weight block); only those in
- * [c0, c1) are stored. */
-IC_INLINE void ic_planar_tile(const ic_f32_pwconv2d_args_t* a, int64_t o0, int64_t p0,
-                              const int nv, __mmask16 last) {
-  const int64_t k_total = a->in_channels;
-  const float* w = a->packed_weights + (o0 / 16) * k_total * 16 + o0 % 16;
-  const float* x = a->src + p0;
-  __m512 acc[IC_P_MR][IC_P_NV];
-  IC_UNROLL for (int i = 0; i < IC_P_MR; i++) {
-    IC_UNROLL for (int v = 0; v < IC_P_NV; v++) acc[i][v] = _mm512_setzero_ps(); /* (for the compiler) */
-  }
-  /* Chunks of IC_CHUNK channels: the first into acc, each later one from zero, then added. */
-  for (int64_t k0 = 0;; k0 += IC_CHUNK) {
-    const int64_t k1 = ic_min_i64(k0 + IC_CHUNK, k_total);
-    __m512 sum[IC_P_MR][IC_P_NV];
-    IC_UNROLL for (int i = 0; i < IC_P_MR; i++) {
-      IC_UNROLL for (int v = 0; v < nv; v++) sum[i][v] = _mm512_setzero_ps();
-    }
-    for (int64_t c = k0; c < k1; c++) {
-      const float* xc = x + c * a->src_stride_c;
-      __m512 xv[IC_P_NV];
-      IC_UNROLL for (int v = 0; v < nv; v++) {
-        xv[v] = v + 1 < nv ? _mm512_loadu_ps(xc + v * 16) : _mm512_maskz_loadu_ps(last, xc + v * 16);
-      }
-      const float* wc = w + c * 16;
-      IC_UNROLL for (int i = 0; i < IC_P_MR; i++) {
-        const __m512 wv = _mm512_set1_ps(wc[i]);
-        IC_UNROLL for (int v = 0; v < nv; v++) sum[i][v] = _mm512_fmadd_ps(wv, xv[v], sum[i][v]);
-      }
-    }
-    IC_UNROLL for (int i = 0; i < IC_P_MR; i++) {
-      IC_UNROLL for (int v = 0; v < nv; v++) {
-        acc[i][v] = k0 == 0 ? sum[i][v] : _mm512_add_ps(acc[i][v], sum[i][v]);
-      }
-    }
-    if (k1 >= k_total) break;
-  }
-  const int64_t first = ic_max_i64(a->c0 - o0, 0), last_row = ic_min_i64(IC_P_MR, a->c1 - o0);
-  IC_UNROLL for (int i = 0; i < IC_P_MR; i++) {
-    if (i < first || i >= last_row) continue;
-    const int64_t o = o0 + i;
-    const __m512 bias = _mm512_set1_ps(a->bias != NULL ? a->bias[o] : 0.0f);
-    IC_UNROLL for (int v = 0; v < nv; v++) {
-      const __mmask16 m = v + 1 < nv ? (__mmask16)0xFFFF : last;
-      __m512 y = _mm512_add_ps(acc[i][v], bias);
-      if (a->dst_stride_p == 1) {
-        float* dst = a->dst + o * a->dst_stride_c + p0 + v * 16;
-        if (a->residual != NULL) {
-          y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, a->residual + (dst - a->dst)));
-        }
-        _mm512_mask_storeu_ps(dst, m, ic_activate16(y, a->activation));
-      } else {
-        float lanes[16];
-        _mm512_storeu_ps(lanes, y);
-        for (int64_t k = 0; k < 16 && (m >> k) & 1; k++) {
-          const int64_t offset = o * a->dst_stride_c + (p0 + v * 16 + k) * a->dst_stride_p;
-          float value = lanes[k];
-          if (a->residual != NULL) value += a->residual[offset];
-          a->dst[offset] = ic_activate(value, a->activation);
-        }
-      }
-    }
-  }
-}
-
-static void ic_planar_tile_3(const ic_f32_pwconv2d_args_t* a, int64_t o0, int64_t p0, __mmask16 last) {
-  ic_planar_tile(a, o0, p0, 3, last);
-}
-static void ic_planar_tile_2(const ic_f32_pwconv2d_args_t* a, int64_t o0, int64_t p0, __mmask16 last) {
-  ic_planar_tile(a, o0, p0, 2, last);
-}
-static void ic_planar_tile_1(const ic_f32_pwconv2d_args_t* a, int64_t o0, int64_t p0, __mmask16 last) {
-  ic_planar_tile(a, o0, p0, 1, last);
-}
-
-static void ic_columns(const ic_f32_pwconv2d_args_t* a, int64_t p0, int64_t p1);
-
-static void ic_planar(const ic_f32_pwconv2d_args_t* a) {
-  /* A short tail of pixels (a 7x7 image has 49 = 3 * 16 + 1) would fill a vector with a few
-   * lanes: it goes through the channel-vector tiles instead. */
-  const int64_t tail = a->pixels % 16 <= 8 && a->pixels > 16 ? a->pixels % 16 : 0;
-  const int64_t pixels = a->pixels - tail;
-  if (tail > 0) ic_columns(a, pixels, a->pixels);
-  for (int64_t p0 = 0; p0 < pixels; p0 += IC_P_NV * 16) {
-    const int64_t n = ic_min_i64(IC_P_NV * 16, pixels - p0);
-    const int nv = (int)ic_divide_round_up(n, 16);
-    const __mmask16 last = ic_mask16(0, n - (nv - 1) * 16);
-    for (int64_t o0 = a->c0 - a->c0 % IC_P_MR; o0 < a->c1; o0 += IC_P_MR) {
-      if (nv == 3) {
-        ic_planar_tile_3(a, o0, p0, last);
-      } else if (nv == 2) {
-        ic_planar_tile_2(a, o0, p0, last);
-      } else {
-        ic_planar_tile_1(a, o0, p0, last);
-      }
-    }
-  }
-}
-
-/* ---- channel-contiguous: mr pixels x 4 blocks of 16 channels ---- */
-
-enum { IC_C_MR = 6, IC_C_NB = 4 };
-
-IC_INLINE void ic_packed_tile(const ic_f32_pwconv2d_args_t* a, int64_t ob, int64_t p0,
-                              const int mr) {
-  const int64_t k_total = a->in_channels;
-  const int64_t out_blocks = ic_divide_round_up(a->c1, 16);
-  const float* w[IC_C_NB];
-  IC_UNROLL for (int j = 0; j < IC_C_NB; j++) {
-    /* Blocks past the slice repeat the last one; their results are not stored. */
-    w[j] = a->packed_weights + ic_min_i64(ob + j, out_blocks - 1) * k_total * 16;
-  }
-  const float* x = a->src + p0 * a->src_stride_p;
-  const int64_t xps = a->src_stride_p, xcs = a->src_stride_c;
-  __m512 acc[IC_C_MR][IC_C_NB];
-  IC_UNROLL for (int i = 0; i < IC_C_MR; i++) {
-    IC_UNROLL for (int j = 0; j < IC_C_NB; j++) acc[i][j] = _mm512_setzero_ps(); /* (for the compiler) */
-  }
-  for (int64_t k0 = 0;; k0 += IC_CHUNK) {
-    const int64_t k1 = ic_min_i64(k0 + IC_CHUNK, k_total);
-    __m512 sum[IC_C_MR][IC_C_NB];
-    IC_UNROLL for (int i = 0; i < mr; i++) {
-      IC_UNROLL for (int j = 0; j < IC_C_NB; j++) sum[i][j] = _mm512_setzero_ps();
-    }
-    for (int64_t c = k0; c < k1; c++) {
-      __m512 wv[IC_C_NB];
-      IC_UNROLL for (int j = 0; j < IC_C_NB; j++) wv[j] = _mm512_loadu_ps(w[j] + c * 16);
-      const float* xc = x + c * xcs;
-      IC_UNROLL for (int i = 0; i < mr; i++) {
-        const __m512 xv = _mm512_set1_ps(xc[i * xps]);
-        IC_UNROLL for (int j = 0; j < IC_C_NB; j++) sum[i][j] = _mm512_fmadd_ps(xv, wv[j], sum[i][j]);
-      }
-    }
-    IC_UNROLL for (int i = 0; i < mr; i++) {
-      IC_UNROLL for (int j = 0; j < IC_C_NB; j++) {
-        acc[i][j] = k0 == 0 ? sum[i][j] : _mm512_add_ps(acc[i][j], sum[i][j]);
-      }
-    }
-    if (k1 >= k_total) break;
-  }
-  IC_UNROLL for (int j = 0; j < IC_C_NB; j++) {
-    const int64_t base = (ob + j) * 16;
-    const __mmask16 lanes = ic_mask16(a->c0 - base, a->c1 - base);
-    if (lanes == 0) continue;
-    const __m512 bias = a->bias != NULL ? _mm512_maskz_loadu_ps(lanes, a->bias + base)
-                                        : _mm512_setzero_ps();
-    IC_UNROLL for (int i = 0; i < mr; i++) {
-      __m512 y = _mm512_add_ps(acc[i][j], bias);
-      if (a->dst_stride_c == 1) {
-        const int64_t offset = (p0 + i) * a->dst_stride_p + base;
-        if (a->residual != NULL) {
-          y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(lanes, a->residual + offset));
-        }
-        _mm512_mask_storeu_ps(a->dst + offset, lanes, ic_activate16(y, a->activation));
-      } else {
-        float values[16];
-        _mm512_storeu_ps(values, y);
-        for (int64_t k = 0; k < 16; k++) {
-          if (!((lanes >> k) & 1)) continue;
-          const int64_t offset = (base + k) * a->dst_stride_c + (p0 + i) * a->dst_stride_p;
-          float value = values[k];
-          if (a->residual != NULL) value += a->residual[offset];
-          a->dst[offset] = ic_activate(value, a->activation);
-        }
-      }
-    }
-  }
-}
-
-#define IC_PACKED_TILE(mr)                                                                 \
-  static void ic_packed_tile_##mr(const ic_f32_pwconv2d_args_t* a, int64_t ob, int64_t p0) { \
-    ic_packed_tile(a, ob, p0, mr);                                                         \
-  }
-IC_PACKED_TILE(1)
-IC_PACKED_TILE(2)
-IC_PACKED_TILE(3)
-IC_PACKED_TILE(4)
-IC_PACKED_TILE(5)
-IC_PACKED_TILE(6)
-#undef IC_PACKED_TILE
-
-typedef void (*ic_packed_tile_fn)(const ic_f32_pwconv2d_args_t* a, int64_t ob, int64_t p0);
-static const ic_packed_tile_fn ic_packed_tiles[IC_C_MR + 1] = {
-    NULL, ic_packed_tile_1, ic_packed_tile_2, ic_packed_tile_3,
-    ic_packed_tile_4, ic_packed_tile_5, ic_packed_tile_6};
-
-/* Pixels [p0, p1) as tiles of up to IC_C_MR pixels x 64 channels (vectors along channels). */
-static void ic_columns(const ic_f32_pwconv2d_args_t* a, int64_t p0, int64_t p1) {
-  for (int64_t ob = a->c0 / 16; ob * 16 < a->c1; ob += IC_C_NB) {
-    for (int64_t p = p0; p < p1; p += IC_C_MR) ic_packed_tiles[ic_min_i64(IC_C_MR, p1 - p)](a, ob, p);
-  }
-}
-
-static void ic_interleaved(const ic_f32_pwconv2d_args_t* a) { ic_columns(a, 0, a->pixels); }
-
-void ic_f32_pwconv2d_ukernel_8x48_6x64__avx512(const ic_f32_pwconv2d_args_t* args) {
-  if (args->packed_weights != NULL && args->src_stride_p == 1) {
-    ic_planar(args);
-  } else if (args->packed_weights != NULL && args->src_stride_c == 1) {
-    ic_interleaved(args);
-  } else {
-    ic_f32_pwconv2d_ukernel_gemm__scalar(args);
-  }
-}
+#define IC_V __m512
+#define IC_VL 16
+#define IC_VZERO() _mm512_setzero_ps()
+#define IC_VLOAD(p) _mm512_loadu_ps(p)
+#define IC_VSTORE(p, v) _mm512_storeu_ps(p, v)
+#define IC_VADD(a, b) _mm512_add_ps(a, b)
+#define IC_VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define IC_VBCAST(p) _mm512_set1_ps(*(p))
+#define IC_VSET1(x) _mm512_set1_ps(x)
+#define IC_VACT(v, activation) ic_activate16(v, activation)
+#define IC_M __mmask16
+#define IC_MASK_RANGE(lo, hi) ic_mask16(lo, hi)
+#define IC_MASK_ALL ((__mmask16)0xFFFF)
+#define IC_MASK_BITS(m) ((int)(m))
+#define IC_VMASKLOAD(p, m) _mm512_maskz_loadu_ps(m, p)
+#define IC_VMASKSTORE(p, m, v) _mm512_mask_storeu_ps(p, m, v)
+#define IC_P_MR 8
+#define IC_C_NV 4
+#define IC_PW_FN ic_f32_pwconv2d_ukernel_8x48_6x64__avx512
+#include "f32-pwconv/f32-pwconv2d-impl.h"

@@ -1,0 +1,241 @@
+/*
+ * The pointwise kernels' one body, included by the per-ISA files
+ * (f32-pwconv2d-8x48-6x64-avx512.c, f32-pwconv2d-4x24-6x16-avx2.c) after they define:
+ *   IC_V, IC_VL (lanes), IC_VZERO(), IC_VLOAD(p), IC_VSTORE(p, v), IC_VADD(a, b),
+ *   IC_VFMA(a, b, c) (a * b + c), IC_VBCAST(p) (*p in every lane), IC_VSET1(x),
+ *   IC_VACT(v, activation) (the ISA's ic_activate),
+ *   IC_M (a lane mask), IC_MASK_RANGE(lo, hi) (lanes [lo, hi)), IC_MASK_ALL,
+ *   IC_MASK_BITS(m) (an int, bit k = lane k), IC_VMASKLOAD(p, m) (0 in masked-off lanes),
+ *   IC_VMASKSTORE(p, m, v),
+ *   IC_P_MR (output channels of a pixel-contiguous tile), IC_C_NV (channel vectors of a
+ *   channel-contiguous tile), IC_PW_FN (the kernel's name).
+ *
+ * Pointwise convolution as a GEMM over channels with the packed weights (ukernels.h,
+ * [ceil(out/16)][in][16]), two register tiles:
+ *
+ *   pixel-contiguous source (NCHW):   IC_P_MR output channels x 3 vectors of pixels; each step
+ *                                     loads three pixel vectors and broadcasts IC_P_MR weights
+ *   channel-contiguous source (NHWC): 6 pixels x IC_C_NV vectors of output channels; each step
+ *                                     loads IC_C_NV weight vectors and broadcasts 6 inputs
+ *
+ * The tile is chosen by the source (dst of another layout is written element by element).
+ * The reduction runs in chunks of at most IC_CHUNK input channels, each from zero
+ * accumulators and then added to the partial sum, in channel order: short accumulation chains
+ * and a fixed order whatever the slice. Bias, residual and activation are applied before the
+ * single store. Other source strides, or no packed weights, take the scalar kernel.
+ */
+#include "internal.h"
+#include "ukernels.h"
+
+enum { IC_CHUNK = 256 };
+
+/* ---- pixel-contiguous: IC_P_MR channels x nv vectors of IC_VL pixels ---- */
+
+enum { IC_P_NV = 3 };
+
+/* Channels [o0, o0 + IC_P_MR) with o0 a multiple of IC_P_MR (inside one weight block); only
+ * those in [c0, c1) are stored. The last vector holds the lanes of `last`. */
+IC_INLINE void ic_planar_tile(const ic_f32_pwconv2d_args_t* a, int64_t o0, int64_t p0,
+                              const int nv, IC_M last) {
+  const int64_t k_total = a->in_channels;
+  const float* w = a->packed_weights + (o0 / 16) * k_total * 16 + o0 % 16;
+  const float* x = a->src + p0;
+  IC_V acc[IC_P_MR][IC_P_NV];
+  IC_UNROLL for (int i = 0; i < IC_P_MR; i++) {
+    IC_UNROLL for (int v = 0; v < IC_P_NV; v++) acc[i][v] = IC_VZERO(); /* (for the compiler) */
+  }
+  /* Chunks of IC_CHUNK channels: the first into acc, each later one from zero, then added. */
+  for (int64_t k0 = 0;; k0 += IC_CHUNK) {
+    const int64_t k1 = ic_min_i64(k0 + IC_CHUNK, k_total);
+    IC_V sum[IC_P_MR][IC_P_NV];
+    IC_UNROLL for (int i = 0; i < IC_P_MR; i++) {
+      IC_UNROLL for (int v = 0; v < nv; v++) sum[i][v] = IC_VZERO();
+    }
+    for (int64_t c = k0; c < k1; c++) {
+      const float* xc = x + c * a->src_stride_c;
+      IC_V xv[IC_P_NV];
+      IC_UNROLL for (int v = 0; v < nv; v++) {
+        xv[v] = v + 1 < nv ? IC_VLOAD(xc + v * IC_VL) : IC_VMASKLOAD(xc + v * IC_VL, last);
+      }
+      const float* wc = w + c * 16;
+      IC_UNROLL for (int i = 0; i < IC_P_MR; i++) {
+        const IC_V wv = IC_VBCAST(wc + i);
+        IC_UNROLL for (int v = 0; v < nv; v++) sum[i][v] = IC_VFMA(wv, xv[v], sum[i][v]);
+      }
+    }
+    IC_UNROLL for (int i = 0; i < IC_P_MR; i++) {
+      IC_UNROLL for (int v = 0; v < nv; v++) {
+        acc[i][v] = k0 == 0 ? sum[i][v] : IC_VADD(acc[i][v], sum[i][v]);
+      }
+    }
+    if (k1 >= k_total) break;
+  }
+  const int64_t first = ic_max_i64(a->c0 - o0, 0), last_row = ic_min_i64(IC_P_MR, a->c1 - o0);
+  IC_UNROLL for (int i = 0; i < IC_P_MR; i++) {
+    if (i < first || i >= last_row) continue;
+    const int64_t o = o0 + i;
+    const IC_V bias = IC_VSET1(a->bias != NULL ? a->bias[o] : 0.0f);
+    IC_UNROLL for (int v = 0; v < nv; v++) {
+      const IC_M m = v + 1 < nv ? IC_MASK_ALL : last;
+      IC_V y = IC_VADD(acc[i][v], bias);
+      if (a->dst_stride_p == 1) {
+        float* dst = a->dst + o * a->dst_stride_c + p0 + v * IC_VL;
+        if (a->residual != NULL) {
+          y = IC_VADD(y, IC_VMASKLOAD(a->residual + (dst - a->dst), m));
+        }
+        IC_VMASKSTORE(dst, m, IC_VACT(y, a->activation));
+      } else {
+        float lanes[IC_VL];
+        IC_VSTORE(lanes, y);
+        const int bits = IC_MASK_BITS(m);
+        for (int64_t k = 0; k < IC_VL && (bits >> k) & 1; k++) {
+          const int64_t offset = o * a->dst_stride_c + (p0 + v * IC_VL + k) * a->dst_stride_p;
+          float value = lanes[k];
+          if (a->residual != NULL) value += a->residual[offset];
+          a->dst[offset] = ic_activate(value, a->activation);
+        }
+      }
+    }
+  }
+}
+
+static void ic_planar_tile_3(const ic_f32_pwconv2d_args_t* a, int64_t o0, int64_t p0, IC_M last) {
+  ic_planar_tile(a, o0, p0, 3, last);
+}
+static void ic_planar_tile_2(const ic_f32_pwconv2d_args_t* a, int64_t o0, int64_t p0, IC_M last) {
+  ic_planar_tile(a, o0, p0, 2, last);
+}
+static void ic_planar_tile_1(const ic_f32_pwconv2d_args_t* a, int64_t o0, int64_t p0, IC_M last) {
+  ic_planar_tile(a, o0, p0, 1, last);
+}
+
+static void ic_columns(const ic_f32_pwconv2d_args_t* a, int64_t p0, int64_t p1);
+
+static void ic_planar(const ic_f32_pwconv2d_args_t* a) {
+  /* A short tail of pixels (a 7x7 image has 49 = 3 * 16 + 1) would fill a vector with a few
+   * lanes: it goes through the channel-vector tiles instead. */
+  const int64_t tail = a->pixels % IC_VL <= IC_VL / 2 && a->pixels > IC_VL ? a->pixels % IC_VL : 0;
+  const int64_t pixels = a->pixels - tail;
+  if (tail > 0) ic_columns(a, pixels, a->pixels);
+  for (int64_t p0 = 0; p0 < pixels; p0 += IC_P_NV * IC_VL) {
+    const int64_t n = ic_min_i64(IC_P_NV * IC_VL, pixels - p0);
+    const int nv = (int)ic_divide_round_up(n, IC_VL);
+    const IC_M last = IC_MASK_RANGE(0, n - (nv - 1) * IC_VL);
+    for (int64_t o0 = a->c0 - a->c0 % IC_P_MR; o0 < a->c1; o0 += IC_P_MR) {
+      if (nv == 3) {
+        ic_planar_tile_3(a, o0, p0, last);
+      } else if (nv == 2) {
+        ic_planar_tile_2(a, o0, p0, last);
+      } else {
+        ic_planar_tile_1(a, o0, p0, last);
+      }
+    }
+  }
+}
+
+/* ---- channel-contiguous: mr pixels x IC_C_NV vectors of IC_VL output channels ---- */
+
+enum { IC_C_MR = 6, IC_C_BLOCKS = IC_C_NV * IC_VL / 16 /* weight blocks per tile */ };
+
+/* Channels [ob * 16, ob * 16 + IC_C_NV * IC_VL); only those in [c0, c1) are stored. */
+IC_INLINE void ic_packed_tile(const ic_f32_pwconv2d_args_t* a, int64_t ob, int64_t p0,
+                              const int mr) {
+  const int64_t k_total = a->in_channels;
+  const int64_t out_blocks = ic_divide_round_up(a->c1, 16);
+  const float* w[IC_C_NV];
+  IC_UNROLL for (int j = 0; j < IC_C_NV; j++) {
+    /* Vector j: its block and lanes in it. Blocks past the slice repeat the last one; their
+     * results are not stored. */
+    const int64_t block = ic_min_i64(ob + j * IC_VL / 16, out_blocks - 1);
+    w[j] = a->packed_weights + block * k_total * 16 + j * IC_VL % 16;
+  }
+  const float* x = a->src + p0 * a->src_stride_p;
+  const int64_t xps = a->src_stride_p, xcs = a->src_stride_c;
+  IC_V acc[IC_C_MR][IC_C_NV];
+  IC_UNROLL for (int i = 0; i < IC_C_MR; i++) {
+    IC_UNROLL for (int j = 0; j < IC_C_NV; j++) acc[i][j] = IC_VZERO(); /* (for the compiler) */
+  }
+  for (int64_t k0 = 0;; k0 += IC_CHUNK) {
+    const int64_t k1 = ic_min_i64(k0 + IC_CHUNK, k_total);
+    IC_V sum[IC_C_MR][IC_C_NV];
+    IC_UNROLL for (int i = 0; i < mr; i++) {
+      IC_UNROLL for (int j = 0; j < IC_C_NV; j++) sum[i][j] = IC_VZERO();
+    }
+    for (int64_t c = k0; c < k1; c++) {
+      IC_V wv[IC_C_NV];
+      IC_UNROLL for (int j = 0; j < IC_C_NV; j++) wv[j] = IC_VLOAD(w[j] + c * 16);
+      const float* xc = x + c * xcs;
+      IC_UNROLL for (int i = 0; i < mr; i++) {
+        const IC_V xv = IC_VBCAST(xc + i * xps);
+        IC_UNROLL for (int j = 0; j < IC_C_NV; j++) sum[i][j] = IC_VFMA(xv, wv[j], sum[i][j]);
+      }
+    }
+    IC_UNROLL for (int i = 0; i < mr; i++) {
+      IC_UNROLL for (int j = 0; j < IC_C_NV; j++) {
+        acc[i][j] = k0 == 0 ? sum[i][j] : IC_VADD(acc[i][j], sum[i][j]);
+      }
+    }
+    if (k1 >= k_total) break;
+  }
+  IC_UNROLL for (int j = 0; j < IC_C_NV; j++) {
+    const int64_t base = ob * 16 + j * IC_VL;
+    const IC_M lanes = IC_MASK_RANGE(a->c0 - base, a->c1 - base);
+    const int bits = IC_MASK_BITS(lanes);
+    if (bits == 0) continue;
+    const IC_V bias = a->bias != NULL ? IC_VMASKLOAD(a->bias + base, lanes) : IC_VZERO();
+    IC_UNROLL for (int i = 0; i < mr; i++) {
+      IC_V y = IC_VADD(acc[i][j], bias);
+      if (a->dst_stride_c == 1) {
+        const int64_t offset = (p0 + i) * a->dst_stride_p + base;
+        if (a->residual != NULL) {
+          y = IC_VADD(y, IC_VMASKLOAD(a->residual + offset, lanes));
+        }
+        IC_VMASKSTORE(a->dst + offset, lanes, IC_VACT(y, a->activation));
+      } else {
+        float values[IC_VL];
+        IC_VSTORE(values, y);
+        for (int64_t k = 0; k < IC_VL; k++) {
+          if (!((bits >> k) & 1)) continue;
+          const int64_t offset = (base + k) * a->dst_stride_c + (p0 + i) * a->dst_stride_p;
+          float value = values[k];
+          if (a->residual != NULL) value += a->residual[offset];
+          a->dst[offset] = ic_activate(value, a->activation);
+        }
+      }
+    }
+  }
+}
+
+#define IC_PACKED_TILE(mr)                                                                 \
+  static void ic_packed_tile_##mr(const ic_f32_pwconv2d_args_t* a, int64_t ob, int64_t p0) { \
+    ic_packed_tile(a, ob, p0, mr);                                                         \
+  }
+IC_PACKED_TILE(1)
+IC_PACKED_TILE(2)
+IC_PACKED_TILE(3)
+IC_PACKED_TILE(4)
+IC_PACKED_TILE(5)
+IC_PACKED_TILE(6)
+#undef IC_PACKED_TILE
+
+typedef void (*ic_packed_tile_fn)(const ic_f32_pwconv2d_args_t* a, int64_t ob, int64_t p0);
+static const ic_packed_tile_fn ic_packed_tiles[IC_C_MR + 1] = {
+    NULL, ic_packed_tile_1, ic_packed_tile_2, ic_packed_tile_3,
+    ic_packed_tile_4, ic_packed_tile_5, ic_packed_tile_6};
+
+/* Pixels [p0, p1) as tiles of up to IC_C_MR pixels x IC_C_NV channel vectors. */
+static void ic_columns(const ic_f32_pwconv2d_args_t* a, int64_t p0, int64_t p1) {
+  for (int64_t ob = a->c0 / 16; ob * 16 < a->c1; ob += IC_C_BLOCKS) {
+    for (int64_t p = p0; p < p1; p += IC_C_MR) ic_packed_tiles[ic_min_i64(IC_C_MR, p1 - p)](a, ob, p);
+  }
+}
+
+void IC_PW_FN(const ic_f32_pwconv2d_args_t* args) {
+  if (args->packed_weights != NULL && args->src_stride_p == 1) {
+    ic_planar(args);
+  } else if (args->packed_weights != NULL && args->src_stride_c == 1) {
+    ic_columns(args, 0, args->pixels);
+  } else {
+    ic_f32_pwconv2d_ukernel_gemm__scalar(args);
+  }
+}
