@@ -299,7 +299,7 @@ final class Bench {
             this.suite = suite;
             this.java = java;
             this.targets = cases.stream().anyMatch(c -> !Double.isNaN(c.targetMs()));
-            this.bandwidth = cases.stream().anyMatch(c -> c.op().equals("depthwise_conv2d"));
+            this.bandwidth = cases.stream().anyMatch(BenchCase::memoryBound);
             this.nameWidth = Math.max(12, cases.stream().mapToInt(c -> c.name().length()).max().orElse(12));
             this.shapeWidth = Math.max(5, cases.stream().mapToInt(c -> c.shapeText().length()).max().orElse(5));
         }
@@ -329,7 +329,7 @@ final class Bench {
                     t.p10(), t.p90(), r.gflops(), Double.isNaN(r.percentOfPeak()) ? "-"
                             : String.format(Locale.ROOT, "%.1f", r.percentOfPeak())));
             if (bandwidth) {
-                s.append(r.memoryBound() && !Double.isNaN(r.percentOfBandwidth())
+                s.append(c.memoryBound() && !Double.isNaN(r.percentOfBandwidth())
                         ? String.format(Locale.ROOT, "  %5.0f", r.percentOfBandwidth()) : String.format("  %5s", "-"));
             }
             totalMs += c.count() * t.median();

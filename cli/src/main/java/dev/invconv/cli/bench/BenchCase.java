@@ -42,6 +42,14 @@ public interface BenchCase {
         return 0;
     }
 
+    /**
+     * Whether the case is memory-bound by nature (depthwise), so judged by % of the memory
+     * bandwidth rather than of the fp32 peak; false by default.
+     */
+    default boolean memoryBound() {
+        return false;
+    }
+
     /** How often this layer occurs in its network (weights the suite total); 1 by default. */
     default int count() {
         return 1;

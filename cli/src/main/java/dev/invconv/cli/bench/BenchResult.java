@@ -34,11 +34,6 @@ public record BenchResult(String suite, BenchCase benchCase, String kernelName, 
         return 100 * gflops() / yardsticks.peakGflops();
     }
 
-    /** Whether the case is memory-bound by nature (depthwise): judged by % of bandwidth, not of peak. */
-    public boolean memoryBound() {
-        return benchCase.op().equals("depthwise_conv2d");
-    }
-
     /** Percent of the measured memory bandwidth at the median time, or NaN. */
     public double percentOfBandwidth() {
         return 100 * gbps() / yardsticks.bandwidthGbps();

@@ -88,6 +88,11 @@ public record OperatorCase(Problem problem, int count, double targetMs) implemen
     }
 
     @Override
+    public boolean memoryBound() {
+        return problem.op() == Problem.Op.DEPTHWISE;
+    }
+
+    @Override
     public String shapeText() {
         return problem.shapeText();
     }
