@@ -132,7 +132,27 @@ typedef struct options {
   double min_time, peak_seconds;
   int min_runs;
   bool check;
+  bool cold;
 } options_t;
+
+/* --cold: reads a buffer far larger than the caches before each timed run, so that the run
+ * finds its weights and activations in memory, as a layer does inside a network (ResNet-50
+ * streams ~100 MB of weights between two uses of one layer's). Only the calling thread reads:
+ * a worker's own L2 may keep up to its size of the previous run's data. */
+enum { EVICT_BYTES = 128 << 20 };
+static volatile float evict_sink;
+static void evict_caches(void) {
+  static float* buffer = NULL;
+  const size_t count = EVICT_BYTES / sizeof(float);
+  if (buffer == NULL) {
+    buffer = malloc(EVICT_BYTES);
+    if (buffer == NULL) abort();
+    for (size_t i = 0; i < count; i++) buffer[i] = (float)(i & 1023);
+  }
+  float sum = 0.0f;
+  for (size_t i = 0; i < count; i += 16) sum += buffer[i]; /* one float per cache line */
+  evict_sink = sum;
+}
 
 static double now_seconds(void) {
   struct timespec t;
@@ -321,17 +341,23 @@ static void usage(void) {
           "                [--threads N]\n"
           "                [--isa scalar|avx2|avx512] [--layout nchw|nhwc] [--filter TEXT]\n"
           "                [--min-time SECONDS] [--min-runs N] [--peak-seconds SECONDS]\n"
-          "                [--no-check]\n");
+          "                [--no-check] [--cold]\n"
+          "--cold reads 128 MB before each timed run (caches cold, as inside a network); run it\n"
+          "with INVCONV_SPIN_US=10000 so that the workers stay awake through that read\n");
   exit(2);
 }
 
 static options_t parse(int argc, char** argv) {
-  options_t o = {"all", NULL, 2, -1, IC_LAYOUT_NCHW, 0.3, 0.5, 30, true};
+  options_t o = {"all", NULL, 2, -1, IC_LAYOUT_NCHW, 0.3, 0.5, 30, true, false};
   for (int i = 1; i < argc; i++) {
     const char* a = argv[i];
     const char* v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--no-check") == 0) {
       o.check = false;
+      continue;
+    }
+    if (strcmp(a, "--cold") == 0) {
+      o.cold = true;
       continue;
     }
     if (v == NULL) usage();
@@ -384,9 +410,9 @@ int main(int argc, char** argv) {
     fprintf(stderr, "ic-bench: no bandwidth (%s); %% of bandwidth left out\n", ic_last_error());
     bandwidth = 0.0;
   }
-  printf("# invconv %s, ISA %s (detected %s), %d threads, layout %s, batch 1, fp32, warm caches\n",
+  printf("# invconv %s, ISA %s (detected %s), %d threads, layout %s, batch 1, fp32, %s caches\n",
          ic_version_string(), ic_isa_name(isa), ic_isa_name(ic_detected_isa()), (int)o.threads,
-         o.layout == IC_LAYOUT_NHWC ? "nhwc" : "nchw");
+         o.layout == IC_LAYOUT_NHWC ? "nhwc" : "nchw", o.cold ? "cold (--cold)" : "warm");
   printf("# measured peak %.1f GFLOP/s (ic_measure_peak_gflops, %.2f s), memory bandwidth %.1f "
          "GB/s (ic_measure_bandwidth_gbps: copy, read + written); times: median of >= %d runs "
          "and >= %.2f s\n", peak, o.peak_seconds, bandwidth, o.min_runs, o.min_time);
@@ -437,6 +463,7 @@ int main(int argc, char** argv) {
     double* times = malloc(capacity * sizeof(double));
     const double start = now_seconds();
     while (runs < (size_t)o.min_runs || now_seconds() - start < o.min_time) {
+      if (o.cold) evict_caches();
       const double t0 = now_seconds();
       op_run(&op, context, o.layout, x, x_count, y, y_count);
       const double elapsed = now_seconds() - t0;

@@ -19,6 +19,32 @@
 #include "ukernels.h"
 
 enum { IC_ROW = 2 * IC_VL }; /* floats per pixel in the row buffer: the tile's channels */
+enum { IC_PREFETCH_MIN_BYTES = 1 << 20 }; /* packed weights from which the kernel prefetches */
+
+/* The weights of the chunk after the current one, fetched into cache while the tiles of the
+ * current chunk compute: inside a network a layer's weights come from memory (ResNet-50 reads
+ * ~100 MB of weights between two uses of one layer's), and a chunk is a few KB from each of
+ * IC_NB * taps places, more streams than the hardware prefetchers follow. Lines are fetched
+ * tap by tap, each tap's piece of every output block in turn, `per_step` lines per block step
+ * of the tiles, so that the whole chunk arrives as the current one is finished. */
+typedef struct ic_weight_prefetch {
+  const float* w[IC_NB]; /* the next chunk's first piece, per output block */
+  int64_t w_tap;         /* floats between taps */
+  int64_t piece_lines;   /* cache lines of one tap's piece (one line per channel) */
+  int64_t taps, per_step;
+  int64_t tap, block, line; /* the cursor */
+} ic_weight_prefetch_t;
+
+IC_INLINE void ic_weight_prefetch_step(ic_weight_prefetch_t* p) {
+  for (int64_t n = p->per_step; n > 0 && p->tap < p->taps; n--) {
+    IC_PREFETCH(p->w[p->block] + p->tap * p->w_tap + p->line * 16);
+    if (++p->line < p->piece_lines) continue;
+    p->line = 0;
+    if (++p->block < IC_NB) continue;
+    p->block = 0;
+    p->tap++;
+  }
+}
 
 /* One tile's operands. x and w point at the chunk's first block, kernel row kh0, column 0. */
 typedef struct ic_conv_tile {
@@ -30,6 +56,7 @@ typedef struct ic_conv_tile {
   int64_t w_tap; /* floats between taps */
   float* out;    /* the tile's first pixel in the row buffer (IC_ROW floats per pixel) */
   bool add;      /* add to the partial sums instead of storing */
+  ic_weight_prefetch_t* prefetch; /* NULL, or the next chunk's weights to fetch on the way */
 } ic_conv_tile_t;
 
 
@@ -43,6 +70,7 @@ IC_INLINE void ic_tile_body(const ic_conv_tile_t* t, const int mr, const int64_t
       const float* wt0 = t->w0 + tap * t->w_tap;
       const float* wt1 = t->w1 + tap * t->w_tap;
       for (int64_t b = 0; b < t->blocks; b++) {
+        if (t->prefetch != NULL) ic_weight_prefetch_step(t->prefetch);
         const float* xb = xt + b * t->x_block;
         const float* wb0 = wt0 + b * t->block * 16;
         const float* wb1 = wt1 + b * t->block * 16;
@@ -147,6 +175,11 @@ void IC_CONV_FN(const ic_f32_conv2d_args_t* args) {
   const int64_t chunk_count = ic_divide_round_up(pk.blocks, chunk_max);
   const int64_t chunk_blocks = ic_divide_round_up(pk.blocks, chunk_count);
   float* row = args->scratch;
+  const int64_t taps_w_all = g->kernel_h * pk.taps_w; /* taps as the kernels see them */
+  const int64_t block_floats = taps * pk.group_in * 16; /* packed weights of one output block */
+  /* Weights that fit the L2 come in fast enough on their own: the prefetches then only cost
+   * (1-5 % measured with warm caches); larger ones are the in-network case of the header. */
+  const bool prefetch_weights = pk.weights_floats * (int64_t)sizeof(float) >= IC_PREFETCH_MIN_BYTES;
   /* Narrow rows (a tile or two) share each weight chunk; wide ones go one at a time, or the
    * partial sums would push the chunk out of L1. */
   const int64_t group_rows =
@@ -160,11 +193,11 @@ void IC_CONV_FN(const ic_f32_conv2d_args_t* args) {
     const int64_t hi = ic_min_i64(args->c1, group_c0 + pk.group_out) - group_c0;
     const float* group_src = args->packed_src + gi * pk.blocks * pk.plane_floats;
     for (int64_t ob = lo / 16; ob * 16 < hi; ob += IC_NB) {
-      const float* w0 = args->packed_weights + (gi * out_blocks + ob) * taps * pk.group_in * 16;
+      const float* w0 = args->packed_weights + (gi * out_blocks + ob) * block_floats;
 #if IC_NB == 2
       /* acc1: the next block (a lone last block computes twice, stored once) */
       const int64_t ob1 = ic_min_i64(ob + 1, out_blocks - 1);
-      const float* w1 = args->packed_weights + (gi * out_blocks + ob1) * taps * pk.group_in * 16;
+      const float* w1 = args->packed_weights + (gi * out_blocks + ob1) * block_floats;
 #else
       const float* w1 = w0 + IC_VL; /* acc1: the upper lanes of the same block */
 #endif
@@ -173,6 +206,29 @@ void IC_CONV_FN(const ic_f32_conv2d_args_t* args) {
       for (int64_t ya = args->y0; ya < args->y1; ya += group_rows) {
         const int64_t yb = ic_min_i64(ya + group_rows, args->y1);
         for (int64_t b0 = 0; b0 < pk.blocks; b0 += chunk_blocks) {
+          /* The next chunk: the next channels of these output blocks, or after the last rows
+           * the first channels of the next output blocks (the next row group's first chunk
+           * was used a moment ago). */
+          ic_weight_prefetch_t prefetch = {{NULL}, pk.channels * 16, 0, taps_w_all, 0, 0, 0, 0};
+          int64_t next_ob = -1, next_b0 = 0;
+          if (b0 + chunk_blocks < pk.blocks) {
+            next_ob = ob;
+            next_b0 = b0 + chunk_blocks;
+          } else if (yb >= args->y1 && (ob + IC_NB) * 16 < hi) {
+            next_ob = ob + IC_NB;
+          }
+          if (next_ob >= 0 && prefetch_weights) {
+            for (int64_t j = 0; j < IC_NB; j++) { /* the blocks the tiles will read (see w1) */
+              const int64_t block = gi * out_blocks + ic_min_i64(next_ob + j, out_blocks - 1);
+              prefetch.w[j] = args->packed_weights + block * block_floats + next_b0 * pk.block * 16;
+            }
+            prefetch.piece_lines =
+                ic_min_i64(pk.channels, (next_b0 + chunk_blocks) * pk.block) - next_b0 * pk.block;
+            const int64_t steps = (yb - ya) * ic_divide_round_up(g->out_w, IC_MR) * taps_w_all *
+                                  ic_min_i64(chunk_blocks, pk.blocks - b0);
+            prefetch.per_step =
+                ic_divide_round_up(IC_NB * taps_w_all * prefetch.piece_lines, steps);
+          }
           for (int64_t y = ya; y < yb; y++) {
             int64_t kh0 = 0, kh1 = g->kernel_h;
             if (pk.step_h == 1) {
@@ -206,6 +262,7 @@ void IC_CONV_FN(const ic_f32_conv2d_args_t* args) {
             t.w0 = w0 + (kh0 * pk.taps_w * pk.channels + b0 * pk.block) * 16;
             t.w1 = w1 + (kh0 * pk.taps_w * pk.channels + b0 * pk.block) * 16;
             t.add = b0 > 0;
+            t.prefetch = prefetch.per_step > 0 ? &prefetch : NULL;
             const float* x_row = group_src + b0 * pk.plane_floats +
                                  (y * pk.row_step + kh0 * pk.tap_h) * row_floats;
             for (int64_t x = 0; x < g->out_w; x += IC_MR) {

@@ -27,17 +27,24 @@
 #include "internal.h"
 #include "ukernels.h"
 
-enum { IC_CHUNK = 256 };
+/* IC_PREFETCH_CHANNELS: how far ahead (in input channels) the first tile of a strip of pixels
+ * prefetches the strip's input. In a network the strip is usually in memory, and its planes
+ * are as many streams as channels, more than the hardware prefetchers follow; the other tiles
+ * of the strip find it in cache. */
+enum { IC_CHUNK = 256, IC_PREFETCH_CHANNELS = 24 };
 
 /* ---- pixel-contiguous: IC_P_MR channels x nv vectors of IC_VL pixels ---- */
 
 enum { IC_P_NV = 3 };
 
 /* Channels [o0, o0 + IC_P_MR) with o0 a multiple of IC_P_MR (inside one weight block); only
- * those in [c0, c1) are stored. The last vector holds the lanes of `last`. */
+ * those in [c0, c1) are stored. The last vector holds the lanes of `last`. `lead`: the strip's
+ * first tile, which prefetches the strip's input; every tile prefetches the next tile's output
+ * (and residual) rows while it reduces its first channels. */
 IC_INLINE void ic_planar_tile(const ic_f32_pwconv2d_args_t* a, int64_t o0, int64_t p0,
-                              const int nv, IC_M last) {
+                              const int nv, IC_M last, const bool lead) {
   const int64_t k_total = a->in_channels;
+  const bool prefetch_next = a->dst_stride_p == 1 && o0 + IC_P_MR < a->c1;
   const float* w = a->packed_weights + (o0 / 16) * k_total * 16 + o0 % 16;
   const float* x = a->src + p0;
   IC_V acc[IC_P_MR][IC_P_NV];
@@ -53,6 +60,19 @@ IC_INLINE void ic_planar_tile(const ic_f32_pwconv2d_args_t* a, int64_t o0, int64
     }
     for (int64_t c = k0; c < k1; c++) {
       const float* xc = x + c * a->src_stride_c;
+      if (lead && c + IC_PREFETCH_CHANNELS < k_total) {
+        IC_UNROLL for (int v = 0; v < nv; v++) {
+          IC_PREFETCH(xc + IC_PREFETCH_CHANNELS * a->src_stride_c + v * IC_VL);
+        }
+      }
+      if (prefetch_next && k0 == 0 && c < IC_P_MR * nv) { /* row c % IC_P_MR, vector c / IC_P_MR */
+        const int64_t o = o0 + IC_P_MR + c % IC_P_MR;
+        if (o < a->c1) {
+          const int64_t offset = o * a->dst_stride_c + p0 + c / IC_P_MR * IC_VL;
+          IC_PREFETCHW(a->dst + offset);
+          if (a->residual != NULL) IC_PREFETCH(a->residual + offset);
+        }
+      }
       IC_V xv[IC_P_NV];
       IC_UNROLL for (int v = 0; v < nv; v++) {
         xv[v] = v + 1 < nv ? IC_VLOAD(xc + v * IC_VL) : IC_VMASKLOAD(xc + v * IC_VL, last);
@@ -100,13 +120,17 @@ IC_INLINE void ic_planar_tile(const ic_f32_pwconv2d_args_t* a, int64_t o0, int64
 }
 
 static void ic_planar_tile_3(const ic_f32_pwconv2d_args_t* a, int64_t o0, int64_t p0, IC_M last) {
-  ic_planar_tile(a, o0, p0, 3, last);
+  ic_planar_tile(a, o0, p0, 3, last, false);
+}
+static void ic_planar_tile_3_lead(const ic_f32_pwconv2d_args_t* a, int64_t o0, int64_t p0,
+                                   IC_M last) {
+  ic_planar_tile(a, o0, p0, 3, last, true);
 }
 static void ic_planar_tile_2(const ic_f32_pwconv2d_args_t* a, int64_t o0, int64_t p0, IC_M last) {
-  ic_planar_tile(a, o0, p0, 2, last);
+  ic_planar_tile(a, o0, p0, 2, last, false);
 }
 static void ic_planar_tile_1(const ic_f32_pwconv2d_args_t* a, int64_t o0, int64_t p0, IC_M last) {
-  ic_planar_tile(a, o0, p0, 1, last);
+  ic_planar_tile(a, o0, p0, 1, last, false);
 }
 
 static void ic_columns(const ic_f32_pwconv2d_args_t* a, int64_t p0, int64_t p1);
@@ -121,8 +145,11 @@ static void ic_planar(const ic_f32_pwconv2d_args_t* a) {
     const int64_t n = ic_min_i64(IC_P_NV * IC_VL, pixels - p0);
     const int nv = (int)ic_divide_round_up(n, IC_VL);
     const IC_M last = IC_MASK_RANGE(0, n - (nv - 1) * IC_VL);
-    for (int64_t o0 = a->c0 - a->c0 % IC_P_MR; o0 < a->c1; o0 += IC_P_MR) {
-      if (nv == 3) {
+    const int64_t o_first = a->c0 - a->c0 % IC_P_MR;
+    for (int64_t o0 = o_first; o0 < a->c1; o0 += IC_P_MR) {
+      if (nv == 3 && o0 == o_first) {
+        ic_planar_tile_3_lead(a, o0, p0, last);
+      } else if (nv == 3) {
         ic_planar_tile_3(a, o0, p0, last);
       } else if (nv == 2) {
         ic_planar_tile_2(a, o0, p0, last);
