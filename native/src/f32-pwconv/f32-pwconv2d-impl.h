@@ -258,7 +258,10 @@ static void ic_columns(const ic_f32_pwconv2d_args_t* a, int64_t p0, int64_t p1) 
 }
 
 void IC_PW_FN(const ic_f32_pwconv2d_args_t* args) {
-  if (args->packed_weights != NULL && args->src_stride_p == 1) {
+  /* A single pixel (a linear layer) is pixel- and channel-contiguous at once: the channel-vector
+   * tile uses every lane, the pixel-vector tile one lane in IC_VL. */
+  const bool single = args->pixels == 1 && args->src_stride_c == 1;
+  if (args->packed_weights != NULL && args->src_stride_p == 1 && !single) {
     ic_planar(args);
   } else if (args->packed_weights != NULL && args->src_stride_c == 1) {
     ic_columns(args, 0, args->pixels);
