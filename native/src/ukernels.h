@@ -167,6 +167,17 @@ static inline int64_t ic_f32_conv2d_scratch_floats(int64_t out_w) {
   return out_w * 64 > 8192 ? out_w * 64 : 8192;
 }
 
+/* Rows a direct SIMD kernel call runs each chunk of weights over before the next chunk, for
+ * `row_floats` floats per pixel in its row buffer (two vectors of output channels): one row
+ * when rows are wide, as many as the scratch holds when they are narrow (a tile or so), so
+ * that small late-layer images read their large weights once per call, not once per row.
+ * Operators give narrow images tasks of at least these rows for the same reason. */
+static inline int64_t ic_f32_conv2d_shared_rows(int64_t out_w, int64_t row_floats) {
+  if (out_w > 16) return 1;
+  const int64_t rows = ic_f32_conv2d_scratch_floats(out_w) / (out_w * row_floats);
+  return rows > 1 ? rows : 1;
+}
+
 /* Depthwise weights for channel-contiguous images: [kh * kw][ceil(out_channels / 16) * 16],
  * zero-padded. */
 int64_t ic_f32_dwconv2d_packed_floats(int64_t out_channels, int64_t taps);

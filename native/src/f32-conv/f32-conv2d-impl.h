@@ -182,9 +182,7 @@ void IC_CONV_FN(const ic_f32_conv2d_args_t* args) {
   const bool prefetch_weights = pk.weights_floats * (int64_t)sizeof(float) >= IC_PREFETCH_MIN_BYTES;
   /* Narrow rows (a tile or two) share each weight chunk; wide ones go one at a time, or the
    * partial sums would push the chunk out of L1. */
-  const int64_t group_rows =
-      g->out_w > 16 ? 1
-                    : ic_max_i64(1, ic_f32_conv2d_scratch_floats(g->out_w) / (g->out_w * IC_ROW));
+  const int64_t group_rows = ic_f32_conv2d_shared_rows(g->out_w, IC_ROW);
 
   const int64_t g0 = args->c0 / pk.group_out, g1 = (args->c1 - 1) / pk.group_out + 1;
   for (int64_t gi = g0; gi < g1; gi++) {

@@ -164,7 +164,8 @@ static void ic_planar(const ic_f32_pwconv2d_args_t* a) {
 
 enum { IC_C_MR = 6, IC_C_BLOCKS = IC_C_NV * IC_VL / 16 /* weight blocks per tile */ };
 
-/* Channels [ob * 16, ob * 16 + IC_C_NV * IC_VL); only those in [c0, c1) are stored. */
+/* Channels [ob * 16, ob * 16 + IC_C_NV * IC_VL) of pixels [p0, p0 + mr); only channels in
+ * [c0, c1) are stored. */
 IC_INLINE void ic_packed_tile(const ic_f32_pwconv2d_args_t* a, int64_t ob, int64_t p0,
                               const int mr) {
   const int64_t k_total = a->in_channels;
@@ -178,6 +179,9 @@ IC_INLINE void ic_packed_tile(const ic_f32_pwconv2d_args_t* a, int64_t ob, int64
   }
   const float* x = a->src + p0 * a->src_stride_p;
   const int64_t xps = a->src_stride_p, xcs = a->src_stride_c;
+  /* The next tile's output (and residual) pixels, fetched while this one reduces its first
+   * channels: in a network they are in memory. */
+  const bool prefetch_next = a->dst_stride_c == 1;
   IC_V acc[IC_C_MR][IC_C_NV];
   IC_UNROLL for (int i = 0; i < IC_C_MR; i++) {
     IC_UNROLL for (int j = 0; j < IC_C_NV; j++) acc[i][j] = IC_VZERO(); /* (for the compiler) */
@@ -189,6 +193,14 @@ IC_INLINE void ic_packed_tile(const ic_f32_pwconv2d_args_t* a, int64_t ob, int64
       IC_UNROLL for (int j = 0; j < IC_C_NV; j++) sum[i][j] = IC_VZERO();
     }
     for (int64_t c = k0; c < k1; c++) {
+      if (prefetch_next && k0 == 0 && c < IC_C_MR * IC_C_NV) { /* pixel c / NV, vector c % NV */
+        const int64_t pixel = p0 + mr + c / IC_C_NV;
+        if (pixel < a->pixels) {
+          const int64_t offset = pixel * a->dst_stride_p + ob * 16 + c % IC_C_NV * IC_VL;
+          IC_PREFETCHW(a->dst + offset);
+          if (a->residual != NULL) IC_PREFETCH(a->residual + offset);
+        }
+      }
       IC_V wv[IC_C_NV];
       IC_UNROLL for (int j = 0; j < IC_C_NV; j++) wv[j] = IC_VLOAD(w[j] + c * 16);
       const float* xc = x + c * xcs;

@@ -421,8 +421,13 @@ static ic_status_t ic_conv2d_run_packed(ic_conv2d_job_t* job, ic_run_t* run, int
     const int64_t blocks = ic_max_i64(1, IC_CONV2D_TASK_WORK / ic_max_i64(per_channel * 32, 1));
     channel_block = p->groups == 1 ? ic_min_i64(channel_block, 32 * blocks) : channel_block;
   }
-  ic_conv2d_tiling(&job->tiling, 1, p->out_channels, channel_block, cg->out_h,
-                   ic_rows_for_work(per_row, job->row_quantum));
+  /* Narrow images: at least the rows the kernel runs each weight chunk over (a task of one
+   * row of a 7x7 image would read its 590 KB of weights per row instead of once). */
+  const int64_t shared_rows = ic_min_i64(cg->out_h, ic_f32_conv2d_shared_rows(cg->out_w, 32));
+  const int64_t task_rows =
+      ic_max_i64(ic_rows_for_work(per_row, job->row_quantum),
+                 ic_divide_round_up(shared_rows, job->row_quantum) * job->row_quantum);
+  ic_conv2d_tiling(&job->tiling, 1, p->out_channels, channel_block, cg->out_h, task_rows);
   job->tiling.rows_outer = ic_conv2d_rows_outer(p, g->in_h, g->in_w);
 
   for (job->image = 0; job->image < batch; job->image++) {
