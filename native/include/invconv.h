@@ -53,7 +53,7 @@ extern "C" {
 #define IC_VERSION_MINOR 1
 #define IC_VERSION_PATCH 0
 /* Incremented on every incompatible change of this header; the Java side checks it at load. */
-#define IC_ABI_VERSION 2
+#define IC_ABI_VERSION 3
 
 /** @returns the library version, "MAJOR.MINOR.PATCH". Static storage; never NULL. */
 IC_API const char* ic_version_string(void);
@@ -476,6 +476,18 @@ IC_API ic_status_t ic_global_average_pool_run(ic_context_t* context, int32_t lay
                                               int64_t in_h, int64_t in_w,
                                               const void* src, size_t src_bytes,
                                               void* dst, size_t dst_bytes);
+
+/**
+ * Layout conversion: dst holds the elements of src, [batch, channels, h, w], reordered from
+ * src_layout to dst_layout (a copy when the two are equal). Stateless. Networks that run in
+ * NHWC inside take and give NCHW tensors through it.
+ * @param src [batch, channels, h, w] in src_layout
+ * @param dst [batch, channels, h, w] in dst_layout; must not overlap src
+ */
+IC_API ic_status_t ic_convert_layout(ic_context_t* context, int32_t src_layout,
+                                     int32_t dst_layout, int64_t batch, int64_t channels,
+                                     int64_t h, int64_t w, const void* src, size_t src_bytes,
+                                     void* dst, size_t dst_bytes);
 
 #ifdef __cplusplus
 }

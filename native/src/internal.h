@@ -87,6 +87,12 @@ ic_status_t ic_check_buffer_min(const char* op, const char* name, const void* bu
 ic_status_t ic_check_optional_exact(const char* op, const char* name, const void* buffer,
                                     size_t buffer_bytes, const int64_t* dims, int rank);
 
+/* The activation buffers of an operator without weights or residual: src and dst of 4-D
+ * tensors, each checked by ic_check_buffer_min, and not overlapping. */
+ic_status_t ic_check_src_dst(const char* op, const int64_t* src_dims, const void* src,
+                             size_t src_bytes, const int64_t* dst_dims, void* dst,
+                             size_t dst_bytes);
+
 /* True if the byte ranges [a, a + a_bytes) and [b, b + b_bytes) share a byte. */
 bool ic_ranges_overlap(const void* a, size_t a_bytes, const void* b, size_t b_bytes);
 

@@ -130,6 +130,21 @@ ic_status_t ic_check_optional_exact(const char* op, const char* name, const void
   return ic_check_buffer(op, name, buffer, buffer_bytes, dims, rank, true, NULL);
 }
 
+ic_status_t ic_check_src_dst(const char* op, const int64_t* src_dims, const void* src,
+                             size_t src_bytes, const int64_t* dst_dims, void* dst,
+                             size_t dst_bytes) {
+  size_t src_needed, dst_needed;
+  ic_status_t status = ic_check_buffer_min(op, "src", src, src_bytes, src_dims, 4, &src_needed);
+  if (status == IC_STATUS_SUCCESS) {
+    status = ic_check_buffer_min(op, "dst", dst, dst_bytes, dst_dims, 4, &dst_needed);
+  }
+  if (status != IC_STATUS_SUCCESS) return status;
+  if (ic_ranges_overlap(dst, dst_needed, src, src_needed)) {
+    return ic_error(IC_STATUS_INVALID_ARGUMENT, "%s: dst overlaps src", op);
+  }
+  return IC_STATUS_SUCCESS;
+}
+
 bool ic_ranges_overlap(const void* a, size_t a_bytes, const void* b, size_t b_bytes) {
   /* Compared as integers: relational operators on pointers into different objects are
    * undefined in C. */

@@ -196,22 +196,6 @@ static void ic_pool2d_execute(ic_context_t* context, ic_f32_pool2d_ukernel_fn fn
   ic_parallelize(context, job.tiling.task_count, ic_pool2d_task, &job);
 }
 
-/* src and dst of a run: not NULL, aligned, large enough, and not overlapping. */
-static ic_status_t ic_check_src_dst(const char* op, const int64_t* src_dims, const void* src,
-                                    size_t src_bytes, const int64_t* dst_dims, void* dst,
-                                    size_t dst_bytes) {
-  size_t src_needed, dst_needed;
-  ic_status_t status = ic_check_buffer_min(op, "src", src, src_bytes, src_dims, 4, &src_needed);
-  if (status == IC_STATUS_SUCCESS) {
-    status = ic_check_buffer_min(op, "dst", dst, dst_bytes, dst_dims, 4, &dst_needed);
-  }
-  if (status != IC_STATUS_SUCCESS) return status;
-  if (ic_ranges_overlap(dst, dst_needed, src, src_needed)) {
-    return ic_error(IC_STATUS_INVALID_ARGUMENT, "%s: dst overlaps src", op);
-  }
-  return IC_STATUS_SUCCESS;
-}
-
 ic_status_t ic_pool2d_run(const ic_pool2d_t* pool, ic_context_t* context, int32_t layout,
                           int64_t batch, int64_t in_h, int64_t in_w, const void* src,
                           size_t src_bytes, void* dst, size_t dst_bytes) {

@@ -1,5 +1,7 @@
 package dev.invconv;
 
+import dev.invconv.bindings.invconv_h;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -26,6 +28,7 @@ public final class Tensor implements AutoCloseable {
     public static final long ALIGNMENT = 64;
 
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final String CONVERT = "convert_layout";
 
     private final Shape shape;
     private final Layout layout;
@@ -227,6 +230,28 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
+     * Copies this tensor's elements into {@code target}, a tensor of the same shape in any
+     * layout, reordering them when the layouts differ; the native library does it on {@code
+     * context}'s threads ({@code ic_convert_layout}). How a network that runs NHWC inside takes
+     * NCHW images.
+     *
+     * @throws IllegalArgumentException if the shapes differ, a tensor is on the Java heap, or
+     *                                  the two overlap
+     * @throws IllegalStateException    if a tensor or the context is closed
+     */
+    public void copyTo(Tensor target, Context context) {
+        Objects.requireNonNull(context, "context");
+        MemorySegment src = NativeOperator.argument(CONVERT, "this tensor", this, null);
+        MemorySegment dst = NativeOperator.argument(CONVERT, "target", target, null);
+        NativeOperator.checkOutputShape(CONVERT, "target", target, shape);
+        NativeOperator.checkNoOverlap(CONVERT, "this tensor", src, dst);
+        NativeLibrary.ensureLoaded();
+        Status.check(invconv_h.ic_convert_layout(context.handle(), layout.nativeValue(),
+                target.layout.nativeValue(), shape.n(), shape.c(), shape.h(), shape.w(), src,
+                src.byteSize(), dst, dst.byteSize()));
+    }
+
+    /**
      * The elements in memory order, as a new array.
      *
      * @throws IllegalStateException if there are more elements than a Java array can hold
@@ -244,13 +269,18 @@ public final class Tensor implements AutoCloseable {
 
     /**
      * A copy of this tensor in {@code arena} with the given layout: the same logical elements,
-     * reordered in memory if the layout differs.
+     * reordered in memory if the layout differs (by the native library, as {@link
+     * #copyTo(Tensor, Context)} on {@link Context#shared()}, when both tensors are off-heap).
      */
     public Tensor toLayout(Arena arena, Layout target) {
         checkAlive();
         Tensor copy = allocate(arena, shape, target);
         if (target == layout) {
             MemorySegment.copy(segment, 0, copy.segment, 0, shape.byteSize());
+            return copy;
+        }
+        if (segment.isNative() && copy.segment.isNative()) {
+            copyTo(copy, Context.shared());
             return copy;
         }
         for (long n = 0; n < shape.n(); n++) {

@@ -308,4 +308,67 @@ class TensorTest {
             assertSame(Layout.NCHW, copy.layout());
         }
     }
+
+    /** Every element where the target layout puts it: the native conversion against get/set. */
+    @ParameterizedTest
+    @EnumSource(Layout.class)
+    void copyToReordersIntoAnyLayout(Layout from) {
+        Shape[] shapes = {SHAPE, Shape.nchw(1, 3, 224, 224), Shape.nchw(2, 300, 7, 9), Shape.nchw(1, 1000, 1, 1),
+            Shape.nchw(3, 1, 33, 31)};
+        try (Arena arena = Arena.ofConfined(); Context context = Context.create(2)) {
+            for (Shape shape : shapes) {
+                Tensor source = Tensor.of(arena, shape, from, ramp(shape.elementCount()));
+                for (Layout to : Layout.values()) {
+                    Tensor target = Tensor.allocate(arena, shape, to);
+                    source.copyTo(target, context);
+                    for (long n = 0; n < shape.n(); n++) {
+                        for (long c = 0; c < shape.c(); c++) {
+                            for (long h = 0; h < shape.h(); h++) {
+                                for (long w = 0; w < shape.w(); w++) {
+                                    if (source.get(n, c, h, w) != target.get(n, c, h, w)) {
+                                        throw new AssertionError(from + " -> " + to + " " + shape + ": element ("
+                                                + n + ", " + c + ", " + h + ", " + w + ") misplaced");
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void heapTensorsConvertWithoutTheNativeLibrary() {
+        float[] array = ramp(SHAPE.elementCount());
+        Tensor heap = Tensor.wrap(MemorySegment.ofArray(array), SHAPE, Layout.NCHW);
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor viaJava = heap.toLayout(arena, Layout.NHWC);
+            Tensor viaNative = Tensor.of(arena, SHAPE, array).toLayout(arena, Layout.NHWC);
+            assertArrayEquals(viaNative.toArray(), viaJava.toArray());
+        }
+    }
+
+    @Test
+    void copyToRejectsWhatItCannotConvert() {
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor source = Tensor.allocate(arena, SHAPE);
+            Context context = Context.shared();
+            IllegalArgumentException shape = assertThrows(IllegalArgumentException.class,
+                    () -> source.copyTo(Tensor.allocate(arena, Shape.nchw(2, 3, 5, 4), Layout.NHWC), context));
+            assertTrue(shape.getMessage().contains("convert_layout"), shape.getMessage());
+            Tensor heap = Tensor.wrap(MemorySegment.ofArray(new float[(int) SHAPE.elementCount()]), SHAPE, Layout.NHWC);
+            IllegalArgumentException onHeap = assertThrows(IllegalArgumentException.class,
+                    () -> source.copyTo(heap, context));
+            assertTrue(onHeap.getMessage().contains("heap"), onHeap.getMessage());
+            Tensor alias = Tensor.wrap(source.segment(), SHAPE, Layout.NHWC);
+            IllegalArgumentException overlap = assertThrows(IllegalArgumentException.class,
+                    () -> source.copyTo(alias, context));
+            assertTrue(overlap.getMessage().contains("overlap"), overlap.getMessage());
+            assertThrows(NullPointerException.class, () -> source.copyTo(Tensor.allocate(arena, SHAPE), null));
+            Tensor closed = Tensor.allocate(SHAPE);
+            closed.close();
+            assertThrows(IllegalStateException.class, () -> closed.copyTo(Tensor.allocate(arena, SHAPE), context));
+        }
+    }
 }

@@ -50,10 +50,10 @@ public class invconv_h extends invconv_h$shared {
     public static int IC_VERSION_PATCH() {
         return IC_VERSION_PATCH;
     }
-    private static final int IC_ABI_VERSION = (int)2L;
+    private static final int IC_ABI_VERSION = (int)3L;
     /**
      * {@snippet lang=c :
-     * #define IC_ABI_VERSION 2
+     * #define IC_ABI_VERSION 3
      * }
      */
     public static int IC_ABI_VERSION() {
@@ -2675,6 +2675,76 @@ public class invconv_h extends invconv_h$shared {
                 traceDowncall("ic_global_average_pool_run", context, layout, batch, channels, in_h, in_w, src, src_bytes, dst, dst_bytes);
             }
             return (int)mh$.invokeExact(context, layout, batch, channels, in_h, in_w, src, src_bytes, dst, dst_bytes);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ic_convert_layout {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            invconv_h.C_INT,
+            invconv_h.C_POINTER,
+            invconv_h.C_INT,
+            invconv_h.C_INT,
+            invconv_h.C_LONG,
+            invconv_h.C_LONG,
+            invconv_h.C_LONG,
+            invconv_h.C_LONG,
+            invconv_h.C_POINTER,
+            invconv_h.C_LONG,
+            invconv_h.C_POINTER,
+            invconv_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ic_convert_layout");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ic_status_t ic_convert_layout(ic_context_t *context, int32_t src_layout, int32_t dst_layout, int64_t batch, int64_t channels, int64_t h, int64_t w, const void *src, size_t src_bytes, void *dst, size_t dst_bytes)
+     * }
+     */
+    public static FunctionDescriptor ic_convert_layout$descriptor() {
+        return ic_convert_layout.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ic_status_t ic_convert_layout(ic_context_t *context, int32_t src_layout, int32_t dst_layout, int64_t batch, int64_t channels, int64_t h, int64_t w, const void *src, size_t src_bytes, void *dst, size_t dst_bytes)
+     * }
+     */
+    public static MethodHandle ic_convert_layout$handle() {
+        return ic_convert_layout.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ic_status_t ic_convert_layout(ic_context_t *context, int32_t src_layout, int32_t dst_layout, int64_t batch, int64_t channels, int64_t h, int64_t w, const void *src, size_t src_bytes, void *dst, size_t dst_bytes)
+     * }
+     */
+    public static MemorySegment ic_convert_layout$address() {
+        return ic_convert_layout.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ic_status_t ic_convert_layout(ic_context_t *context, int32_t src_layout, int32_t dst_layout, int64_t batch, int64_t channels, int64_t h, int64_t w, const void *src, size_t src_bytes, void *dst, size_t dst_bytes)
+     * }
+     */
+    public static int ic_convert_layout(MemorySegment context, int src_layout, int dst_layout, long batch, long channels, long h, long w, MemorySegment src, long src_bytes, MemorySegment dst, long dst_bytes) {
+        var mh$ = ic_convert_layout.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ic_convert_layout", context, src_layout, dst_layout, batch, channels, h, w, src, src_bytes, dst, dst_bytes);
+            }
+            return (int)mh$.invokeExact(context, src_layout, dst_layout, batch, channels, h, w, src, src_bytes, dst, dst_bytes);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

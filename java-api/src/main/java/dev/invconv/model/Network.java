@@ -1,6 +1,7 @@
 package dev.invconv.model;
 
 import dev.invconv.Context;
+import dev.invconv.Layout;
 import dev.invconv.Shape;
 import dev.invconv.Tensor;
 
@@ -20,13 +21,24 @@ import java.util.concurrent.ConcurrentLinkedDeque;
  * }
  * }</pre>
  *
- * <p>Runs in the input's layout (NCHW or NHWC). A forward pass allocates nothing on the native
- * side: intermediate activations live in a workspace sized for the input shape, kept after the
- * pass and reused by the next (one per concurrent caller). Safe to share between threads; do
+ * <p>Takes and gives tensors in either layout and runs NHWC inside ({@link #INNER_LAYOUT}): an
+ * NCHW input is converted on the way in and the output on the way out. A forward pass
+ * allocates nothing on the native side: the converted edges and the intermediate activations
+ * live in a workspace sized for the input shape, kept after the pass and reused by the next
+ * (one per concurrent caller). Safe to share between threads; do
  * not close it while a pass runs. Owns its operators: {@link #close()} frees them and the
  * workspaces.
  */
 public final class Network implements AutoCloseable {
+
+    /**
+     * The layout the operators run a whole network in. Channels innermost: the pointwise
+     * convolutions then read and write every pixel's channels contiguously, and the small late
+     * images need no transposes around their 1x1 convolutions, which is what NCHW costs (ResNet-50
+     * at 224x224, 2 threads: 26.6–27.6 ms NHWC against 28.4–29.7 ms NCHW inside, in the same
+     * runs; docs/BENCHMARKS.md). The conversion of a 3x224x224 input takes a few microseconds.
+     */
+    public static final Layout INNER_LAYOUT = Layout.NHWC;
 
     private final Layer layer;
     private final Node root;
@@ -119,9 +131,21 @@ public final class Network implements AutoCloseable {
             throw new IllegalArgumentException(name() + ": output is " + output.shape() + " " + output.layout()
                     + " but the network gives " + expected + " " + input.layout() + " for input " + input.shape());
         }
-        Buffer buffer = take(workspaceBytes(input.shape()));
+        long work = workspaceBytes(input.shape());
+        boolean convert = input.layout() != INNER_LAYOUT;
+        long inBytes = Workspace.bytes(input.shape());
+        Buffer buffer = take(work + (convert ? inBytes + Workspace.bytes(expected) : 0));
         try {
-            root.forward(input, output, new Workspace(buffer.memory(), context, profile, input.layout()));
+            MemorySegment memory = buffer.memory();
+            if (!convert) {
+                root.forward(input, output, new Workspace(memory, context, profile, INNER_LAYOUT));
+            } else {
+                Tensor in = Tensor.wrap(memory.asSlice(work, input.shape().byteSize()), input.shape(), INNER_LAYOUT);
+                Tensor out = Tensor.wrap(memory.asSlice(work + inBytes, expected.byteSize()), expected, INNER_LAYOUT);
+                convert("input", input, in, context, profile);
+                root.forward(in, out, new Workspace(memory.asSlice(0, work), context, profile, INNER_LAYOUT));
+                convert("output", out, output, context, profile);
+            }
             if (profile != null) {
                 profile.countPass();
             }
@@ -148,12 +172,22 @@ public final class Network implements AutoCloseable {
         return "Network[" + name() + ", " + parameterCount() + " parameters]";
     }
 
+    /** Copies {@code from} into {@code to} in {@code to}'s layout, timed as the step {@code name}. */
+    private static void convert(String name, Tensor from, Tensor to, Context context, Profile profile) {
+        long start = profile == null ? 0 : System.nanoTime();
+        from.copyTo(to, context);
+        if (profile != null) {
+            profile.record(name, "layout " + from.layout() + "→" + to.layout(), to.shape(), System.nanoTime() - start);
+        }
+    }
+
     private long workspaceBytes(Shape input) {
         SizeCache cached = size;
         if (cached != null && cached.input().equals(input)) {
             return cached.bytes();
         }
-        long bytes = root.workspaceBytes(input);
+        // Whole alignment units: the converted edges follow the activations.
+        long bytes = (root.workspaceBytes(input) + Workspace.ALIGNMENT - 1) / Workspace.ALIGNMENT * Workspace.ALIGNMENT;
         size = new SizeCache(input, bytes);
         return bytes;
     }

@@ -43,8 +43,16 @@ public final class Profile {
     private long passes;
 
     synchronized void record(Layer layer, Shape input, Shape output, long nanos) {
-        long macs = layer.macs(input);
-        entries.merge(layer.name(), new Entry(layer.name(), layer.describe(), output, 1, nanos, macs),
+        record(new Entry(layer.name(), layer.describe(), output, 1, nanos, layer.macs(input)));
+    }
+
+    /** A step that is no layer: the network's layout conversions at its edges. */
+    synchronized void record(String name, String description, Shape output, long nanos) {
+        record(new Entry(name, description, output, 1, nanos, 0));
+    }
+
+    private void record(Entry entry) {
+        entries.merge(entry.name(), entry,
                 (a, b) -> new Entry(a.name(), a.description(), b.output(), a.calls() + 1, a.nanos() + b.nanos(),
                         a.macs() + b.macs()));
     }

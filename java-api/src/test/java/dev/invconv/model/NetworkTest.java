@@ -117,6 +117,18 @@ class NetworkTest {
         assertArrayEquals(nchw, nhwc, "[N, 10, 1, 1] logits do not depend on the layout");
     }
 
+    /** Runs NHWC inside: an NCHW input gives the same bits, also where the output is an image. */
+    @Test
+    void layoutsGiveTheSameBitsAndImagesComeBackInTheirLayout() {
+        Layer layer = new Layer.Sequential("features", List.of(
+                Layer.Conv.of("conv", new Conv2dParams(3, 20, 3, 3, 2, 2, 1, 1, 1, Padding.SAME, Activation.RELU))
+                        .withBias(),
+                new Layer.MaxPool("max", 3, 2, Padding.explicit(1, 1, 1, 1))));
+        float[] nchw = assertMatchesReference("features", layer, 11, Shape.nchw(2, 3, 29, 23), Layout.NCHW);
+        float[] nhwc = assertMatchesReference("features", layer, 11, Shape.nchw(2, 3, 29, 23), Layout.NHWC);
+        assertArrayEquals(nchw, nhwc, "the same inner computation, converted back (both read in NCHW order)");
+    }
+
     @Test
     void workspacesAreReusedAndResultsAreBitIdentical() throws Exception {
         Network network = rednet26;
@@ -158,17 +170,23 @@ class NetworkTest {
             Profile profile = new Profile();
             rednet26.forward(input, output, context, profile);
             rednet26.forward(input, output, context, profile);
-            // 3 stem operators, maxpool, 8 blocks × 3 + 4 downsamples, global pool, head
-            assertEquals(3 + 1 + 8 * 3 + 4 + 1 + 1, profile.entries().size());
+            // The NCHW input's conversion to the inner layout, 3 stem operators, maxpool,
+            // 8 blocks × 3 + 4 downsamples, global pool, head, the output's conversion back
+            List<Profile.Entry> entries = profile.entries();
+            assertEquals(1 + 3 + 1 + 8 * 3 + 4 + 1 + 1 + 1, entries.size());
             assertEquals(2, profile.passes());
-            Profile.Entry fc = profile.entries().getLast();
+            assertEquals("input", entries.getFirst().name());
+            assertEquals("layout NCHW→NHWC", entries.getFirst().description());
+            assertEquals("output", entries.getLast().name());
+            assertEquals(0, entries.getLast().macs());
+            Profile.Entry fc = entries.get(entries.size() - 2);
             assertEquals("head.fc", fc.name());
             assertEquals(2, fc.calls());
             assertEquals(2 * 2048 * 1000, fc.macs());
             // Execution order: a block's shortcut runs before its body.
-            assertEquals("layer1.0.downsample", profile.entries().get(4).name());
-            assertEquals("layer1.0.conv1", profile.entries().get(5).name());
-            assertEquals("involution 7x7 64 G4 +bn +relu", profile.entries().get(6).description());
+            assertEquals("layer1.0.downsample", entries.get(5).name());
+            assertEquals("layer1.0.conv1", entries.get(6).name());
+            assertEquals("involution 7x7 64 G4 +bn +relu", entries.get(7).description());
             String table = profile.format();
             assertTrue(table.contains("layer4.0.conv2") && table.contains("total"), table);
         }

@@ -1,0 +1,92 @@
+/*
+ * Layout conversion between NCHW and NHWC.
+ *
+ * Each image is a matrix transpose: NCHW -> NHWC turns [channels][pixels] into
+ * [pixels][channels], NHWC -> NCHW the reverse. Tasks are rectangles of the source matrix of
+ * about IC_LAYOUT_TASK_FLOATS elements, walked in 32 x 32 tiles so that both the rows read
+ * and the rows written stay in L1 while a tile is copied. Every element is copied once, by
+ * one task: the result does not depend on the number of threads.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+static const char ic_op[] = "convert_layout";
+
+enum { IC_LAYOUT_TILE = 32, IC_LAYOUT_TASK_FLOATS = 1 << 15, IC_LAYOUT_BAND_MAX = 256 };
+
+typedef struct ic_layout_job {
+  const float* src;
+  float* dst;
+  int64_t rows, cols;            /* of one image's source matrix */
+  int64_t row_band, col_band;    /* a task's rectangle */
+  int64_t row_bands, col_bands;  /* per image */
+} ic_layout_job_t;
+
+static void ic_layout_task(void* arg, size_t task, uint32_t thread_index) {
+  (void)thread_index;
+  const ic_layout_job_t* job = arg;
+  const int64_t per_image = job->row_bands * job->col_bands;
+  const int64_t image = (int64_t)task / per_image, band = (int64_t)task % per_image;
+  const int64_t r0 = band / job->col_bands * job->row_band;
+  const int64_t c0 = band % job->col_bands * job->col_band;
+  const int64_t r1 = ic_min_i64(r0 + job->row_band, job->rows);
+  const int64_t c1 = ic_min_i64(c0 + job->col_band, job->cols);
+  const float* src = job->src + image * job->rows * job->cols;
+  float* dst = job->dst + image * job->rows * job->cols;
+  for (int64_t rt = r0; rt < r1; rt += IC_LAYOUT_TILE) {
+    const int64_t rt1 = ic_min_i64(rt + IC_LAYOUT_TILE, r1);
+    for (int64_t ct = c0; ct < c1; ct += IC_LAYOUT_TILE) {
+      const int64_t ct1 = ic_min_i64(ct + IC_LAYOUT_TILE, c1);
+      for (int64_t c = ct; c < ct1; c++) {
+        for (int64_t r = rt; r < rt1; r++) dst[c * job->rows + r] = src[r * job->cols + c];
+      }
+    }
+  }
+}
+
+/* A band: the whole extent when it is short, else a multiple of the tile near `target`. */
+static int64_t ic_layout_band(int64_t extent, int64_t target) {
+  if (extent <= IC_LAYOUT_BAND_MAX) return extent;
+  const int64_t band = ic_divide_round_up(ic_max_i64(target, IC_LAYOUT_TILE), IC_LAYOUT_TILE);
+  return ic_min_i64(band * IC_LAYOUT_TILE, extent);
+}
+
+ic_status_t ic_convert_layout(ic_context_t* context, int32_t src_layout, int32_t dst_layout,
+                              int64_t batch, int64_t channels, int64_t h, int64_t w,
+                              const void* src, size_t src_bytes, void* dst, size_t dst_bytes) {
+  ic_status_t status = ic_check_layout(ic_op, src_layout);
+  if (status == IC_STATUS_SUCCESS) status = ic_check_layout(ic_op, dst_layout);
+  if (status == IC_STATUS_SUCCESS) status = ic_check_positive(ic_op, "batch", batch);
+  if (status == IC_STATUS_SUCCESS) status = ic_check_positive(ic_op, "channels", channels);
+  if (status == IC_STATUS_SUCCESS) status = ic_check_positive(ic_op, "h", h);
+  if (status == IC_STATUS_SUCCESS) status = ic_check_positive(ic_op, "w", w);
+  if (status != IC_STATUS_SUCCESS) return status;
+  const int64_t dims[4] = {batch, channels, h, w};
+  /* Checks that the tensor's floats fit size_t: every product below does too. */
+  status = ic_check_src_dst(ic_op, dims, src, src_bytes, dims, dst, dst_bytes);
+  if (status != IC_STATUS_SUCCESS) return status;
+
+  const int64_t pixels = h * w;
+  if (src_layout == dst_layout || channels == 1 || pixels == 1) { /* the same memory order */
+    memcpy(dst, src, (size_t)(batch * channels * pixels) * sizeof(float));
+    return IC_STATUS_SUCCESS;
+  }
+  ic_layout_job_t job = {.src = src, .dst = dst};
+  job.rows = src_layout == IC_LAYOUT_NCHW ? channels : pixels;
+  job.cols = src_layout == IC_LAYOUT_NCHW ? pixels : channels;
+  if (job.rows <= IC_LAYOUT_BAND_MAX) {
+    job.row_band = job.rows;
+    job.col_band = ic_layout_band(job.cols, IC_LAYOUT_TASK_FLOATS / job.rows);
+  } else if (job.cols <= IC_LAYOUT_BAND_MAX) {
+    job.col_band = job.cols;
+    job.row_band = ic_layout_band(job.rows, IC_LAYOUT_TASK_FLOATS / job.cols);
+  } else {
+    job.row_band = ic_layout_band(job.rows, IC_LAYOUT_BAND_MAX / 2);
+    job.col_band = ic_layout_band(job.cols, IC_LAYOUT_BAND_MAX);
+  }
+  job.row_bands = ic_divide_round_up(job.rows, job.row_band);
+  job.col_bands = ic_divide_round_up(job.cols, job.col_band);
+  ic_parallelize(context, (size_t)(batch * job.row_bands * job.col_bands), ic_layout_task, &job);
+  return IC_STATUS_SUCCESS;
+}
