@@ -2,7 +2,7 @@
  * libFuzzer target for the whole public API: random parameters (mostly plausible, sometimes
  * wild: huge, zero, negative, overflowing), random input and buffer sizes, into create /
  * output_size / run of every operator (conv2d, separable, involution aggregation and module,
- * pool2d, global average pooling), with no context or a shared 3-thread one.
+ * pool2d, global average pooling, layout conversion), with no context or a shared 3-thread one.
  *
  * Oracles, beyond ASan/UBSan finding no fault:
  *   - conv2d create succeeds exactly when an independent check of the rules says it should;
@@ -14,7 +14,7 @@
  *   - a run with correctly sized buffers succeeds; conv2d, the involution aggregation, pool2d
  *     and global average pooling match the float64 reference within the SPEC bound, and
  *     Involution2d with an output affine and activation is exactly act(scale * y + shift) of
- *     the same module without them.
+ *     the same module without them; a layout conversion puts every element in its place.
  * A violated oracle traps; libFuzzer then saves the input that caused it.
  */
 #include <math.h>
@@ -588,17 +588,51 @@ static void fuzz_global_average_pool(reader_t* r) {
   }
 }
 
+static void fuzz_convert_layout(reader_t* r) {
+  const int32_t from = (int32_t)(take(r, 1) % 16 == 0 ? take(r, 1) % 4 : take(r, 1) % 2);
+  const int32_t to = (int32_t)(take(r, 1) % 16 == 0 ? take(r, 1) % 4 : take(r, 1) % 2);
+  const int64_t batch = take_dim(r, 1, 3), channels = take_dim(r, 1, 300);
+  const int64_t h = take_dim(r, 1, 20), w = take_dim(r, 1, 20);
+  const int64_t dims[4] = {batch, channels, h, w};
+  const int64_t count = elements(dims, 4);
+  if (count > 0) {
+    float* x = make_floats(r, count);
+    const bool right = take(r, 1) % 8 != 0;
+    float* y = xfloats((size_t)count);
+    const ic_status_t status = ic_convert_layout(
+        pick_context(r), from, to, batch, channels, h, w, x, (size_t)count * sizeof(float), y,
+        (size_t)(right ? count : count - 1) * sizeof(float));
+    ORACLE((status == IC_STATUS_SUCCESS) == (right && in_range(from, 0, 1) && in_range(to, 0, 1)));
+    check_failure(status, NULL);
+    if (status == IC_STATUS_SUCCESS) { /* every element in its place, bit for bit */
+      float* x_nchw = nchw_copy(x, from, dims);
+      float* y_nchw = nchw_copy(y, to, dims);
+      ORACLE(memcmp(x_nchw, y_nchw, (size_t)count * sizeof(float)) == 0);
+      free(x_nchw), free(y_nchw);
+    }
+    free(x), free(y);
+  } else {
+    /* Wild sizes: refused before any access. */
+    float tiny[4] = {1, 2, 3, 4};
+    float out[4] = {5, 6, 7, 8};
+    const ic_status_t status =
+        ic_convert_layout(NULL, from, to, batch, channels, h, w, tiny, sizeof tiny, out, sizeof out);
+    if (status != IC_STATUS_SUCCESS) ORACLE(out[0] == 5 && out[3] == 8 && ic_last_error()[0]);
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (shared_context == NULL && ic_context_create(3, &shared_context) != IC_STATUS_SUCCESS) {
     __builtin_trap();
   }
   reader_t r = {data, size};
-  switch (take(&r, 1) % 6) {
+  switch (take(&r, 1) % 7) {
     case 0: fuzz_conv2d(&r); break;
     case 1: fuzz_separable(&r); break;
     case 2: fuzz_aggregate(&r); break;
     case 3: fuzz_involution2d(&r); break;
     case 4: fuzz_pool2d(&r); break;
+    case 5: fuzz_convert_layout(&r); break;
     default: fuzz_global_average_pool(&r); break;
   }
   return 0;

@@ -168,6 +168,30 @@ static float* pool_plane(const ic_pool2d_params_t* p, const float* x, int64_t h,
   return y;
 }
 
+/* A window 2^40 columns wide over a 4-column image (valid: every window holds the row): the
+ * SIMD max kernel visits only the taps inside the row (a fuzz input once spun for minutes in
+ * its tap loop; visiting them all would take about an hour here, far past ctest's timeout),
+ * and every output is its row's maximum. */
+static void test_pool2d_window_wider_than_the_image(void) {
+  float x[16];
+  for (int i = 0; i < 16; i++) x[i] = (float)i;
+  x[9] = NAN; /* the exact fold's path too */
+  const int64_t wide = (int64_t)1 << 40;
+  const ic_pool2d_params_t p = {IC_DATATYPE_F32, IC_POOL_MAX, IC_PADDING_EXPLICIT, 0, 1, 1, wide,
+                                1, 1, 0, wide / 2, 0, wide / 2};
+  int64_t oh, ow;
+  float* y = pool_plane(&p, x, 4, 4, &oh, &ow);
+  CHECK(oh == 4 && ow == 5);
+  for (int64_t r = 0; r < oh; r++) {
+    for (int64_t c = 0; c < ow; c++) {
+      const float got = y[r * ow + c];
+      CHECK_MSG(r == 2 ? isnan(got) : got == (float)(4 * r + 3), "row %lld col %lld: %g",
+                (long long)r, (long long)c, (double)got);
+    }
+  }
+  free(y);
+}
+
 static void test_pool2d_semantics(void) {
   /* 0 1 2 3 / 4 5 6 7 / 8 9 10 11 / 12 13 14 15 */
   float x[16];
@@ -591,6 +615,7 @@ int main(int argc, char** argv) {
   RUN_TEST(test_pool2d_exact_data_bit_equal);
   RUN_TEST(test_pool2d_network_shapes);
   RUN_TEST(test_pool2d_semantics);
+  RUN_TEST(test_pool2d_window_wider_than_the_image);
   RUN_TEST(test_pool2d_thread_counts_identical);
   RUN_TEST(test_pool2d_isa_paths_match_scalar);
   RUN_TEST(test_global_average_pool);

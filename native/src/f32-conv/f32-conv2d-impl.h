@@ -247,12 +247,14 @@ void IC_CONV_FN(const ic_f32_conv2d_args_t* args) {
               continue;
             }
             ic_conv_tile_t t;
-            t.x_kh = pk.tap_h * row_floats;
-            t.x_kw = pk.tap_w * pk.block;
-            t.x_block = pk.plane_floats;
-            t.ps = pk.col_step * pk.block;
             t.kh_count = kh1 - kh0;
             t.kw_count = pk.taps_w;
+            /* A step between taps exists only with two taps or more: with one, a huge dilation
+             * need not give a distance that fits. */
+            t.x_kh = t.kh_count > 1 ? pk.tap_h * row_floats : 0;
+            t.x_kw = t.kw_count > 1 ? pk.tap_w * pk.block : 0;
+            t.x_block = pk.plane_floats;
+            t.ps = pk.col_step * pk.block;
             t.blocks = ic_min_i64(chunk_blocks, pk.blocks - b0);
             t.block = pk.block;
             t.last_lanes = ic_min_i64(pk.block, pk.channels - (b0 + t.blocks - 1) * pk.block);

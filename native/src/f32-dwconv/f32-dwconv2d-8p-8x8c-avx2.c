@@ -32,6 +32,8 @@
  * outside [0, in_w) or past `n` outputs read as 0. */
 IC_INLINE __m256 ic_load_cols(const float* row, int64_t col, int64_t stride, int64_t in_w,
                               int64_t n, bool inside) {
+  /* A span wholly outside the row (padding can be huge): no pointer is formed from col. */
+  if (!inside && stride <= 2 && (col >= in_w || -col >= stride * 8)) return _mm256_setzero_ps();
   if (stride == 1) {
     if (inside) return _mm256_loadu_ps(row + col);
     return _mm256_maskload_ps(row + col, ic_mask8(ic_max_i64(-col, 0), ic_min_i64(in_w - col, n)));

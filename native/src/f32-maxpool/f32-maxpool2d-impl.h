@@ -45,6 +45,7 @@
 #include <stdbool.h>
 
 #include "f32-maxpool/f32-pool2d-taps.h"
+#include "internal.h"
 #include "ukernels.h"
 
 /* The exact fold, or vmaxps where the slice holds no NaN. `exact` is a constant wherever these
@@ -275,9 +276,14 @@ static void ic_maxpool_nchw_any(const ic_f32_maxpool2d_args_t* args) {
       float* out = args->dst + c * ys.c + (y - args->y0) * ys.h;
       for (int64_t x = 0; x < g->out_w; x += IC_B) {
         const int64_t col = x * g->stride_w - g->pad_left;
+        /* Only the taps some lane's column reaches inside the row: the others fold -inf,
+         * which changes nothing, and a window may be far wider than the row. */
+        const int64_t span = ic_mul_saturate(IC_B - 1, g->stride_w); /* last lane - first */
+        const int64_t kw0 = col >= 0 || span >= -col ? 0 : -(col + span);
+        const int64_t kw1 = ic_min_i64(g->kernel_w, g->in_w - col);
         IC_V best = fill;
         for (int64_t kh = 0; kh < kh1 - kh0; kh++) {
-          for (int64_t kw = 0; kw < g->kernel_w; kw++) {
+          for (int64_t kw = kw0; kw < kw1; kw++) {
             best = IC_VFOLD(best, ic_pool_load_tap(rows + kh * xs.h, g->in_w, col + kw,
                                                    g->stride_w, fill));
           }

@@ -58,9 +58,11 @@ static inline IC_V ic_pool_load_tap(const float* row, int64_t in_w, int64_t col,
   }
   float lanes[IC_B];
   IC_VSTORE(lanes, fill);
-  for (int64_t l = 0; l < IC_B; l++) {
-    const int64_t c = col + stride * l;
-    if (c >= 0 && c < in_w) lanes[l] = row[c];
+  int64_t c = col;
+  for (int64_t l = 0; l < IC_B && c < in_w; l++) {
+    if (c >= 0) lanes[l] = row[c];
+    if (stride >= in_w - c) break; /* the next lane is past the row (and c + stride might not fit) */
+    c += stride;
   }
   return IC_VLOAD(lanes);
 }
