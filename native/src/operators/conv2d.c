@@ -222,9 +222,11 @@ typedef struct ic_conv2d_job {
   int64_t pack_rows;            /* rows of the packed image per packing task */
 } ic_conv2d_job_t;
 
-/* Output channels [c0, c1) in blocks of channel_block, rows in blocks of row_block. */
+/* Output channels [c0, c1) in blocks of channel_block, rows in blocks of row_block; tasks
+ * enumerated rows outermost or channels outermost (see ic_conv2d_rows_outer). */
 static void ic_conv2d_tiling(ic_tiling_t* t, int64_t batch, int64_t channels,
-                             int64_t channel_block, int64_t rows, int64_t row_block) {
+                             int64_t channel_block, int64_t rows, int64_t row_block,
+                             bool rows_outer) {
   t->channels = channels;
   t->rows = rows;
   t->channel_block = ic_max_i64(1, ic_min_i64(channel_block, channels));
@@ -233,7 +235,7 @@ static void ic_conv2d_tiling(ic_tiling_t* t, int64_t batch, int64_t channels,
   t->row_blocks = ic_divide_round_up(rows, t->row_block);
   /* Fits: bounded by the output tensor's (checked) size. */
   t->task_count = (size_t)(batch * t->channel_blocks * t->row_blocks);
-  t->rows_outer = false;
+  t->rows_outer = rows_outer;
 }
 
 /* Bands of rows per thread when the image outweighs the weights (early layers: a thread then
@@ -427,8 +429,8 @@ static ic_status_t ic_conv2d_run_packed(ic_conv2d_job_t* job, ic_run_t* run, int
   const int64_t task_rows =
       ic_max_i64(ic_rows_for_work(per_row, job->row_quantum),
                  ic_divide_round_up(shared_rows, job->row_quantum) * job->row_quantum);
-  ic_conv2d_tiling(&job->tiling, 1, p->out_channels, channel_block, cg->out_h, task_rows);
-  job->tiling.rows_outer = ic_conv2d_rows_outer(p, g->in_h, g->in_w);
+  ic_conv2d_tiling(&job->tiling, 1, p->out_channels, channel_block, cg->out_h, task_rows,
+                   ic_conv2d_rows_outer(p, g->in_h, g->in_w));
 
   for (job->image = 0; job->image < batch; job->image++) {
     ic_run_parallelize(run, pack_tasks, ic_conv2d_pack_task, job);
@@ -522,8 +524,7 @@ ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_
     const int64_t per_pixel = ic_mul_saturate(ic_min_i64(channel_block, p->out_channels),
                                               p->in_channels);
     ic_conv2d_tiling(&job.tiling, batch, p->out_channels, channel_block, pixels,
-                     ic_rows_for_work(per_pixel, 48));
-    job.tiling.rows_outer = ic_conv2d_rows_outer(p, in_h, in_w);
+                     ic_rows_for_work(per_pixel, 48), ic_conv2d_rows_outer(p, in_h, in_w));
     ic_run_parallelize(&run, job.tiling.task_count, ic_conv2d_pointwise_task, &job);
   } else if (conv->path == IC_CONV2D_DEPTHWISE) {
     /* Channel-contiguous images: all channels per task (vectors run along channels);
@@ -542,8 +543,7 @@ ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_
     const int64_t rows = ic_max_i64(1, work / ic_max_i64(per_row, 1));
     /* Whole blocks of four rows for the 3x3 row blocks of the planar kernels. */
     ic_conv2d_tiling(&job.tiling, batch, p->out_channels, channel_block, output.out_h,
-                     rows >= 4 ? rows / 4 * 4 : rows);
-    job.tiling.rows_outer = true; /* depthwise: the weights are small */
+                     rows >= 4 ? rows / 4 * 4 : rows, true /* depthwise: small weights */);
     ic_run_parallelize(&run, job.tiling.task_count, ic_conv2d_raw_task, &job);
   } else {
     /* Direct: the SIMD kernels need the packed image; shapes whose packed image would dwarf
@@ -580,7 +580,8 @@ ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_
                                                                                output.out_h)));
         ic_conv2d_tiling(&job.tiling, batch, p->out_channels, channel_block, output.out_h,
                          ic_rows_for_work(ic_mul_saturate(per_row, channel_block),
-                                          job.row_quantum));
+                                          job.row_quantum),
+                         false);
         ic_run_parallelize(&run, job.tiling.task_count, ic_conv2d_raw_task, &job);
       }
     }
