@@ -194,9 +194,9 @@ IC_INLINE void ic_packed_tile(const ic_f32_pwconv2d_args_t* a, int64_t ob, int64
     }
     for (int64_t c = k0; c < k1; c++) {
       if (prefetch_next && k0 == 0 && c < IC_C_MR * IC_C_NV) { /* pixel c / NV, vector c % NV */
-        const int64_t pixel = p0 + mr + c / IC_C_NV;
-        if (pixel < a->pixels) {
-          const int64_t offset = pixel * a->dst_stride_p + ob * 16 + c % IC_C_NV * IC_VL;
+        const int64_t pixel = p0 + mr + c / IC_C_NV, channel = ob * 16 + c % IC_C_NV * IC_VL;
+        if (pixel < a->pixels && channel < a->c1) { /* only lines the next tile stores */
+          const int64_t offset = pixel * a->dst_stride_p + channel;
           IC_PREFETCHW(a->dst + offset);
           if (a->residual != NULL) IC_PREFETCH(a->residual + offset);
         }
