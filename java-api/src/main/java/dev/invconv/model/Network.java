@@ -132,12 +132,12 @@ public final class Network implements AutoCloseable {
                     + " but the network gives " + expected + " " + input.layout() + " for input " + input.shape());
         }
         long work = workspaceBytes(input.shape());
-        boolean convert = input.layout() != INNER_LAYOUT;
+        boolean atEdges = input.layout() != INNER_LAYOUT; // conversions at the network's edges
         long inBytes = Workspace.bytes(input.shape());
-        Buffer buffer = take(work + (convert ? inBytes + Workspace.bytes(expected) : 0));
+        Buffer buffer = take(work + (atEdges ? inBytes + Workspace.bytes(expected) : 0));
         try {
             MemorySegment memory = buffer.memory();
-            if (!convert) {
+            if (!atEdges) {
                 root.forward(input, output, new Workspace(memory, context, profile, INNER_LAYOUT));
             } else {
                 Tensor in = Tensor.wrap(memory.asSlice(work, input.shape().byteSize()), input.shape(), INNER_LAYOUT);
