@@ -75,27 +75,24 @@ IC_INLINE void ic_tile_body(const ic_conv_tile_t* t, const int mr, const int64_t
         const float* wb0 = wt0 + b * t->block * 16;
         const float* wb1 = wt1 + b * t->block * 16;
         const int64_t lanes = b + 1 == t->blocks ? t->last_lanes : t->block;
+        /* One input channel c of the block: two weight vectors, mr broadcasts, 2 * mr FMAs.
+         * A whole block unrolls with its constant count; a partial last block loops. */
+#define IC_CHANNEL_STEP(c)                                      \
+  do {                                                          \
+    const IC_V wa = IC_VLOAD(wb0 + (c) * 16);                   \
+    const IC_V wb = IC_VLOAD(wb1 + (c) * 16);                   \
+    IC_UNROLL for (int i = 0; i < mr; i++) {                    \
+      const IC_V xv = IC_VBCAST(xb + i * ps + (c));             \
+      acc0[i] = IC_VFMA(xv, wa, acc0[i]);                       \
+      acc1[i] = IC_VFMA(xv, wb, acc1[i]);                       \
+    }                                                           \
+  } while (0)
         if (lanes == 16) {
-          IC_UNROLL for (int c = 0; c < 16; c++) {
-            const IC_V wa = IC_VLOAD(wb0 + c * 16);
-            const IC_V wb = IC_VLOAD(wb1 + c * 16);
-            IC_UNROLL for (int i = 0; i < mr; i++) {
-              const IC_V xv = IC_VBCAST(xb + i * ps + c);
-              acc0[i] = IC_VFMA(xv, wa, acc0[i]);
-              acc1[i] = IC_VFMA(xv, wb, acc1[i]);
-            }
-          }
+          IC_UNROLL for (int c = 0; c < 16; c++) IC_CHANNEL_STEP(c);
         } else {
-          for (int64_t c = 0; c < lanes; c++) {
-            const IC_V wa = IC_VLOAD(wb0 + c * 16);
-            const IC_V wb = IC_VLOAD(wb1 + c * 16);
-            IC_UNROLL for (int i = 0; i < mr; i++) {
-              const IC_V xv = IC_VBCAST(xb + i * ps + c);
-              acc0[i] = IC_VFMA(xv, wa, acc0[i]);
-              acc1[i] = IC_VFMA(xv, wb, acc1[i]);
-            }
-          }
+          for (int64_t c = 0; c < lanes; c++) IC_CHANNEL_STEP(c);
         }
+#undef IC_CHANNEL_STEP
       }
     }
   }
