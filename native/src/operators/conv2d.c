@@ -5,7 +5,7 @@
  * for ic_active_isa(), and copies the weights into that kernel's layout; run validates the
  * tensors, cuts the output into tasks and runs the kernel on each:
  *
- *   pointwise  1x1, stride 1, no padding, groups 1     f32-pwconv/  ic_f32_pwconv2d_ukernel_*
+ *   pointwise  1x1, no padding, groups 1               f32-pwconv/  ic_f32_pwconv2d_ukernel_*
  *   depthwise  groups == in_channels (any multiplier)  f32-dwconv/  ic_f32_dwconv2d_ukernel_*
  *   direct     everything else                         f32-conv/    ic_f32_conv2d_ukernel_*
  *
@@ -19,6 +19,11 @@
  * a multiple of 16 pixels (14x14, 7x7: every vector load of a plane would straddle cache
  * lines) run through that packed path too, with the same packed weights (for 1x1 and one group
  * the two layouts coincide).
+ *
+ * A strided pointwise conv (ResNet's projection shortcuts) reads every stride-th pixel: run
+ * first gathers those pixels into a compact image of the caller's layout (a copy of a quarter
+ * of the input or less), so that the pointwise kernels get the long pixel runs they are fast
+ * on instead of the direct kernel's rows.
  *
  * Weights: the scalar kernels read PyTorch order; SIMD pointwise and direct kernels only their
  * packed layout (so only that is kept), depthwise both (tiny).
@@ -92,10 +97,11 @@ static ic_status_t ic_conv2d_validate(const ic_conv2d_params_t* p) {
 }
 
 static bool ic_conv2d_is_pointwise(const ic_conv2d_params_t* p) {
-  /* 1x1 kernels get no padding from VALID, SAME (stride 1) or FULL; EXPLICIT pads are given. */
-  return p->kernel_h == 1 && p->kernel_w == 1 && p->stride_h == 1 && p->stride_w == 1 &&
-         p->groups == 1 && p->pad_top == 0 && p->pad_left == 0 && p->pad_bottom == 0 &&
-         p->pad_right == 0;
+  /* 1x1 kernels get no padding from VALID, SAME (any stride: ceil(in / stride) outputs reach
+   * no further than the input) or FULL; EXPLICIT pads are given. Without padding every
+   * output pixel is an input pixel. */
+  return p->kernel_h == 1 && p->kernel_w == 1 && p->groups == 1 && p->pad_top == 0 &&
+         p->pad_left == 0 && p->pad_bottom == 0 && p->pad_right == 0;
 }
 
 /* The geometry of a 1x1 output of this operator: enough for the weight packing, whose layout
@@ -215,6 +221,8 @@ typedef struct ic_conv2d_job {
   ic_f32_conv2d_ukernel_fn fn;  /* the direct/depthwise kernel this run calls */
   const float* weights;         /* PyTorch order for fn, if it is scalar */
   float* packed_src;            /* direct SIMD path: the packed image */
+  float* decimated;             /* strided pointwise: the compact image of its pixels */
+  ic_strides_t decimated_strides;
   float* scratch;               /* per-thread buffers of scratch_floats */
   int64_t scratch_floats;
   int64_t image;                /* direct SIMD path: the image being computed */
@@ -252,6 +260,54 @@ static bool ic_conv2d_rows_outer(const ic_conv2d_params_t* p, int64_t in_h, int6
 static int64_t ic_rows_for_work(int64_t per_row, int64_t quantum) {
   const int64_t rows = ic_max_i64(1, IC_CONV2D_TASK_WORK / ic_max_i64(per_row, 1));
   return ic_divide_round_up(rows, quantum) * quantum;
+}
+
+/* Rows [r0, r1) of image n's compact copy of every stride-th pixel (strided pointwise). */
+static void ic_conv2d_decimate_task(void* arg, size_t task, uint32_t thread_index) {
+  (void)thread_index;
+  const ic_conv2d_job_t* job = arg;
+  const ic_conv2d_geometry_t* g = &job->geometry;
+  const ic_tile_t tile = ic_tiling_tile(&job->tiling, task);
+  const ic_strides_t xs = job->src_strides, ds = job->decimated_strides;
+  const int64_t sh = g->stride_h * xs.h, sw = g->stride_w * xs.w;
+  for (int64_t r = tile.r0; r < tile.r1; r++) {
+    const float* in = job->src + tile.n * xs.n + r * sh;
+    float* out = job->decimated + tile.n * ds.n + r * ds.h;
+    if (xs.c == 1) { /* NHWC: whole pixels */
+      for (int64_t x = 0; x < g->out_w; x++) {
+        memcpy(out + x * ds.w, in + x * sw, (size_t)g->in_channels * sizeof(float));
+      }
+    } else {
+      for (int64_t c = 0; c < g->in_channels; c++) {
+        for (int64_t x = 0; x < g->out_w; x++) out[c * ds.c + x] = in[c * xs.c + x * sw];
+      }
+    }
+  }
+}
+
+/* Gathers every stride-th pixel of the batch into a compact image of the same layout, which
+ * becomes the job's source. */
+static ic_status_t ic_conv2d_decimate(ic_conv2d_job_t* job, ic_run_t* run, int32_t layout,
+                                      int64_t batch) {
+  ic_conv2d_geometry_t* g = &job->geometry;
+  const size_t floats = (size_t)(batch * g->in_channels * g->out_h * g->out_w); /* <= src */
+  job->decimated = ic_run_scratch(run, floats * sizeof(float));
+  if (job->decimated == NULL) {
+    return ic_error(IC_STATUS_OUT_OF_MEMORY,
+                    "conv2d: out of memory for %zu bytes of scratch (strided 1x1 input)",
+                    floats * sizeof(float));
+  }
+  job->decimated_strides = ic_layout_strides(layout, g->in_channels, g->out_h, g->out_w);
+  const int64_t row_floats = ic_max_i64(1, g->in_channels * g->out_w);
+  ic_tiling_rows(&job->tiling, batch, g->out_h,
+                 ic_divide_round_up(IC_PACK_TASK_FLOATS, row_floats));
+  ic_run_parallelize(run, job->tiling.task_count, ic_conv2d_decimate_task, job);
+  job->src = job->decimated;
+  job->src_strides = job->decimated_strides;
+  g->in_h = g->out_h;
+  g->in_w = g->out_w;
+  g->stride_h = g->stride_w = 1;
+  return IC_STATUS_SUCCESS;
 }
 
 static void ic_conv2d_pointwise_task(void* arg, size_t task, uint32_t thread_index) {
@@ -519,13 +575,17 @@ ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_
     ic_f32_conv2d_packing(&job.geometry, &job.packing); /* 1x1: cannot overflow */
     status = ic_conv2d_run_packed(&job, &run, batch);
   } else if (conv->path == IC_CONV2D_POINTWISE) {
-    /* Pixel blocks of whole 48-pixel tiles; channel blocks of 64 only for small images. */
-    const int64_t channel_block = pixels >= 512 ? p->out_channels : 64;
-    const int64_t per_pixel = ic_mul_saturate(ic_min_i64(channel_block, p->out_channels),
-                                              p->in_channels);
-    ic_conv2d_tiling(&job.tiling, batch, p->out_channels, channel_block, pixels,
-                     ic_rows_for_work(per_pixel, 48), ic_conv2d_rows_outer(p, in_h, in_w));
-    ic_run_parallelize(&run, job.tiling.task_count, ic_conv2d_pointwise_task, &job);
+    if (p->stride_h > 1 || p->stride_w > 1) status = ic_conv2d_decimate(&job, &run, layout, batch);
+    if (status == IC_STATUS_SUCCESS) {
+      /* Pixel blocks of whole 48-pixel tiles; channel blocks of 64 only for small images. */
+      const int64_t channel_block = pixels >= 512 ? p->out_channels : 64;
+      const int64_t per_pixel = ic_mul_saturate(ic_min_i64(channel_block, p->out_channels),
+                                                p->in_channels);
+      ic_conv2d_tiling(&job.tiling, batch, p->out_channels, channel_block, pixels,
+                       ic_rows_for_work(per_pixel, 48),
+                       ic_conv2d_rows_outer(p, job.geometry.in_h, job.geometry.in_w));
+      ic_run_parallelize(&run, job.tiling.task_count, ic_conv2d_pointwise_task, &job);
+    }
   } else if (conv->path == IC_CONV2D_DEPTHWISE) {
     /* Channel-contiguous images: all channels per task (vectors run along channels);
      * otherwise blocks of channel planes. */
