@@ -138,20 +138,40 @@ static void ic_pack_row_planar(const float* src, int64_t channel_stride, int64_t
 }
 
 /* Folded packing: lane f = kw * group_in + c of packed column x holds input column
- * x * stride_w - pad_left + kw * dilation_w of channel c. */
+ * x * stride_w - pad_left + kw * dilation_w of channel c. In a channel-contiguous image of one
+ * group without dilation (a network's NHWC stem) those are group_in * kernel_w consecutive
+ * floats, copied a block at a time for the columns whose window lies inside the image; the
+ * others, and other images, go lane by lane. */
 static void ic_pack_rows_folded(const ic_conv2d_geometry_t* g, const ic_f32_conv2d_packing_t* pk,
                                 const float* src, ic_view_strides_t xs, float* packed, int64_t r0,
                                 int64_t r1) {
   const int64_t row_floats = pk->cols * 16;
+  int64_t xa = 0, xb = 0; /* the columns copied whole: [xa, xb) */
+  if (g->groups == 1 && xs.c == 1 && g->dilation_w == 1 && xs.w == pk->group_in) {
+    /* x * stride_w - pad_left >= 0 and x * stride_w - pad_left + kernel_w - 1 < in_w */
+    xa = ic_min_i64(ic_divide_round_up(g->pad_left, g->stride_w), pk->cols);
+    const int64_t last = g->in_w - g->kernel_w + g->pad_left; /* largest x * stride_w */
+    xb = last < 0 ? xa : ic_max_i64(xa, ic_min_i64(last / g->stride_w + 1, pk->cols));
+  }
   for (int64_t gi = 0; gi < g->groups; gi++) {
     for (int64_t b = 0; b < pk->blocks; b++) {
       float* plane = packed + (gi * pk->blocks + b) * pk->plane_floats;
+      const int64_t lanes = ic_min_i64(16, pk->channels - b * 16);
       for (int64_t r = r0; r < r1; r++) {
         float* row = plane + r * row_floats;
         memset(row, 0, (size_t)row_floats * sizeof(float));
         const int64_t iy = r - g->pad_top;
         if (iy < 0 || iy >= g->in_h) continue;
-        for (int64_t lane = 0; lane < 16; lane++) {
+        const float* whole = src + iy * xs.h + b * 16 - g->pad_left * xs.w;
+        const int64_t step = g->stride_w * xs.w;
+        if (lanes == 16) { /* a constant size: an inline 64-byte copy, not a call */
+          for (int64_t x = xa; x < xb; x++) memcpy(row + x * 16, whole + x * step, 16 * sizeof(float));
+        } else {
+          for (int64_t x = xa; x < xb; x++) {
+            for (int64_t lane = 0; lane < lanes; lane++) row[x * 16 + lane] = whole[x * step + lane];
+          }
+        }
+        for (int64_t lane = 0; lane < lanes; lane++) {
           const int64_t f = b * 16 + lane;
           if (f >= pk->channels) break;
           const int64_t kw = f / pk->group_in, c = gi * pk->group_in + f % pk->group_in;
@@ -161,7 +181,11 @@ static void ic_pack_rows_folded(const ic_conv2d_geometry_t* g, const ic_f32_conv
           const int64_t x0 = shift >= 0 ? 0 : ic_divide_round_up(-shift, g->stride_w);
           const int64_t last = g->in_w - 1 - shift;
           const int64_t x1 = last < 0 ? 0 : ic_min_i64(last / g->stride_w + 1, pk->cols);
-          for (int64_t x = x0; x < x1; x++) row[x * 16 + lane] = in[(x * g->stride_w + shift) * xs.w];
+          for (int64_t x = x0; x < x1; x++) {
+            if (x == xa) x = ic_max_i64(xb, x0); /* copied whole above */
+            if (x >= x1) break;
+            row[x * 16 + lane] = in[(x * g->stride_w + shift) * xs.w];
+          }
         }
       }
     }
