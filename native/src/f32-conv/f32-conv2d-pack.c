@@ -225,8 +225,12 @@ void ic_f32_conv2d_pack_src(const ic_conv2d_geometry_t* g, const ic_f32_conv2d_p
           ic_pack_row_planar(in, xs.c, lanes, block, count, out);
         } else if (xs.c == 1) {
           const int64_t step = pk->step_w * xs.w;
-          for (int64_t q = 0; q < count; q++) {
-            memcpy(out + q * block, in + q * step, (size_t)lanes * sizeof(float));
+          if (lanes == 16) { /* a constant size: an inline 64-byte copy, not a call */
+            for (int64_t q = 0; q < count; q++) memcpy(out + q * 16, in + q * step, 16 * sizeof(float));
+          } else {
+            for (int64_t q = 0; q < count; q++) {
+              memcpy(out + q * block, in + q * step, (size_t)lanes * sizeof(float));
+            }
           }
         } else {
           for (int64_t q = 0; q < count; q++) {
