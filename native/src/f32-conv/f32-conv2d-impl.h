@@ -37,7 +37,7 @@ typedef struct ic_weight_prefetch {
 
 IC_INLINE void ic_weight_prefetch_step(ic_weight_prefetch_t* p) {
   for (int64_t n = p->per_step; n > 0 && p->tap < p->taps; n--) {
-    IC_PREFETCH(p->w[p->block] + p->tap * p->w_tap + p->line * 16);
+    IC_PREFETCH_ONCE(p->w[p->block] + p->tap * p->w_tap + p->line * 16);
     if (++p->line < p->piece_lines) continue;
     p->line = 0;
     if (++p->block < IC_NB) continue;
