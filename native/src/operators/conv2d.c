@@ -423,13 +423,13 @@ static ic_status_t ic_conv2d_run_packed(ic_conv2d_job_t* job, ic_run_t* run, int
   const ic_conv2d_geometry_t* g = &job->geometry;
   const ic_f32_conv2d_packing_t* pk = &job->packing;
 
-  /* Scratch: the packed image, then one row buffer per thread (cache-line multiples). */
+  /* Scratch: the packed image, then one row buffer per thread (ic_thread_slice_floats). */
   const int64_t flat_w = p->kernel_h == 1 && p->kernel_w == 1 ? g->out_h * g->out_w : g->out_w;
-  const int64_t row_floats =
-      ic_divide_round_up(ic_f32_conv2d_scratch_floats(ic_max_i64(flat_w, g->out_w)), 16) * 16;
   const int64_t packed_floats = ic_divide_round_up(pk->src_floats, 16) * 16;
-  int64_t total;
-  if (ic_mul_overflow(row_floats, (int64_t)run->threads, &total) ||
+  int64_t row_floats, total;
+  if (!ic_thread_slice_floats(ic_f32_conv2d_scratch_floats(ic_max_i64(flat_w, g->out_w)),
+                              &row_floats) ||
+      ic_mul_overflow(row_floats, (int64_t)run->threads, &total) ||
       ic_add_overflow(total, packed_floats, &total) ||
       (uint64_t)total > SIZE_MAX / sizeof(float)) {
     return ic_error(IC_STATUS_OUT_OF_MEMORY, "conv2d: the packed image of %" PRId64

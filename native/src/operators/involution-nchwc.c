@@ -213,18 +213,11 @@ typedef struct ic_task_runs {
 
 enum { IC_TASKS_PER_THREAD = 2 };
 
-/* Floats between the starts of two threads' slices of the per-thread scratch: the slice,
- * then a 64 KB guard. Adjacent slices let one core's hardware prefetcher, running ahead
- * through its own slice (the scratch sits in 2 MB pages, which it may cross freely within),
- * pull in the lines the next thread was writing, and both then paid a core-to-core transfer
- * per line: Involution2d K=7 56x56x64 on 2 threads took 0.30 ms, as long as on one, whenever
- * this VM's vCPUs were ~500 ns apart (a ping-pong round trip; ~160 ns in its faster phases,
- * where the effect vanished). With the guard: 0.21 ms (32 KB was not always enough). */
+/* A per-thread slice stride (ic_thread_slice_floats), recording an overflow. */
 static int64_t ic_thread_stride(int64_t floats, bool* overflow) {
-  enum { IC_GUARD_FLOATS = (64 << 10) / sizeof(float) };
-  int64_t stride; /* whole cache lines */
-  if (ic_add_overflow(floats, IC_GUARD_FLOATS + 15, &stride)) *overflow = true;
-  return stride / 16 * 16;
+  int64_t stride = 0;
+  if (!ic_thread_slice_floats(floats, &stride)) *overflow = true;
+  return stride;
 }
 
 static size_t ic_task_runs_plan(ic_task_runs_t* r, int64_t batch, int64_t tiles, int64_t parts,

@@ -421,6 +421,7 @@ ic_status_t ic_involution2d_run(const ic_involution2d_t* op, ic_context_t* conte
   const int64_t threads = ic_context_num_threads(context);
   int64_t tile_floats, scratch_floats;
   if (ic_mul_overflow(row_floats, row_block, &tile_floats) ||
+      !ic_thread_slice_floats(tile_floats, &tile_floats) ||
       ic_mul_overflow(tile_floats, threads, &scratch_floats) ||
       (uint64_t)scratch_floats > SIZE_MAX / sizeof(float)) {
     return ic_error(IC_STATUS_INVALID_ARGUMENT,

@@ -178,7 +178,7 @@ typedef struct ic_separable_job {
   float* dst;
   ic_strides_t src_strides, dst_strides;
   float* scratch;       /* one tile per thread */
-  int64_t tile_floats;  /* depthwise_channels * row_block * out_w, rounded up to 16 */
+  int64_t tile_floats;  /* a thread's slice: depthwise_channels * row_block * out_w, guarded */
   int32_t layout;
 } ic_separable_job_t;
 
@@ -270,8 +270,8 @@ ic_status_t ic_separable_conv2d_run(const ic_separable_conv2d_t* conv, ic_contex
   const int64_t threads = run.threads;
   int64_t tile_floats, scratch_floats;
   if (ic_mul_overflow(row_floats, row_block, &tile_floats) ||
-      ic_add_overflow(tile_floats, 15, &tile_floats) ||
-      ic_mul_overflow(tile_floats / 16 * 16, threads, &scratch_floats) ||
+      !ic_thread_slice_floats(tile_floats, &tile_floats) ||
+      ic_mul_overflow(tile_floats, threads, &scratch_floats) ||
       (uint64_t)scratch_floats > SIZE_MAX / sizeof(float)) {
     ic_run_end(&run);
     return ic_error(IC_STATUS_INVALID_ARGUMENT,
@@ -279,7 +279,6 @@ ic_status_t ic_separable_conv2d_run(const ic_separable_conv2d_t* conv, ic_contex
                     " columns for %" PRId64 " threads overflows",
                     dw_channels, output.out_w, threads);
   }
-  tile_floats = tile_floats / 16 * 16;
   float* scratch = ic_run_scratch(&run, (size_t)scratch_floats * sizeof(float));
   if (scratch == NULL) {
     ic_run_end(&run);
