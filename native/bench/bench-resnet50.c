@@ -1,0 +1,323 @@
+/*
+ * ic-bench-resnet50 — a whole ResNet-50 pass (torchvision layout, 224x224, batch 1) in C
+ * through the public API, without the JVM: what a layer costs inside a network, where its
+ * weights come from memory (the pass streams ~100 MB of them) and its input was just written
+ * by another layer, possibly on the other core.
+ *
+ *   ic-bench-resnet50 [--threads N] [--layout nhwc|nchw] [--passes N] [--per-layer]
+ *
+ * Every conv has its BatchNorm folded (bias) and its ReLU and residual add fused, as the Java
+ * Network builds them; weights are seeded random numbers scaled to keep activations bounded.
+ * Activations live in a handful of slots reused by every block, like the Java workspace. The
+ * pass is the stem conv and max pool, the 16 bottlenecks and the global average pool and fc
+ * (a 1x1 conv of the pooled pixel); the layout conversion at the edges is left out. Reported:
+ * the mean and best of --passes timed passes after 5 warm-up ones, and with --per-layer each
+ * operator's mean time (timing each call separately). The header gives the core-to-core round
+ * trip between CPUs 0 and 1 (two threads bouncing a cache line), which on a VM tells which
+ * phase the machine is in: multithreaded times depend on it.
+ */
+#define _GNU_SOURCE /* pthread_setaffinity_np */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "invconv.h"
+
+enum { MAX_OPS = 64, SLOT_FLOATS = 64 * 112 * 112 /* the largest activation */ };
+
+typedef enum op_kind { OP_CONV, OP_MAXPOOL, OP_AVGPOOL } op_kind_t;
+
+typedef struct op {
+  char name[24];
+  op_kind_t kind;
+  ic_conv2d_t* conv;
+  ic_pool2d_t* pool;
+  const float* src;
+  const float* residual;
+  float* dst;
+  int64_t in_c, in_h, in_w, out_c, out_h, out_w;
+} op_t;
+
+typedef struct net {
+  op_t ops[MAX_OPS];
+  int count;
+  float* slots[5]; /* 0, 1: block outputs (ping-pong); 2, 3: conv1, conv2; 4: projection */
+} net_t;
+
+static void fail(const char* what, ic_status_t status) {
+  fprintf(stderr, "ic-bench-resnet50: %s: %s (%s)\n", what, ic_status_string(status),
+          ic_last_error());
+  exit(1);
+}
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static float rng_uniform(float lo, float hi) {
+  rng_state ^= rng_state << 13, rng_state ^= rng_state >> 7, rng_state ^= rng_state << 17;
+  return lo + (hi - lo) * (float)((rng_state >> 40) * (1.0 / 16777216.0));
+}
+
+static float* floats(size_t count) {
+  float* p = aligned_alloc(64, (count * sizeof(float) + 63) / 64 * 64);
+  if (p == NULL) fail("allocation", IC_STATUS_OUT_OF_MEMORY);
+  for (size_t i = 0; i < count; i++) p[i] = rng_uniform(-1.0f, 1.0f);
+  return p;
+}
+
+static double now_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* Appends a k x k conv (padding k / 2) of src into dst; returns the output size. */
+static void add_conv(net_t* net, const char* name, const float* src, int64_t in_c, int64_t in_h,
+                     int64_t in_w, int64_t out_c, int64_t k, int64_t stride, bool relu,
+                     const float* residual, float* dst) {
+  op_t* op = &net->ops[net->count++];
+  snprintf(op->name, sizeof op->name, "%s", name);
+  ic_conv2d_params_t p = {.datatype = IC_DATATYPE_F32,
+                          .padding = IC_PADDING_EXPLICIT,
+                          .activation = relu ? IC_ACTIVATION_RELU : IC_ACTIVATION_NONE,
+                          .in_channels = in_c,
+                          .out_channels = out_c,
+                          .groups = 1,
+                          .kernel_h = k,
+                          .kernel_w = k,
+                          .stride_h = stride,
+                          .stride_w = stride,
+                          .dilation_h = 1,
+                          .dilation_w = 1,
+                          .pad_top = k / 2,
+                          .pad_left = k / 2,
+                          .pad_bottom = k / 2,
+                          .pad_right = k / 2};
+  const size_t weight_count = (size_t)(out_c * in_c * k * k);
+  float* weights = floats(weight_count);
+  const float scale = 1.0f / (float)(in_c * k * k); /* keeps the activations bounded */
+  for (size_t i = 0; i < weight_count; i++) weights[i] *= scale;
+  float* bias = floats((size_t)out_c);
+  ic_status_t status = ic_conv2d_create(&p, weights, weight_count * sizeof(float), bias,
+                                        (size_t)out_c * sizeof(float), &op->conv);
+  if (status != IC_STATUS_SUCCESS) fail(name, status);
+  free(weights);
+  free(bias);
+  op->kind = OP_CONV;
+  op->src = src;
+  op->residual = residual;
+  op->dst = dst;
+  op->in_c = in_c, op->in_h = in_h, op->in_w = in_w, op->out_c = out_c;
+  status = ic_conv2d_output_size(op->conv, in_h, in_w, &op->out_h, &op->out_w);
+  if (status != IC_STATUS_SUCCESS) fail(name, status);
+}
+
+static void add_pool(net_t* net, const char* name, op_kind_t kind, const float* src, int64_t c,
+                     int64_t in_h, int64_t in_w, float* dst) {
+  op_t* op = &net->ops[net->count++];
+  snprintf(op->name, sizeof op->name, "%s", name);
+  op->kind = kind;
+  op->src = src;
+  op->dst = dst;
+  op->in_c = op->out_c = c, op->in_h = in_h, op->in_w = in_w;
+  if (kind == OP_AVGPOOL) {
+    op->out_h = op->out_w = 1;
+    return;
+  }
+  const ic_pool2d_params_t p = {.datatype = IC_DATATYPE_F32,
+                                .pool = IC_POOL_MAX,
+                                .padding = IC_PADDING_EXPLICIT,
+                                .channels = c,
+                                .kernel_h = 3,
+                                .kernel_w = 3,
+                                .stride_h = 2,
+                                .stride_w = 2,
+                                .pad_top = 1,
+                                .pad_left = 1,
+                                .pad_bottom = 1,
+                                .pad_right = 1};
+  ic_status_t status = ic_pool2d_create(&p, &op->pool);
+  if (status == IC_STATUS_SUCCESS) {
+    status = ic_pool2d_output_size(op->pool, in_h, in_w, &op->out_h, &op->out_w);
+  }
+  if (status != IC_STATUS_SUCCESS) fail(name, status);
+}
+
+static void build(net_t* net, const float* input, float* logits) {
+  for (int i = 0; i < 5; i++) net->slots[i] = floats(SLOT_FLOATS);
+  add_conv(net, "conv1", input, 3, 224, 224, 64, 7, 2, true, NULL, net->slots[0]);
+  add_pool(net, "maxpool", OP_MAXPOOL, net->slots[0], 64, 112, 112, net->slots[1]);
+  const int blocks[4] = {3, 4, 6, 3};
+  int64_t c = 64, h = 56, w = 56;
+  int out_slot = 1;
+  for (int layer = 0; layer < 4; layer++) {
+    const int64_t width = 64 << layer, out_c = width * 4;
+    for (int b = 0; b < blocks[layer]; b++) {
+      const int64_t stride = b == 0 && layer > 0 ? 2 : 1, oh = (h - 1) / stride + 1,
+                    ow = (w - 1) / stride + 1;
+      const float* x = net->slots[out_slot];
+      const float* identity = x;
+      char name[24];
+      if (b == 0) {
+        snprintf(name, sizeof name, "l%d.%d.down", layer + 1, b);
+        add_conv(net, name, x, c, h, w, out_c, 1, stride, false, NULL, net->slots[4]);
+        identity = net->slots[4];
+      }
+      snprintf(name, sizeof name, "l%d.%d.conv1", layer + 1, b);
+      add_conv(net, name, x, c, h, w, width, 1, 1, true, NULL, net->slots[2]);
+      snprintf(name, sizeof name, "l%d.%d.conv2", layer + 1, b);
+      add_conv(net, name, net->slots[2], width, h, w, width, 3, stride, true, NULL, net->slots[3]);
+      out_slot ^= 1;
+      snprintf(name, sizeof name, "l%d.%d.conv3", layer + 1, b);
+      add_conv(net, name, net->slots[3], width, oh, ow, out_c, 1, 1, true, identity,
+               net->slots[out_slot]);
+      c = out_c, h = oh, w = ow;
+    }
+  }
+  add_pool(net, "avgpool", OP_AVGPOOL, net->slots[out_slot], c, h, w, net->slots[2]);
+  add_conv(net, "fc", net->slots[2], c, 1, 1, 1000, 1, 1, false, NULL, logits);
+}
+
+static void run_op(const op_t* op, ic_context_t* context, int32_t layout) {
+  const size_t in_bytes = (size_t)(op->in_c * op->in_h * op->in_w) * sizeof(float);
+  const size_t out_bytes = (size_t)(op->out_c * op->out_h * op->out_w) * sizeof(float);
+  ic_status_t status;
+  switch (op->kind) {
+    case OP_CONV:
+      status = ic_conv2d_run(op->conv, context, layout, 1, op->in_h, op->in_w, op->src, in_bytes,
+                             op->residual, op->residual != NULL ? out_bytes : 0, op->dst,
+                             out_bytes);
+      break;
+    case OP_MAXPOOL:
+      status = ic_pool2d_run(op->pool, context, layout, 1, op->in_h, op->in_w, op->src, in_bytes,
+                             op->dst, out_bytes);
+      break;
+    default:
+      status = ic_global_average_pool_run(context, layout, 1, op->in_c, op->in_h, op->in_w,
+                                          op->src, in_bytes, op->dst, out_bytes);
+      break;
+  }
+  if (status != IC_STATUS_SUCCESS) fail(op->name, status);
+}
+
+/* ---- core-to-core round trip: two threads on CPUs 0 and 1 bouncing one cache line ---- */
+
+#ifdef __linux__
+enum { BOUNCES = 100000 };
+static _Alignas(64) atomic_int bounce;
+
+static void pin(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+static void* bounce_back(void* arg) {
+  (void)arg;
+  pin(1);
+  for (int i = 0; i < BOUNCES; i++) {
+    while (atomic_load(&bounce) != 2 * i + 1) {
+    }
+    atomic_store(&bounce, 2 * i + 2);
+  }
+  return NULL;
+}
+
+/* Nanoseconds per round trip, or 0 when the two threads cannot be pinned apart. */
+static double core_round_trip_ns(void) {
+  pthread_t other;
+  cpu_set_t saved;
+  if (pthread_getaffinity_np(pthread_self(), sizeof saved, &saved) != 0) return 0.0;
+  if (!CPU_ISSET(0, &saved) || !CPU_ISSET(1, &saved)) return 0.0;
+  atomic_store(&bounce, 0);
+  if (pthread_create(&other, NULL, bounce_back, NULL) != 0) return 0.0;
+  pin(0);
+  const double start = now_seconds();
+  for (int i = 0; i < BOUNCES; i++) {
+    atomic_store(&bounce, 2 * i + 1);
+    while (atomic_load(&bounce) != 2 * i + 2) {
+    }
+  }
+  const double seconds = now_seconds() - start;
+  pthread_join(other, NULL);
+  pthread_setaffinity_np(pthread_self(), sizeof saved, &saved);
+  return seconds / BOUNCES * 1e9;
+}
+#else
+static double core_round_trip_ns(void) { return 0.0; }
+#endif
+
+int main(int argc, char** argv) {
+  int32_t threads = 2, passes = 50;
+  int32_t layout = IC_LAYOUT_NHWC;
+  bool per_layer = false;
+  for (int i = 1; i < argc; i++) {
+    const char* a = argv[i];
+    const char* v = i + 1 < argc ? argv[i + 1] : "";
+    if (strcmp(a, "--threads") == 0) {
+      threads = atoi(v), i++;
+    } else if (strcmp(a, "--passes") == 0) {
+      passes = atoi(v), i++;
+    } else if (strcmp(a, "--layout") == 0 && (strcmp(v, "nhwc") == 0 || strcmp(v, "nchw") == 0)) {
+      layout = strcmp(v, "nhwc") == 0 ? IC_LAYOUT_NHWC : IC_LAYOUT_NCHW, i++;
+    } else if (strcmp(a, "--per-layer") == 0) {
+      per_layer = true;
+    } else {
+      fprintf(stderr,
+              "usage: %s [--threads N] [--layout nhwc|nchw] [--passes N] [--per-layer]\n",
+              argv[0]);
+      return 2;
+    }
+  }
+  if (threads < 1 || passes < 1) {
+    fprintf(stderr, "ic-bench-resnet50: --threads and --passes must be positive\n");
+    return 2;
+  }
+  const double round_trip = core_round_trip_ns();
+  ic_context_t* context = NULL;
+  ic_status_t status = ic_context_create(threads, &context);
+  if (status != IC_STATUS_SUCCESS) fail("context", status);
+
+  static net_t net;
+  float* input = floats(3 * 224 * 224);
+  float* logits = floats(1000);
+  build(&net, input, logits);
+
+  double* layer_seconds = calloc((size_t)net.count, sizeof(double));
+  double total = 0.0, best = 1e30;
+  for (int pass = -5; pass < passes; pass++) {
+    const double start = now_seconds();
+    for (int i = 0; i < net.count; i++) {
+      const double op_start = per_layer ? now_seconds() : 0.0;
+      run_op(&net.ops[i], context, layout);
+      if (per_layer && pass >= 0) layer_seconds[i] += now_seconds() - op_start;
+    }
+    const double seconds = now_seconds() - start;
+    if (pass >= 0) {
+      total += seconds;
+      if (seconds < best) best = seconds;
+    }
+  }
+
+  printf("# invconv %s, ISA %s, %d threads, layout %s, ResNet-50 224x224 batch 1, %d operators\n",
+         ic_version_string(), ic_isa_name(ic_active_isa()), (int)ic_context_num_threads(context),
+         layout == IC_LAYOUT_NHWC ? "nhwc" : "nchw", net.count);
+  if (round_trip > 0) {
+    printf("# core-to-core round trip (CPUs 0 and 1): %.0f ns\n", round_trip);
+  }
+  printf("pass  mean %.3f ms  best %.3f ms  (%d passes%s)\n", total / passes * 1e3, best * 1e3,
+         passes, per_layer ? ", each operator timed" : "");
+  if (per_layer) {
+    for (int i = 0; i < net.count; i++) {
+      printf("%-14s %8.3f ms\n", net.ops[i].name, layer_seconds[i] / passes * 1e3);
+    }
+  }
+  free(layer_seconds);
+  ic_context_destroy(context);
+  return 0;
+}
