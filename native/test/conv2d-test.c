@@ -332,7 +332,9 @@ static void test_conv2d_thread_counts_bit_identical(void) {
     int64_t in_c, out_c, groups, k, stride, h, w;
   } shapes[] = {{64, 64, 1, 3, 1, 30, 34},   {256, 64, 1, 1, 1, 40, 40},
                 {64, 128, 1, 1, 2, 30, 30},  {32, 32, 32, 3, 1, 60, 60},
-                {96, 96, 96, 3, 2, 45, 45},  {96, 128, 4, 3, 1, 20, 20}};
+                {96, 96, 96, 3, 2, 45, 45},  {96, 128, 4, 3, 1, 20, 20},
+                /* channel-split tasks: each thread packs its own copy of each image */
+                {256, 256, 1, 3, 1, 9, 11},  {128, 160, 1, 3, 2, 15, 13}};
   ic_context_t* three = NULL;
   CHECK_OK(ic_context_create(3, &three));
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {

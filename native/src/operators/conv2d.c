@@ -63,7 +63,11 @@ struct ic_conv2d {
 
 /* Multiply-adds per task: enough that handing tasks out costs nothing, few enough to balance
  * two to a few dozen threads. */
-enum { IC_CONV2D_TASK_WORK = 1 << 20, IC_PACK_TASK_FLOATS = 1 << 15 };
+enum {
+  IC_CONV2D_TASK_WORK = 1 << 20,
+  IC_PACK_TASK_FLOATS = 1 << 15,
+  IC_PRIVATE_PACK_FLOATS = 1 << 18 /* 1 MB: a packed image each thread may copy for itself */
+};
 
 static ic_window_t ic_conv2d_window(const ic_conv2d_params_t* p) {
   return (ic_window_t){p->padding,    p->kernel_h,   p->kernel_w,  p->stride_h,
@@ -220,7 +224,11 @@ typedef struct ic_conv2d_job {
   ic_strides_t src_strides, dst_strides;
   ic_f32_conv2d_ukernel_fn fn;  /* the direct/depthwise kernel this run calls */
   const float* weights;         /* PyTorch order for fn, if it is scalar */
-  float* packed_src;            /* direct SIMD path: the packed image */
+  float* packed_src;            /* direct SIMD path: the packed image (shared packing) */
+  bool private_packing;         /* each thread packs its own copy after its row buffer */
+  int64_t* packed_image;        /* private packing: per thread (a cache line apart), the
+                                 * image + 1 its copy holds, 0 for none yet */
+  int64_t row_floats;           /* private packing: the row buffer before the copy */
   float* decimated;             /* strided pointwise: the compact image of its pixels */
   ic_strides_t decimated_strides;
   float* scratch;               /* per-thread buffers of scratch_floats */
@@ -379,6 +387,19 @@ static void ic_conv2d_packed_task(void* arg, size_t task, uint32_t thread_index)
   const ic_conv2d_job_t* job = arg;
   const ic_conv2d_t* conv = job->conv;
   const ic_tile_t tile = ic_tiling_tile(&job->tiling, task); /* batch 1: tile.n == 0 */
+  float* scratch = job->scratch + (int64_t)thread_index * job->scratch_floats;
+  const float* packed_src = job->packed_src;
+  if (job->private_packing) { /* this thread's copy, packed by its first task of the image */
+    float* copy = scratch + job->row_floats;
+    int64_t* packed_image = job->packed_image + (int64_t)thread_index * 8;
+    if (*packed_image != job->image + 1) {
+      const ic_strides_t xs = job->src_strides;
+      ic_f32_conv2d_pack_src(&job->geometry, &job->packing, job->src + job->image * xs.n,
+                             (ic_view_strides_t){xs.c, xs.h, xs.w}, copy, 0, job->packing.rows);
+      *packed_image = job->image + 1;
+    }
+    packed_src = copy;
+  }
   const ic_strides_t ys = job->dst_strides;
   const int64_t y_offset = job->image * ys.n + tile.r0 * ys.h;
   const ic_f32_conv2d_args_t args = {
@@ -393,8 +414,8 @@ static void ic_conv2d_packed_task(void* arg, size_t task, uint32_t thread_index)
       .c0 = tile.c0,
       .c1 = tile.c1,
       .packed_weights = conv->packed_weights,
-      .packed_src = job->packed_src,
-      .scratch = job->scratch + (int64_t)thread_index * job->scratch_floats,
+      .packed_src = packed_src,
+      .scratch = scratch,
   };
   conv->conv_fn(&args);
 }
@@ -423,14 +444,28 @@ static ic_status_t ic_conv2d_run_packed(ic_conv2d_job_t* job, ic_run_t* run, int
   const ic_conv2d_geometry_t* g = &job->geometry;
   const ic_f32_conv2d_packing_t* pk = &job->packing;
 
-  /* Scratch: the packed image, then one row buffer per thread (ic_thread_slice_floats). */
+  /* Tasks split by output channels (late layers: small images, large weights) each read the
+   * whole packed image. Packed by all threads in a first phase, half of it is then in the
+   * other core's cache for each of them, and every compute task starts with reads from
+   * there. Small enough images are instead packed by each thread into its own copy, at its
+   * first task: no packing phase, and the reads stay in the core's cache. */
+  const bool rows_outer = ic_conv2d_rows_outer(p, g->in_h, g->in_w);
+  job->private_packing = !rows_outer && run->threads > 1 &&
+                         pk->src_floats <= IC_PRIVATE_PACK_FLOATS;
+
+  /* Scratch: a flag line per thread, the shared packed image (unless private), then per
+   * thread its row buffer and private copy (ic_thread_slice_floats). */
   const int64_t flat_w = p->kernel_h == 1 && p->kernel_w == 1 ? g->out_h * g->out_w : g->out_w;
   const int64_t packed_floats = ic_divide_round_up(pk->src_floats, 16) * 16;
-  int64_t row_floats, total;
-  if (!ic_thread_slice_floats(ic_f32_conv2d_scratch_floats(ic_max_i64(flat_w, g->out_w)),
-                              &row_floats) ||
-      ic_mul_overflow(row_floats, (int64_t)run->threads, &total) ||
-      ic_add_overflow(total, packed_floats, &total) ||
+  const int64_t flag_floats = (int64_t)run->threads * 16;
+  job->row_floats = ic_divide_round_up(
+      ic_f32_conv2d_scratch_floats(ic_max_i64(flat_w, g->out_w)), 16) * 16;
+  int64_t slice_floats, total;
+  if (!ic_thread_slice_floats(job->row_floats + (job->private_packing ? packed_floats : 0),
+                              &slice_floats) ||
+      ic_mul_overflow(slice_floats, (int64_t)run->threads, &total) ||
+      ic_add_overflow(total, job->private_packing ? 0 : packed_floats, &total) ||
+      ic_add_overflow(total, flag_floats, &total) ||
       (uint64_t)total > SIZE_MAX / sizeof(float)) {
     return ic_error(IC_STATUS_OUT_OF_MEMORY, "conv2d: the packed image of %" PRId64
                     " floats overflows", pk->src_floats);
@@ -441,9 +476,11 @@ static ic_status_t ic_conv2d_run_packed(ic_conv2d_job_t* job, ic_run_t* run, int
                     "conv2d: out of memory for %" PRId64 " bytes of scratch (packed image)",
                     total * (int64_t)sizeof(float));
   }
-  job->packed_src = scratch;
-  job->scratch = scratch + packed_floats;
-  job->scratch_floats = row_floats;
+  job->packed_image = (int64_t*)(void*)scratch; /* 16 floats = 8 int64 per thread */
+  for (uint32_t t = 0; t < run->threads; t++) job->packed_image[t * 8] = 0;
+  job->packed_src = job->private_packing ? NULL : scratch + flag_floats;
+  job->scratch = scratch + flag_floats + (job->private_packing ? 0 : packed_floats);
+  job->scratch_floats = slice_floats;
 
   /* Packing tasks: whole packed rows of every plane, about IC_PACK_TASK_FLOATS each. */
   const int64_t row_all_planes = ic_max_i64(1, pk->src_floats / ic_max_i64(pk->rows, 1));
@@ -486,10 +523,10 @@ static ic_status_t ic_conv2d_run_packed(ic_conv2d_job_t* job, ic_run_t* run, int
       ic_max_i64(ic_rows_for_work(per_row, job->row_quantum),
                  ic_divide_round_up(shared_rows, job->row_quantum) * job->row_quantum);
   ic_conv2d_tiling(&job->tiling, 1, p->out_channels, channel_block, cg->out_h, task_rows,
-                   ic_conv2d_rows_outer(p, g->in_h, g->in_w));
+                   rows_outer);
 
   for (job->image = 0; job->image < batch; job->image++) {
-    ic_run_parallelize(run, pack_tasks, ic_conv2d_pack_task, job);
+    if (!job->private_packing) ic_run_parallelize(run, pack_tasks, ic_conv2d_pack_task, job);
     ic_run_parallelize(run, job->tiling.task_count, ic_conv2d_packed_task, job);
   }
   return IC_STATUS_SUCCESS;
