@@ -195,8 +195,10 @@ class NativeConvolutionTest {
             Conv2dParams p = DepthwiseConv2d.builder(channels, kh, kw).multiplier(1 + r.nextInt(3))
                     .stride(stride(r), stride(r)).dilation(dilation(r), dilation(r)).padding(padding(r))
                     .activation(pick(r, Activation.values())).params();
-            if (kh == 1 && kw == 1 && p.strideH() == 1 && p.strideW() == 1 && channels == 1) {
-                continue; // a 1x1, stride 1 single-channel conv is pointwise, not depthwise
+            boolean unpadded = !(p.padding() instanceof Padding.Explicit e)
+                    || (e.top() == 0 && e.left() == 0 && e.bottom() == 0 && e.right() == 0);
+            if (kh == 1 && kw == 1 && channels == 1 && unpadded) {
+                continue; // an unpadded 1x1 single-channel conv (any stride) is pointwise, not depthwise
             }
             cases.add(randomCase(r, "", p, IsaLevels.cycle(i)));
         }
@@ -213,6 +215,15 @@ class NativeConvolutionTest {
             cases.add(new ConvCase("", p, 1 + r.nextInt(3), 1 + r.nextInt(24), 1 + r.nextInt(24), pick(r, Layout.values()),
                     r.nextBoolean(), pick(r, Residual.values()), amplitude(r, p.activation()), r.nextLong(),
                     IsaLevels.cycle(i)));
+        }
+        // Strided 1x1 without padding: the pointwise kernels on the gathered pixels.
+        Random s = new Random(SEED + 8);
+        for (int i = 0; i < 12; i++) {
+            Conv2dParams p = conv(1 + s.nextInt(40), 1 + s.nextInt(40), 1, 1, 1 + s.nextInt(3), 2 + s.nextInt(2), 1, 1, 1,
+                    s.nextBoolean() ? Padding.VALID : Padding.SAME, pick(s, Activation.values()));
+            cases.add(new ConvCase("strided", p, 1 + s.nextInt(3), 1 + s.nextInt(40), 1 + s.nextInt(40),
+                    pick(s, Layout.values()), s.nextBoolean(), pick(s, Residual.values()), amplitude(s, p.activation()),
+                    s.nextLong(), IsaLevels.cycle(i)));
         }
         return cases;
     }
