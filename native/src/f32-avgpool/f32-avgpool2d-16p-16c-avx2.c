@@ -7,15 +7,13 @@
 #include "isa-check.h"
 
 #include <immintrin.h>
+
+#include "simd-avx2.h"
 #include <stdint.h>
 
 #include "ukernels.h"
 
 #define IC_B 8
-#define IC_V __m256
-#define IC_VLOAD(p) _mm256_loadu_ps(p)
-#define IC_VSTORE(p, v) _mm256_storeu_ps(p, v)
-#define IC_VSET1(x) _mm256_set1_ps(x)
 #define IC_MASK __m256i
 #define IC_MASK_RANGE(first, last) ic_avgpool_range8(first, last)
 #define IC_VLOAD_MASK(p, mask, fill) \

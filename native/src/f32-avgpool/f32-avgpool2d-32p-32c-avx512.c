@@ -8,13 +8,11 @@
 
 #include <immintrin.h>
 
+#include "simd-avx512.h"
+
 #include "ukernels.h"
 
 #define IC_B 16
-#define IC_V __m512
-#define IC_VLOAD(p) _mm512_loadu_ps(p)
-#define IC_VSTORE(p, v) _mm512_storeu_ps(p, v)
-#define IC_VSET1(x) _mm512_set1_ps(x)
 #define IC_MASK __mmask16
 #define IC_MASK_RANGE(first, last) \
   ((__mmask16)(ic_avgpool_mask16(last) & ~ic_avgpool_mask16(first)))

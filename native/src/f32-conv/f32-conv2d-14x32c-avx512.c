@@ -9,16 +9,10 @@
 
 #include <immintrin.h>
 
+#include "simd-avx512.h"
+
 #include "f32-conv/f32-conv2d-avx512.h"
 
-#define IC_V __m512
-#define IC_VL 16
-#define IC_VZERO() _mm512_setzero_ps()
-#define IC_VLOAD(p) _mm512_loadu_ps(p)
-#define IC_VSTORE(p, v) _mm512_storeu_ps(p, v)
-#define IC_VADD(a, b) _mm512_add_ps(a, b)
-#define IC_VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
-#define IC_VBCAST(p) _mm512_set1_ps(*(p))
 #define IC_MR 14
 #define IC_NB 2
 #define IC_STORE_ROW ic_f32_conv2d_store_row_avx512

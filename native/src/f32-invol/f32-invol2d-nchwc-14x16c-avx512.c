@@ -8,17 +8,12 @@
 
 #include <immintrin.h>
 
+#include "simd-avx512.h"
+
 #include "ukernels.h"
 
 #define IC_BLOCK 16
 #define IC_PMAX 14
-#define IC_V __m512
-#define IC_VZERO() _mm512_setzero_ps()
-#define IC_VLOAD(p) _mm512_loadu_ps(p)
-#define IC_VSTORE(p, v) _mm512_storeu_ps(p, v)
-#define IC_VSET1(x) _mm512_set1_ps(x)
-#define IC_VBCAST(p) _mm512_set1_ps(*(p))
-#define IC_VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define IC_VMAX(a, b) _mm512_max_ps(a, b)
 #define IC_VMIN(a, b) _mm512_min_ps(a, b)
 #define IC_AGG_FN ic_f32_invol2d_nchwc_ukernel_14x16c__avx512

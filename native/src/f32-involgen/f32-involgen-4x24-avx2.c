@@ -8,6 +8,8 @@
 
 #include <immintrin.h>
 
+#include "simd-avx2.h"
+
 #include "ukernels.h"
 
 static inline __m256i ic_gen_mask8(int64_t count) {
@@ -18,17 +20,10 @@ static inline __m256i ic_gen_mask8(int64_t count) {
 #define IC_VW 8
 #define IC_MR 4
 #define IC_NV 3
-#define IC_V __m256
 #define IC_MASK __m256i
 #define IC_MASKN(n) ic_gen_mask8(n)
-#define IC_VZERO() _mm256_setzero_ps()
-#define IC_VSET1(x) _mm256_set1_ps(x)
-#define IC_VBCAST(p) _mm256_broadcast_ss(p)
-#define IC_VLOAD(p) _mm256_loadu_ps(p)
 #define IC_VLOADM(p, m) _mm256_maskload_ps(p, m)
-#define IC_VSTORE(p, v) _mm256_storeu_ps(p, v)
 #define IC_VSTOREM(p, m, v) _mm256_maskstore_ps(p, m, v)
-#define IC_VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define IC_VMAX(a, b) _mm256_max_ps(a, b)
 #define IC_VMIN(a, b) _mm256_min_ps(a, b)
 #define IC_GEN_ROWS_MORE(NV)

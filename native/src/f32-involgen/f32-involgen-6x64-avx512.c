@@ -8,22 +8,17 @@
 
 #include <immintrin.h>
 
+#include "simd-avx512.h"
+
 #include "ukernels.h"
 
 #define IC_VW 16
 #define IC_MR 6
 #define IC_NV 4
-#define IC_V __m512
 #define IC_MASK __mmask16
 #define IC_MASKN(n) ((__mmask16)((n) >= 16 ? 0xFFFFu : (1u << (n)) - 1u))
-#define IC_VZERO() _mm512_setzero_ps()
-#define IC_VSET1(x) _mm512_set1_ps(x)
-#define IC_VBCAST(p) _mm512_set1_ps(*(p))
-#define IC_VLOAD(p) _mm512_loadu_ps(p)
 #define IC_VLOADM(p, m) _mm512_maskz_loadu_ps(m, p)
-#define IC_VSTORE(p, v) _mm512_storeu_ps(p, v)
 #define IC_VSTOREM(p, m, v) _mm512_mask_storeu_ps(p, m, v)
-#define IC_VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define IC_VMAX(a, b) _mm512_max_ps(a, b)
 #define IC_VMIN(a, b) _mm512_min_ps(a, b)
 #define IC_GEN_ROWS_MORE(NV)         \

@@ -8,16 +8,14 @@
 #include "isa-check.h"
 
 #include <immintrin.h>
+
+#include "simd-avx512.h"
 #include <stdint.h>
 
 #include "ukernels.h"
 
 /* Float vectors. */
 #define IC_B 16
-#define IC_V __m512
-#define IC_VSET1(x) _mm512_set1_ps(x)
-#define IC_VLOAD(p) _mm512_loadu_ps(p)
-#define IC_VSTORE(p, v) _mm512_storeu_ps(p, v)
 #define IC_VLOADN(p, n) _mm512_maskz_loadu_ps(ic_maxpool_mask16(n), p)
 #define IC_VSTOREN(p, v, n) _mm512_mask_storeu_ps(p, ic_maxpool_mask16(n), v)
 
@@ -35,7 +33,6 @@
 #define IC_VMAX_MASK(best, v, mask, fill) _mm512_mask_max_ps(best, mask, v, best)
 
 /* The scan for NaN and -0.0. */
-#define IC_VADD(a, b) _mm512_add_ps(a, b)
 #define IC_ANY_NAN(v) (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) != 0)
 #define IC_VI __m512i
 #define IC_VIMIN_INIT() _mm512_set1_epi32(INT32_MAX)

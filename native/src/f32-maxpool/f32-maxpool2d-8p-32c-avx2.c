@@ -7,16 +7,14 @@
 #include "isa-check.h"
 
 #include <immintrin.h>
+
+#include "simd-avx2.h"
 #include <stdint.h>
 
 #include "ukernels.h"
 
 /* Float vectors. */
 #define IC_B 8
-#define IC_V __m256
-#define IC_VSET1(x) _mm256_set1_ps(x)
-#define IC_VLOAD(p) _mm256_loadu_ps(p)
-#define IC_VSTORE(p, v) _mm256_storeu_ps(p, v)
 #define IC_VLOADN(p, n) _mm256_maskload_ps(p, ic_maxpool_mask8(n))
 #define IC_VSTOREN(p, v, n) _mm256_maskstore_ps(p, ic_maxpool_mask8(n), v)
 
@@ -36,7 +34,6 @@
   _mm256_max_ps(_mm256_blendv_ps(fill, v, _mm256_castsi256_ps(mask)), best)
 
 /* The scan for NaN and -0.0. */
-#define IC_VADD(a, b) _mm256_add_ps(a, b)
 #define IC_ANY_NAN(v) (_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)) != 0)
 #define IC_VI __m256i
 #define IC_VIMIN_INIT() _mm256_set1_epi32(INT32_MAX)

@@ -7,17 +7,13 @@
 
 #include <immintrin.h>
 
+#include "simd-avx512.h"
+
 #include "f32-nchwc-transpose-avx512.h"
 #include "ukernels.h"
 
 #define IC_B 16
-#define IC_V __m512
-#define IC_VZERO() _mm512_setzero_ps()
-#define IC_VLOAD(p) _mm512_loadu_ps(p)
-#define IC_VSTORE(p, v) _mm512_storeu_ps(p, v)
-#define IC_VADD(a, b) _mm512_add_ps(a, b)
 #define IC_VDIV(a, b) _mm512_div_ps(a, b)
-#define IC_VSET1(x) _mm512_set1_ps(x)
 #define IC_LOADN(p, n) _mm512_maskz_loadu_ps(ic_mask16(n), p)
 #define IC_STOREN(p, v, n) _mm512_mask_storeu_ps(p, ic_mask16(n), v)
 #define IC_TRANSPOSE(in, out) ic_transpose_16x16(in, out)

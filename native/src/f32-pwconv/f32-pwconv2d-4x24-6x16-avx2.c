@@ -9,17 +9,10 @@
 
 #include <immintrin.h>
 
+#include "simd-avx2.h"
+
 #include "f32-conv/f32-conv2d-avx2.h"
 
-#define IC_V __m256
-#define IC_VL 8
-#define IC_VZERO() _mm256_setzero_ps()
-#define IC_VLOAD(p) _mm256_loadu_ps(p)
-#define IC_VSTORE(p, v) _mm256_storeu_ps(p, v)
-#define IC_VADD(a, b) _mm256_add_ps(a, b)
-#define IC_VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
-#define IC_VBCAST(p) _mm256_broadcast_ss(p)
-#define IC_VSET1(x) _mm256_set1_ps(x)
 #define IC_VACT(v, activation) ic_activate8(v, activation)
 #define IC_M __m256i
 #define IC_MASK_RANGE(lo, hi) ic_mask8(lo, hi)

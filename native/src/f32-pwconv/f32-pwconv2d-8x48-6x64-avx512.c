@@ -9,17 +9,10 @@
 
 #include <immintrin.h>
 
+#include "simd-avx512.h"
+
 #include "f32-conv/f32-conv2d-avx512.h"
 
-#define IC_V __m512
-#define IC_VL 16
-#define IC_VZERO() _mm512_setzero_ps()
-#define IC_VLOAD(p) _mm512_loadu_ps(p)
-#define IC_VSTORE(p, v) _mm512_storeu_ps(p, v)
-#define IC_VADD(a, b) _mm512_add_ps(a, b)
-#define IC_VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
-#define IC_VBCAST(p) _mm512_set1_ps(*(p))
-#define IC_VSET1(x) _mm512_set1_ps(x)
 #define IC_VACT(v, activation) ic_activate16(v, activation)
 #define IC_M __mmask16
 #define IC_MASK_RANGE(lo, hi) ic_mask16(lo, hi)
