@@ -22,6 +22,8 @@
 #include "isa-check.h"
 
 #include <immintrin.h>
+
+#include "simd-avx512.h"
 #include <string.h>
 
 #include "internal.h"
@@ -460,160 +462,19 @@ static void ic_planar(const ic_f32_dwconv2d_args_t* a) {
   }
 }
 
-/* ---- channel-contiguous ---- */
+/* ---- channel-contiguous: f32-dwconv2d-nhwc-impl.h ---- */
 
-enum { IC_PX = 8 };
-
-/* Input vector for output channels [o0, o0 + 16) at one pixel: channel (o0 + j) / multiplier. */
-IC_INLINE __m512 ic_load_channels(const float* pixel, int64_t o0, __mmask16 lanes,
-                                  int64_t multiplier, int64_t in_channels, __m512i spread) {
-  if (multiplier == 1) return _mm512_maskz_loadu_ps(lanes, pixel + o0);
-  if (multiplier == 0) return _mm512_loadu_ps(pixel + o0); /* multiplier 1, all 16 lanes */
-  const int64_t c0 = o0 / multiplier;
-  const __m512 v = _mm512_maskz_loadu_ps(ic_mask16(0, in_channels - c0), pixel + c0);
-  return _mm512_permutexvar_ps(spread, v);
-}
-
-typedef struct ic_channel_vector {
-  int64_t o0;
-  __mmask16 lanes;
-  __m512 bias;
-  __m512i spread;
-  const float* weights; /* packed weights of tap 0 at channel o0; tap t at + t * padded */
-  int64_t padded;
-} ic_channel_vector_t;
-
-/* np pixels from output column x of row y; taps [kh0, kh1) x [kw0, kw1), in that order.
- * With nine register weights (wv != NULL) the kernel is 3x3 and all its columns are used. */
-IC_INLINE void ic_pixels(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector_t* cv,
-                         const __m512* wv, int64_t y, int64_t x, int64_t iy0, int64_t kh0,
-                         int64_t kh1, int64_t kw0, int64_t kw1, const int np,
-                         const int64_t multiplier) {
-  const ic_conv2d_geometry_t* g = a->geometry;
-  const ic_view_strides_t xs = a->src_stride, ds = a->dst_stride;
-  const int64_t ix0 = x * g->stride_w - g->pad_left;
-  const int64_t px_step = g->stride_w * xs.w;
-  __m512 acc[IC_PX];
-  IC_UNROLL for (int i = 0; i < np; i++) acc[i] = cv->bias;
-  for (int64_t kh = kh0; kh < kh1; kh++) {
-    const float* row = a->src + (iy0 + kh * g->dilation_h) * xs.h + ix0 * xs.w;
-    if (wv != NULL) {
-      IC_UNROLL for (int kw = 0; kw < 3; kw++) {
-        const float* px = row + kw * g->dilation_w * xs.w;
-        IC_UNROLL for (int i = 0; i < np; i++) {
-          const __m512 v = ic_load_channels(px + i * px_step, cv->o0, cv->lanes, multiplier,
-                                            g->in_channels, cv->spread);
-          acc[i] = _mm512_fmadd_ps(v, wv[kh * 3 + kw], acc[i]);
-        }
-      }
-    } else {
-      for (int64_t kw = kw0; kw < kw1; kw++) {
-        const __m512 w = _mm512_loadu_ps(cv->weights + (kh * g->kernel_w + kw) * cv->padded);
-        const float* px = row + kw * g->dilation_w * xs.w;
-        IC_UNROLL for (int i = 0; i < np; i++) {
-          const __m512 v = ic_load_channels(px + i * px_step, cv->o0, cv->lanes, multiplier,
-                                            g->in_channels, cv->spread);
-          acc[i] = _mm512_fmadd_ps(v, w, acc[i]);
-        }
-      }
-    }
-  }
-  IC_UNROLL for (int i = 0; i < np; i++) {
-    const int64_t offset = (y - a->y0) * ds.h + (x + i) * ds.w + cv->o0;
-    __m512 v = acc[i];
-    if (a->residual != NULL) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(cv->lanes, a->residual + offset));
-    _mm512_mask_storeu_ps(a->dst + offset, cv->lanes, ic_activate16(v, a->activation));
-  }
-}
-
-/* multiplier 0 stands for 1 with all 16 lanes stored (a compile-time constant either way). */
-static void ic_pixels_8_k3_full(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector_t* cv,
-                                const __m512* wv, int64_t y, int64_t x, int64_t iy0) {
-  ic_pixels(a, cv, wv, y, x, iy0, 0, 3, 0, 3, IC_PX, 0);
-}
-static void ic_pixels_8_full(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector_t* cv,
-                             int64_t y, int64_t x, int64_t iy0, int64_t kh0, int64_t kh1) {
-  ic_pixels(a, cv, NULL, y, x, iy0, kh0, kh1, 0, a->geometry->kernel_w, IC_PX, 0);
-}
-static void ic_pixels_8_k3(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector_t* cv,
-                           const __m512* wv, int64_t y, int64_t x, int64_t iy0) {
-  ic_pixels(a, cv, wv, y, x, iy0, 0, 3, 0, 3, IC_PX,
-            a->geometry->out_channels / a->geometry->in_channels);
-}
-static void ic_pixels_8(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector_t* cv,
-                        int64_t y, int64_t x, int64_t iy0, int64_t kh0, int64_t kh1) {
-  ic_pixels(a, cv, NULL, y, x, iy0, kh0, kh1, 0, a->geometry->kernel_w, IC_PX,
-            a->geometry->out_channels / a->geometry->in_channels);
-}
-static void ic_pixels_1(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector_t* cv,
-                        int64_t y, int64_t x, int64_t iy0, int64_t kh0, int64_t kh1,
-                        int64_t kw0, int64_t kw1) {
-  ic_pixels(a, cv, NULL, y, x, iy0, kh0, kh1, kw0, kw1, 1,
-            a->geometry->out_channels / a->geometry->in_channels);
-}
-
-static void ic_interleaved(const ic_f32_dwconv2d_args_t* a) {
-  const ic_conv2d_geometry_t* g = a->geometry;
-  const int64_t multiplier = g->out_channels / g->in_channels;
-  const int64_t padded = ic_divide_round_up(g->out_channels, 16) * 16;
-  const bool k3 = g->kernel_h == 3 && g->kernel_w == 3;
-  /* Output columns whose taps are all inside the image: [x_in0, x_in1). */
-  const int64_t reach = (g->kernel_w - 1) * g->dilation_w;
-  const int64_t x_in0 = ic_min_i64(ic_divide_round_up(g->pad_left, g->stride_w), g->out_w);
-  int64_t x_in1 = g->in_w - 1 - reach + g->pad_left < 0
-                      ? 0
-                      : (g->in_w - 1 - reach + g->pad_left) / g->stride_w + 1;
-  x_in1 = ic_max_i64(ic_min_i64(x_in1, g->out_w), x_in0);
-
-  /* Rows outer, channel vectors inner: each input row is read from memory once; the nine
-   * weights of a vector are reloaded per row, which is cheap against a row of pixels. */
-  for (int64_t y = a->y0; y < a->y1; y++) {
-    const int64_t iy0 = y * g->stride_h - g->pad_top;
-    int64_t kh0, kh1;
-    ic_tap_range(iy0, g->dilation_h, g->kernel_h, g->in_h, &kh0, &kh1);
-    for (int64_t o0 = a->c0 - a->c0 % 16; o0 < a->c1; o0 += 16) {
-      ic_channel_vector_t cv;
-      cv.o0 = o0;
-      cv.lanes = ic_mask16(a->c0 - o0, a->c1 - o0);
-      cv.bias = a->bias != NULL ? _mm512_maskz_loadu_ps(cv.lanes, a->bias + o0) : _mm512_setzero_ps();
-      cv.spread = _mm512_setzero_si512();
-      if (multiplier > 1) {
-        int32_t idx[16];
-        for (int64_t j = 0; j < 16; j++) idx[j] = (int32_t)((o0 + j) / multiplier - o0 / multiplier);
-        cv.spread = _mm512_loadu_si512(idx);
-      }
-      cv.weights = a->packed_weights + o0;
-      cv.padded = padded;
-      __m512 wv[9];
-      for (int t = 0; t < 9; t++) {
-        wv[t] = k3 ? _mm512_loadu_ps(cv.weights + t * padded) : _mm512_setzero_ps();
-      }
-      for (int64_t x = 0; x < g->out_w;) {
-        if (x >= x_in0 && x + IC_PX <= x_in1) {
-          const bool full = multiplier == 1 && cv.lanes == 0xFFFF;
-          if (k3 && kh0 == 0 && kh1 == 3) {
-            if (full) {
-              ic_pixels_8_k3_full(a, &cv, wv, y, x, iy0);
-            } else {
-              ic_pixels_8_k3(a, &cv, wv, y, x, iy0);
-            }
-          } else if (full) {
-            ic_pixels_8_full(a, &cv, y, x, iy0, kh0, kh1);
-          } else {
-            ic_pixels_8(a, &cv, y, x, iy0, kh0, kh1);
-          }
-          x += IC_PX;
-        } else {
-          int64_t kw0, kw1;
-          ic_tap_range(x * g->stride_w - g->pad_left, g->dilation_w, g->kernel_w, g->in_w, &kw0,
-                       &kw1);
-          ic_pixels_1(a, &cv, y, x, iy0, kh0, kh1, kw0, kw1);
-          x++;
-        }
-      }
-    }
-  }
-}
+#define IC_M __mmask16
+#define IC_MASK_RANGE(lo, hi) ic_mask16(lo, hi)
+#define IC_MASK_IS_ALL(m) ((m) == 0xFFFF)
+#define IC_VMASKLOAD(p, m) _mm512_maskz_loadu_ps(m, p)
+#define IC_VMASKSTORE(p, m, v) _mm512_mask_storeu_ps(p, m, v)
+#define IC_VI __m512i
+#define IC_VI_ZERO() _mm512_setzero_si512()
+#define IC_VI_LOAD(p) _mm512_loadu_si512(p)
+#define IC_VPERMUTE(v, idx) _mm512_permutexvar_ps(idx, v)
+#define IC_VACT(v, activation) ic_activate16(v, activation)
+#include "f32-dwconv/f32-dwconv2d-nhwc-impl.h"
 
 void ic_f32_dwconv2d_ukernel_16p_8x16c__avx512(const ic_f32_dwconv2d_args_t* args) {
   if (args->src_stride.w == 1 && args->dst_stride.w == 1) {

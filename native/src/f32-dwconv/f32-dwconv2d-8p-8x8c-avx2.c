@@ -21,6 +21,8 @@
 
 #include <immintrin.h>
 
+#include "simd-avx2.h"
+
 #include "internal.h"
 #include "ukernels.h"
 #include "f32-conv/f32-conv2d-avx2.h"
@@ -317,162 +319,19 @@ static void ic_planar(const ic_f32_dwconv2d_args_t* a) {
   }
 }
 
-/* ---- channel-contiguous ---- */
+/* ---- channel-contiguous: f32-dwconv2d-nhwc-impl.h ---- */
 
-enum { IC_PX = 8 };
-
-/* Input vector for output channels [o0, o0 + 8) at one pixel: channel (o0 + j) / multiplier. */
-IC_INLINE __m256 ic_load_channels(const float* pixel, int64_t o0, __m256i lanes,
-                                  int64_t multiplier, int64_t in_channels, __m256i spread) {
-  if (multiplier == 1) return _mm256_maskload_ps(pixel + o0, lanes);
-  if (multiplier == 0) return _mm256_loadu_ps(pixel + o0); /* multiplier 1, all 8 lanes */
-  const int64_t c0 = o0 / multiplier;
-  const __m256 v = _mm256_maskload_ps(pixel + c0, ic_mask8(0, in_channels - c0));
-  return _mm256_permutevar8x32_ps(v, spread);
-}
-
-typedef struct ic_channel_vector {
-  int64_t o0;
-  __m256i lanes;
-  bool all_lanes;
-  __m256 bias;
-  __m256i spread;
-  const float* weights; /* packed weights of tap 0 at channel o0; tap t at + t * padded */
-  int64_t padded;
-} ic_channel_vector_t;
-
-/* np pixels from output column x of row y; taps [kh0, kh1) x [kw0, kw1), in that order.
- * With nine register weights (wv != NULL) the kernel is 3x3 and all its columns are used. */
-IC_INLINE void ic_pixels(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector_t* cv,
-                         const __m256* wv, int64_t y, int64_t x, int64_t iy0, int64_t kh0,
-                         int64_t kh1, int64_t kw0, int64_t kw1, const int np,
-                         const int64_t multiplier) {
-  const ic_conv2d_geometry_t* g = a->geometry;
-  const ic_view_strides_t xs = a->src_stride, ds = a->dst_stride;
-  const int64_t ix0 = x * g->stride_w - g->pad_left;
-  const int64_t px_step = g->stride_w * xs.w;
-  __m256 acc[IC_PX];
-  IC_UNROLL for (int i = 0; i < np; i++) acc[i] = cv->bias;
-  for (int64_t kh = kh0; kh < kh1; kh++) {
-    const float* row = a->src + (iy0 + kh * g->dilation_h) * xs.h + ix0 * xs.w;
-    if (wv != NULL) {
-      IC_UNROLL for (int kw = 0; kw < 3; kw++) {
-        const float* px = row + kw * g->dilation_w * xs.w;
-        IC_UNROLL for (int i = 0; i < np; i++) {
-          const __m256 v = ic_load_channels(px + i * px_step, cv->o0, cv->lanes, multiplier,
-                                            g->in_channels, cv->spread);
-          acc[i] = _mm256_fmadd_ps(v, wv[kh * 3 + kw], acc[i]);
-        }
-      }
-    } else {
-      for (int64_t kw = kw0; kw < kw1; kw++) {
-        const __m256 w = _mm256_loadu_ps(cv->weights + (kh * g->kernel_w + kw) * cv->padded);
-        const float* px = row + kw * g->dilation_w * xs.w;
-        IC_UNROLL for (int i = 0; i < np; i++) {
-          const __m256 v = ic_load_channels(px + i * px_step, cv->o0, cv->lanes, multiplier,
-                                            g->in_channels, cv->spread);
-          acc[i] = _mm256_fmadd_ps(v, w, acc[i]);
-        }
-      }
-    }
-  }
-  IC_UNROLL for (int i = 0; i < np; i++) {
-    const int64_t offset = (y - a->y0) * ds.h + (x + i) * ds.w + cv->o0;
-    __m256 v = acc[i];
-    if (a->residual != NULL) v = _mm256_add_ps(v, _mm256_maskload_ps(a->residual + offset, cv->lanes));
-    _mm256_maskstore_ps(a->dst + offset, cv->lanes, ic_activate8(v, a->activation));
-  }
-}
-
-/* multiplier 0 stands for 1 with all 8 lanes stored (a compile-time constant either way). */
-static void ic_pixels_8_k3_full(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector_t* cv,
-                                const __m256* wv, int64_t y, int64_t x, int64_t iy0) {
-  ic_pixels(a, cv, wv, y, x, iy0, 0, 3, 0, 3, IC_PX, 0);
-}
-static void ic_pixels_8_full(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector_t* cv,
-                             int64_t y, int64_t x, int64_t iy0, int64_t kh0, int64_t kh1) {
-  ic_pixels(a, cv, NULL, y, x, iy0, kh0, kh1, 0, a->geometry->kernel_w, IC_PX, 0);
-}
-static void ic_pixels_8_k3(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector_t* cv,
-                           const __m256* wv, int64_t y, int64_t x, int64_t iy0) {
-  ic_pixels(a, cv, wv, y, x, iy0, 0, 3, 0, 3, IC_PX,
-            a->geometry->out_channels / a->geometry->in_channels);
-}
-static void ic_pixels_8(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector_t* cv,
-                        int64_t y, int64_t x, int64_t iy0, int64_t kh0, int64_t kh1) {
-  ic_pixels(a, cv, NULL, y, x, iy0, kh0, kh1, 0, a->geometry->kernel_w, IC_PX,
-            a->geometry->out_channels / a->geometry->in_channels);
-}
-static void ic_pixels_1(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector_t* cv,
-                        int64_t y, int64_t x, int64_t iy0, int64_t kh0, int64_t kh1,
-                        int64_t kw0, int64_t kw1) {
-  ic_pixels(a, cv, NULL, y, x, iy0, kh0, kh1, kw0, kw1, 1,
-            a->geometry->out_channels / a->geometry->in_channels);
-}
-
-static void ic_interleaved(const ic_f32_dwconv2d_args_t* a) {
-  const ic_conv2d_geometry_t* g = a->geometry;
-  const int64_t multiplier = g->out_channels / g->in_channels;
-  const int64_t padded = ic_divide_round_up(g->out_channels, 16) * 16;
-  const bool k3 = g->kernel_h == 3 && g->kernel_w == 3;
-  /* Output columns whose taps are all inside the image: [x_in0, x_in1). */
-  const int64_t reach = (g->kernel_w - 1) * g->dilation_w;
-  const int64_t x_in0 = ic_min_i64(ic_divide_round_up(g->pad_left, g->stride_w), g->out_w);
-  int64_t x_in1 = g->in_w - 1 - reach + g->pad_left < 0
-                      ? 0
-                      : (g->in_w - 1 - reach + g->pad_left) / g->stride_w + 1;
-  x_in1 = ic_max_i64(ic_min_i64(x_in1, g->out_w), x_in0);
-
-  /* Rows outer, channel vectors inner: each input row is read from memory once; the nine
-   * weights of a vector are reloaded per row, which is cheap against a row of pixels. */
-  for (int64_t y = a->y0; y < a->y1; y++) {
-    const int64_t iy0 = y * g->stride_h - g->pad_top;
-    int64_t kh0, kh1;
-    ic_tap_range(iy0, g->dilation_h, g->kernel_h, g->in_h, &kh0, &kh1);
-    for (int64_t o0 = a->c0 - a->c0 % 8; o0 < a->c1; o0 += 8) {
-      ic_channel_vector_t cv;
-      cv.o0 = o0;
-      cv.lanes = ic_mask8(a->c0 - o0, a->c1 - o0);
-      cv.all_lanes = ic_mask8_bits(cv.lanes) == 0xFF;
-      cv.bias = a->bias != NULL ? _mm256_maskload_ps(a->bias + o0, cv.lanes) : _mm256_setzero_ps();
-      cv.spread = _mm256_setzero_si256();
-      if (multiplier > 1) {
-        int32_t idx[8];
-        for (int64_t j = 0; j < 8; j++) idx[j] = (int32_t)((o0 + j) / multiplier - o0 / multiplier);
-        cv.spread = _mm256_loadu_si256((const __m256i*)idx);
-      }
-      cv.weights = a->packed_weights + o0;
-      cv.padded = padded;
-      __m256 wv[9];
-      for (int t = 0; t < 9; t++) {
-        wv[t] = k3 ? _mm256_loadu_ps(cv.weights + t * padded) : _mm256_setzero_ps();
-      }
-      for (int64_t x = 0; x < g->out_w;) {
-        if (x >= x_in0 && x + IC_PX <= x_in1) {
-          const bool full = multiplier == 1 && cv.all_lanes;
-          if (k3 && kh0 == 0 && kh1 == 3) {
-            if (full) {
-              ic_pixels_8_k3_full(a, &cv, wv, y, x, iy0);
-            } else {
-              ic_pixels_8_k3(a, &cv, wv, y, x, iy0);
-            }
-          } else if (full) {
-            ic_pixels_8_full(a, &cv, y, x, iy0, kh0, kh1);
-          } else {
-            ic_pixels_8(a, &cv, y, x, iy0, kh0, kh1);
-          }
-          x += IC_PX;
-        } else {
-          int64_t kw0, kw1;
-          ic_tap_range(x * g->stride_w - g->pad_left, g->dilation_w, g->kernel_w, g->in_w, &kw0,
-                       &kw1);
-          ic_pixels_1(a, &cv, y, x, iy0, kh0, kh1, kw0, kw1);
-          x++;
-        }
-      }
-    }
-  }
-}
+#define IC_M __m256i
+#define IC_MASK_RANGE(lo, hi) ic_mask8(lo, hi)
+#define IC_MASK_IS_ALL(m) (ic_mask8_bits(m) == 0xFF)
+#define IC_VMASKLOAD(p, m) _mm256_maskload_ps(p, m)
+#define IC_VMASKSTORE(p, m, v) _mm256_maskstore_ps(p, m, v)
+#define IC_VI __m256i
+#define IC_VI_ZERO() _mm256_setzero_si256()
+#define IC_VI_LOAD(p) _mm256_loadu_si256((const __m256i*)(p))
+#define IC_VPERMUTE(v, idx) _mm256_permutevar8x32_ps(v, idx)
+#define IC_VACT(v, activation) ic_activate8(v, activation)
+#include "f32-dwconv/f32-dwconv2d-nhwc-impl.h"
 
 void ic_f32_dwconv2d_ukernel_8p_8x8c__avx2(const ic_f32_dwconv2d_args_t* args) {
   if (args->src_stride.w == 1 && args->dst_stride.w == 1) {

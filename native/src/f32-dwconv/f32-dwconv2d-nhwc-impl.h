@@ -1,0 +1,168 @@
+/*
+ * The depthwise kernels' channel-contiguous (NHWC) body, included by the per-ISA files
+ * (f32-dwconv2d-16p-8x16c-avx512.c, f32-dwconv2d-8p-8x8c-avx2.c) after the ISA's vector
+ * vocabulary (simd-<isa>.h) and these:
+ *   IC_M (a lane mask), IC_MASK_RANGE(lo, hi) (lanes [lo, hi)), IC_MASK_IS_ALL(m),
+ *   IC_VMASKLOAD(p, m) (0 in masked-off lanes), IC_VMASKSTORE(p, m, v),
+ *   IC_VI (a vector of lane indices), IC_VI_ZERO(), IC_VI_LOAD(p) (from int32_t[IC_VL]),
+ *   IC_VPERMUTE(v, idx) (lane j of the result is lane idx[j] of v), IC_VACT(v, activation).
+ * Vectors run along the output channels: IC_VL channels x up to IC_PX pixels of one row in
+ * registers, 3x3 weights in registers, a channel multiplier through a lane permutation.
+ */
+#include "internal.h"
+#include "ukernels.h"
+
+enum { IC_PX = 8 };
+
+/* Input vector for output channels [o0, o0 + IC_VL) at one pixel: channel (o0 + j) / multiplier. */
+IC_INLINE IC_V ic_load_channels(const float* pixel, int64_t o0, IC_M lanes, int64_t multiplier,
+                                int64_t in_channels, IC_VI spread) {
+  if (multiplier == 1) return IC_VMASKLOAD(pixel + o0, lanes);
+  if (multiplier == 0) return IC_VLOAD(pixel + o0); /* multiplier 1, all lanes */
+  const int64_t c0 = o0 / multiplier;
+  const IC_V v = IC_VMASKLOAD(pixel + c0, IC_MASK_RANGE(0, in_channels - c0));
+  return IC_VPERMUTE(v, spread);
+}
+
+typedef struct ic_channel_vector {
+  int64_t o0;
+  IC_M lanes;
+  bool all_lanes;
+  IC_V bias;
+  IC_VI spread;
+  const float* weights; /* packed weights of tap 0 at channel o0; tap t at + t * padded */
+  int64_t padded;
+} ic_channel_vector_t;
+
+/* np pixels from output column x of row y; taps [kh0, kh1) x [kw0, kw1), in that order.
+ * With nine register weights (wv != NULL) the kernel is 3x3 and all its columns are used. */
+IC_INLINE void ic_pixels(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector_t* cv,
+                         const IC_V* wv, int64_t y, int64_t x, int64_t iy0, int64_t kh0,
+                         int64_t kh1, int64_t kw0, int64_t kw1, const int np,
+                         const int64_t multiplier) {
+  const ic_conv2d_geometry_t* g = a->geometry;
+  const ic_view_strides_t xs = a->src_stride, ds = a->dst_stride;
+  const int64_t ix0 = x * g->stride_w - g->pad_left;
+  const int64_t px_step = g->stride_w * xs.w;
+  IC_V acc[IC_PX];
+  IC_UNROLL for (int i = 0; i < np; i++) acc[i] = cv->bias;
+  for (int64_t kh = kh0; kh < kh1; kh++) {
+    const float* row = a->src + (iy0 + kh * g->dilation_h) * xs.h + ix0 * xs.w;
+    if (wv != NULL) {
+      IC_UNROLL for (int kw = 0; kw < 3; kw++) {
+        const float* px = row + kw * g->dilation_w * xs.w;
+        IC_UNROLL for (int i = 0; i < np; i++) {
+          const IC_V v = ic_load_channels(px + i * px_step, cv->o0, cv->lanes, multiplier,
+                                            g->in_channels, cv->spread);
+          acc[i] = IC_VFMA(v, wv[kh * 3 + kw], acc[i]);
+        }
+      }
+    } else {
+      for (int64_t kw = kw0; kw < kw1; kw++) {
+        const IC_V w = IC_VLOAD(cv->weights + (kh * g->kernel_w + kw) * cv->padded);
+        const float* px = row + kw * g->dilation_w * xs.w;
+        IC_UNROLL for (int i = 0; i < np; i++) {
+          const IC_V v = ic_load_channels(px + i * px_step, cv->o0, cv->lanes, multiplier,
+                                            g->in_channels, cv->spread);
+          acc[i] = IC_VFMA(v, w, acc[i]);
+        }
+      }
+    }
+  }
+  IC_UNROLL for (int i = 0; i < np; i++) {
+    const int64_t offset = (y - a->y0) * ds.h + (x + i) * ds.w + cv->o0;
+    IC_V v = acc[i];
+    if (a->residual != NULL) v = IC_VADD(v, IC_VMASKLOAD(a->residual + offset, cv->lanes));
+    IC_VMASKSTORE(a->dst + offset, cv->lanes, IC_VACT(v, a->activation));
+  }
+}
+
+/* multiplier 0 stands for 1 with all lanes stored (a compile-time constant either way). */
+static void ic_pixels_8_k3_full(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector_t* cv,
+                                const IC_V* wv, int64_t y, int64_t x, int64_t iy0) {
+  ic_pixels(a, cv, wv, y, x, iy0, 0, 3, 0, 3, IC_PX, 0);
+}
+static void ic_pixels_8_full(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector_t* cv,
+                             int64_t y, int64_t x, int64_t iy0, int64_t kh0, int64_t kh1) {
+  ic_pixels(a, cv, NULL, y, x, iy0, kh0, kh1, 0, a->geometry->kernel_w, IC_PX, 0);
+}
+static void ic_pixels_8_k3(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector_t* cv,
+                           const IC_V* wv, int64_t y, int64_t x, int64_t iy0) {
+  ic_pixels(a, cv, wv, y, x, iy0, 0, 3, 0, 3, IC_PX,
+            a->geometry->out_channels / a->geometry->in_channels);
+}
+static void ic_pixels_8(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector_t* cv,
+                        int64_t y, int64_t x, int64_t iy0, int64_t kh0, int64_t kh1) {
+  ic_pixels(a, cv, NULL, y, x, iy0, kh0, kh1, 0, a->geometry->kernel_w, IC_PX,
+            a->geometry->out_channels / a->geometry->in_channels);
+}
+static void ic_pixels_1(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector_t* cv,
+                        int64_t y, int64_t x, int64_t iy0, int64_t kh0, int64_t kh1,
+                        int64_t kw0, int64_t kw1) {
+  ic_pixels(a, cv, NULL, y, x, iy0, kh0, kh1, kw0, kw1, 1,
+            a->geometry->out_channels / a->geometry->in_channels);
+}
+
+static void ic_interleaved(const ic_f32_dwconv2d_args_t* a) {
+  const ic_conv2d_geometry_t* g = a->geometry;
+  const int64_t multiplier = g->out_channels / g->in_channels;
+  const int64_t padded = ic_divide_round_up(g->out_channels, 16) * 16;
+  const bool k3 = g->kernel_h == 3 && g->kernel_w == 3;
+  /* Output columns whose taps are all inside the image: [x_in0, x_in1). */
+  const int64_t reach = (g->kernel_w - 1) * g->dilation_w;
+  const int64_t x_in0 = ic_min_i64(ic_divide_round_up(g->pad_left, g->stride_w), g->out_w);
+  int64_t x_in1 = g->in_w - 1 - reach + g->pad_left < 0
+                      ? 0
+                      : (g->in_w - 1 - reach + g->pad_left) / g->stride_w + 1;
+  x_in1 = ic_max_i64(ic_min_i64(x_in1, g->out_w), x_in0);
+
+  /* Rows outer, channel vectors inner: each input row is read from memory once; the nine
+   * weights of a vector are reloaded per row, which is cheap against a row of pixels. */
+  for (int64_t y = a->y0; y < a->y1; y++) {
+    const int64_t iy0 = y * g->stride_h - g->pad_top;
+    int64_t kh0, kh1;
+    ic_tap_range(iy0, g->dilation_h, g->kernel_h, g->in_h, &kh0, &kh1);
+    for (int64_t o0 = a->c0 - a->c0 % IC_VL; o0 < a->c1; o0 += IC_VL) {
+      ic_channel_vector_t cv;
+      cv.o0 = o0;
+      cv.lanes = IC_MASK_RANGE(a->c0 - o0, a->c1 - o0);
+      cv.all_lanes = IC_MASK_IS_ALL(cv.lanes);
+      cv.bias = a->bias != NULL ? IC_VMASKLOAD(a->bias + o0, cv.lanes) : IC_VZERO();
+      cv.spread = IC_VI_ZERO();
+      if (multiplier > 1) {
+        int32_t idx[IC_VL];
+        for (int64_t j = 0; j < IC_VL; j++) idx[j] = (int32_t)((o0 + j) / multiplier - o0 / multiplier);
+        cv.spread = IC_VI_LOAD(idx);
+      }
+      cv.weights = a->packed_weights + o0;
+      cv.padded = padded;
+      IC_V wv[9];
+      for (int t = 0; t < 9; t++) {
+        wv[t] = k3 ? IC_VLOAD(cv.weights + t * padded) : IC_VZERO();
+      }
+      for (int64_t x = 0; x < g->out_w;) {
+        if (x >= x_in0 && x + IC_PX <= x_in1) {
+          const bool full = multiplier == 1 && cv.all_lanes;
+          if (k3 && kh0 == 0 && kh1 == 3) {
+            if (full) {
+              ic_pixels_8_k3_full(a, &cv, wv, y, x, iy0);
+            } else {
+              ic_pixels_8_k3(a, &cv, wv, y, x, iy0);
+            }
+          } else if (full) {
+            ic_pixels_8_full(a, &cv, y, x, iy0, kh0, kh1);
+          } else {
+            ic_pixels_8(a, &cv, y, x, iy0, kh0, kh1);
+          }
+          x += IC_PX;
+        } else {
+          int64_t kw0, kw1;
+          ic_tap_range(x * g->stride_w - g->pad_left, g->dilation_w, g->kernel_w, g->in_w, &kw0,
+                       &kw1);
+          ic_pixels_1(a, &cv, y, x, iy0, kh0, kh1, kw0, kw1);
+          x++;
+        }
+      }
+    }
+  }
+}
