@@ -19,6 +19,7 @@
  * the ISA limited to scalar (the float64-summing reference kernels): the largest difference
  * must be within 1e-4 * max|y_scalar| + 1e-6 (SPEC §8's module tolerance).
  */
+#define _GNU_SOURCE /* pthread_setaffinity_np (core-round-trip.h) */
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core-round-trip.h"
 #include "invconv.h"
 
 typedef struct bench_case {
@@ -251,6 +253,8 @@ int main(int argc, char** argv) {
   if (ic_context_create(o.threads, &context) != IC_STATUS_SUCCESS) fail("context", IC_STATUS_OUT_OF_MEMORY);
   printf("invconv %s, isa %s, %d threads, batch 1, warm caches\n", ic_version_string(),
          ic_isa_name(ic_active_isa()), (int)ic_context_num_threads(context));
+  const double round_trip = core_round_trip_ns();
+  if (round_trip > 0) printf("core-to-core round trip (CPUs 0 and 1): %.0f ns\n", round_trip);
   printf("%-9s %-26s %-6s %8s %8s %8s %8s %8s %5s  %-5s %s\n", "op", "case", "layout",
          "median", "p10", "p90", "min", "GFLOP/s", "runs", "check", "kernels");
   printf("%-9s %-26s %-6s %8s %8s %8s %8s\n", "", "", "", "ms", "ms", "ms", "ms");

@@ -16,10 +16,7 @@
  * trip between CPUs 0 and 1 (two threads bouncing a cache line), which on a VM tells which
  * phase the machine is in: multithreaded times depend on it.
  */
-#define _GNU_SOURCE /* pthread_setaffinity_np */
-#include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
+#define _GNU_SOURCE /* pthread_setaffinity_np (core-round-trip.h) */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core-round-trip.h"
 #include "invconv.h"
 
 enum { MAX_OPS = 64, SLOT_FLOATS = 64 * 112 * 112 /* the largest activation */ };
@@ -67,12 +65,6 @@ static float* floats(size_t count) {
   if (p == NULL) fail("allocation", IC_STATUS_OUT_OF_MEMORY);
   for (size_t i = 0; i < count; i++) p[i] = rng_uniform(-1.0f, 1.0f);
   return p;
-}
-
-static double now_seconds(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 /* Appends a k x k conv (padding k / 2) of src into dst; returns the output size. */
@@ -204,53 +196,7 @@ static void run_op(const op_t* op, ic_context_t* context, int32_t layout) {
   if (status != IC_STATUS_SUCCESS) fail(op->name, status);
 }
 
-/* ---- core-to-core round trip: two threads on CPUs 0 and 1 bouncing one cache line ---- */
 
-#ifdef __linux__
-enum { BOUNCES = 100000 };
-static _Alignas(64) atomic_int bounce;
-
-static void pin(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-}
-
-static void* bounce_back(void* arg) {
-  (void)arg;
-  pin(1);
-  for (int i = 0; i < BOUNCES; i++) {
-    while (atomic_load(&bounce) != 2 * i + 1) {
-    }
-    atomic_store(&bounce, 2 * i + 2);
-  }
-  return NULL;
-}
-
-/* Nanoseconds per round trip, or 0 when the two threads cannot be pinned apart. */
-static double core_round_trip_ns(void) {
-  pthread_t other;
-  cpu_set_t saved;
-  if (pthread_getaffinity_np(pthread_self(), sizeof saved, &saved) != 0) return 0.0;
-  if (!CPU_ISSET(0, &saved) || !CPU_ISSET(1, &saved)) return 0.0;
-  atomic_store(&bounce, 0);
-  if (pthread_create(&other, NULL, bounce_back, NULL) != 0) return 0.0;
-  pin(0);
-  const double start = now_seconds();
-  for (int i = 0; i < BOUNCES; i++) {
-    atomic_store(&bounce, 2 * i + 1);
-    while (atomic_load(&bounce) != 2 * i + 2) {
-    }
-  }
-  const double seconds = now_seconds() - start;
-  pthread_join(other, NULL);
-  pthread_setaffinity_np(pthread_self(), sizeof saved, &saved);
-  return seconds / BOUNCES * 1e9;
-}
-#else
-static double core_round_trip_ns(void) { return 0.0; }
-#endif
 
 int main(int argc, char** argv) {
   int32_t threads = 2, passes = 50;
@@ -291,13 +237,13 @@ int main(int argc, char** argv) {
   double* layer_seconds = calloc((size_t)net.count, sizeof(double));
   double total = 0.0, best = 1e30;
   for (int pass = -5; pass < passes; pass++) {
-    const double start = now_seconds();
+    const double start = bench_now_seconds();
     for (int i = 0; i < net.count; i++) {
-      const double op_start = per_layer ? now_seconds() : 0.0;
+      const double op_start = per_layer ? bench_now_seconds() : 0.0;
       run_op(&net.ops[i], context, layout);
-      if (per_layer && pass >= 0) layer_seconds[i] += now_seconds() - op_start;
+      if (per_layer && pass >= 0) layer_seconds[i] += bench_now_seconds() - op_start;
     }
-    const double seconds = now_seconds() - start;
+    const double seconds = bench_now_seconds() - start;
     if (pass >= 0) {
       total += seconds;
       if (seconds < best) best = seconds;

@@ -23,6 +23,7 @@
  * pooling layers of those networks (suite pool: padding (k - 1) / 2 as in PyTorch, no FLOPs,
  * checked bit for bit against the scalar kernels, which the SIMD ones match exactly).
  */
+#define _GNU_SOURCE /* pthread_setaffinity_np (core-round-trip.h) */
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,6 +32,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core-round-trip.h"
 #include "invconv.h"
 
 typedef enum { OP_CONV, OP_SEPARABLE, OP_MAXPOOL, OP_AVGPOOL, OP_GLOBAL_AVGPOOL } op_kind_t;
@@ -416,6 +418,8 @@ int main(int argc, char** argv) {
   printf("# measured peak %.1f GFLOP/s (ic_measure_peak_gflops, %.2f s), memory bandwidth %.1f "
          "GB/s (ic_measure_bandwidth_gbps: copy, read + written); times: median of >= %d runs "
          "and >= %.2f s\n", peak, o.peak_seconds, bandwidth, o.min_runs, o.min_time);
+  const double round_trip = core_round_trip_ns();
+  if (round_trip > 0) printf("# core-to-core round trip (CPUs 0 and 1): %.0f ns\n", round_trip);
   printf("%-28s %-24s %9s %8s %15s %8s %7s %7s %5s  %s\n", "case", "shape", "median_ms", "best_ms",
          "p10-p90_ms", "GFLOP/s", "%peak", "GB/s", "%bw", "kernel");
 
