@@ -22,10 +22,9 @@
 #include "isa-check.h"
 
 #include <immintrin.h>
-
-#include "simd-avx512.h"
 #include <string.h>
 
+#include "simd-avx512.h"
 #include "internal.h"
 #include "ukernels.h"
 #include "f32-conv/f32-conv2d-avx512.h"

@@ -8,10 +8,9 @@
 #include "isa-check.h"
 
 #include <immintrin.h>
-
-#include "simd-avx512.h"
 #include <stdint.h>
 
+#include "simd-avx512.h"
 #include "ukernels.h"
 
 /* Float vectors. */

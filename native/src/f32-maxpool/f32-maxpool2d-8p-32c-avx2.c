@@ -7,10 +7,9 @@
 #include "isa-check.h"
 
 #include <immintrin.h>
-
-#include "simd-avx2.h"
 #include <stdint.h>
 
+#include "simd-avx2.h"
 #include "ukernels.h"
 
 /* Float vectors. */
