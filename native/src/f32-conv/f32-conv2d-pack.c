@@ -162,18 +162,22 @@ static void ic_pack_rows_folded(const ic_conv2d_geometry_t* g, const ic_f32_conv
         memset(row, 0, (size_t)row_floats * sizeof(float));
         const int64_t iy = r - g->pad_top;
         if (iy < 0 || iy >= g->in_h) continue;
-        const float* whole = src + iy * xs.h + b * 16 - g->pad_left * xs.w;
         const int64_t step = g->stride_w * xs.w;
+        /* Column x starts at input column x * stride_w - pad_left, inside the image here. */
+        const float* whole = src + iy * xs.h + b * 16 + (xa * g->stride_w - g->pad_left) * xs.w;
         if (lanes == 16) { /* a constant size: an inline 64-byte copy, not a call */
-          for (int64_t x = xa; x < xb; x++) memcpy(row + x * 16, whole + x * step, 16 * sizeof(float));
+          for (int64_t x = xa; x < xb; x++) {
+            memcpy(row + x * 16, whole + (x - xa) * step, 16 * sizeof(float));
+          }
         } else {
           for (int64_t x = xa; x < xb; x++) {
-            for (int64_t lane = 0; lane < lanes; lane++) row[x * 16 + lane] = whole[x * step + lane];
+            for (int64_t lane = 0; lane < lanes; lane++) {
+              row[x * 16 + lane] = whole[(x - xa) * step + lane];
+            }
           }
         }
         for (int64_t lane = 0; lane < lanes; lane++) {
           const int64_t f = b * 16 + lane;
-          if (f >= pk->channels) break;
           const int64_t kw = f / pk->group_in, c = gi * pk->group_in + f % pk->group_in;
           const float* in = src + c * xs.c + iy * xs.h;
           /* columns x with 0 <= x * stride_w - pad_left + kw * dilation_w < in_w */
@@ -181,9 +185,11 @@ static void ic_pack_rows_folded(const ic_conv2d_geometry_t* g, const ic_f32_conv
           const int64_t x0 = shift >= 0 ? 0 : ic_divide_round_up(-shift, g->stride_w);
           const int64_t last = g->in_w - 1 - shift;
           const int64_t x1 = last < 0 ? 0 : ic_min_i64(last / g->stride_w + 1, pk->cols);
-          for (int64_t x = x0; x < x1; x++) {
-            if (x == xa) x = ic_max_i64(xb, x0); /* copied whole above */
-            if (x >= x1) break;
+          /* The columns not copied whole above: [x0, xa) and [xb, x1). */
+          for (int64_t x = x0; x < ic_min_i64(x1, xa); x++) {
+            row[x * 16 + lane] = in[(x * g->stride_w + shift) * xs.w];
+          }
+          for (int64_t x = ic_max_i64(x0, xb); x < x1; x++) {
             row[x * 16 + lane] = in[(x * g->stride_w + shift) * xs.w];
           }
         }
