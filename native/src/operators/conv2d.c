@@ -453,11 +453,11 @@ static ic_status_t ic_conv2d_run_packed(ic_conv2d_job_t* job, ic_run_t* run, int
   job->private_packing = !rows_outer && run->threads > 1 &&
                          pk->src_floats <= IC_PRIVATE_PACK_FLOATS;
 
-  /* Scratch: a flag line per thread, the shared packed image (unless private), then per
-   * thread its row buffer and private copy (ic_thread_slice_floats). */
+  /* Scratch: with private packing a flag line per thread, else the shared packed image; then
+   * per thread its row buffer (and private copy), ic_thread_slice_floats apart. */
   const int64_t flat_w = p->kernel_h == 1 && p->kernel_w == 1 ? g->out_h * g->out_w : g->out_w;
   const int64_t packed_floats = ic_divide_round_up(pk->src_floats, 16) * 16;
-  const int64_t flag_floats = (int64_t)run->threads * 16;
+  const int64_t flag_floats = job->private_packing ? (int64_t)run->threads * 16 : 0;
   job->row_floats = ic_divide_round_up(
       ic_f32_conv2d_scratch_floats(ic_max_i64(flat_w, g->out_w)), 16) * 16;
   int64_t slice_floats, total;
@@ -476,10 +476,15 @@ static ic_status_t ic_conv2d_run_packed(ic_conv2d_job_t* job, ic_run_t* run, int
                     "conv2d: out of memory for %" PRId64 " bytes of scratch (packed image)",
                     total * (int64_t)sizeof(float));
   }
-  job->packed_image = (int64_t*)(void*)scratch; /* 16 floats = 8 int64 per thread */
-  for (uint32_t t = 0; t < run->threads; t++) job->packed_image[t * 8] = 0;
-  job->packed_src = job->private_packing ? NULL : scratch + flag_floats;
-  job->scratch = scratch + flag_floats + (job->private_packing ? 0 : packed_floats);
+  if (job->private_packing) {
+    job->packed_image = (int64_t*)(void*)scratch; /* 16 floats = 8 int64 per thread */
+    for (uint32_t t = 0; t < run->threads; t++) job->packed_image[t * 8] = 0;
+    job->packed_src = NULL;
+    job->scratch = scratch + flag_floats;
+  } else {
+    job->packed_src = scratch;
+    job->scratch = scratch + packed_floats;
+  }
   job->scratch_floats = slice_floats;
 
   /* Packing tasks: whole packed rows of every plane, about IC_PACK_TASK_FLOATS each. */
