@@ -45,6 +45,7 @@ typedef struct op {
 typedef struct net {
   op_t ops[MAX_OPS];
   int count;
+  int32_t conv_flags; /* IC_CONV2D_WINOGRAD with --winograd */
   float* slots[5]; /* 0, 1: block outputs (ping-pong); 2, 3: conv1, conv2; 4: projection */
 } net_t;
 
@@ -76,6 +77,7 @@ static void add_conv(net_t* net, const char* name, const float* src, int64_t in_
   ic_conv2d_params_t p = {.datatype = IC_DATATYPE_F32,
                           .padding = IC_PADDING_EXPLICIT,
                           .activation = relu ? IC_ACTIVATION_RELU : IC_ACTIVATION_NONE,
+                          .flags = net->conv_flags,
                           .in_channels = in_c,
                           .out_channels = out_c,
                           .groups = 1,
@@ -202,6 +204,7 @@ int main(int argc, char** argv) {
   int32_t threads = 2, passes = 50;
   int32_t layout = IC_LAYOUT_NHWC;
   bool per_layer = false;
+  int32_t conv_flags = 0;
   for (int i = 1; i < argc; i++) {
     const char* a = argv[i];
     const char* v = i + 1 < argc ? argv[i + 1] : "";
@@ -213,9 +216,12 @@ int main(int argc, char** argv) {
       layout = strcmp(v, "nhwc") == 0 ? IC_LAYOUT_NHWC : IC_LAYOUT_NCHW, i++;
     } else if (strcmp(a, "--per-layer") == 0) {
       per_layer = true;
+    } else if (strcmp(a, "--winograd") == 0) {
+      conv_flags = IC_CONV2D_WINOGRAD;
     } else {
       fprintf(stderr,
-              "usage: %s [--threads N] [--layout nhwc|nchw] [--passes N] [--per-layer]\n",
+              "usage: %s [--threads N] [--layout nhwc|nchw] [--passes N] [--per-layer] "
+              "[--winograd]\n",
               argv[0]);
       return 2;
     }
@@ -230,6 +236,7 @@ int main(int argc, char** argv) {
   if (status != IC_STATUS_SUCCESS) fail("context", status);
 
   static net_t net;
+  net.conv_flags = conv_flags;
   float* input = floats(3 * 224 * 224);
   float* logits = floats(1000);
   build(&net, input, logits);

@@ -4,6 +4,7 @@
  *   ic-bench [--suite targets|resnet50|mobilenetv2|separable|pool|all] [--threads N]
  *            [--isa scalar|avx2|avx512] [--layout nchw|nhwc] [--filter TEXT]
  *            [--min-time SECONDS] [--min-runs N] [--peak-seconds SECONDS] [--no-check]
+ *            [--cold] [--winograd]
  *
  * Every case runs through the public API (create, then run on the same buffers: caches are
  * warm, as in a network whose activations fit the L3), at least --min-runs times and for at
@@ -17,7 +18,10 @@
  * Each case checks its own result on the first run against the scalar kernels (the operator
  * created again with the ISA limited to scalar; those sum in double): |y - y_scalar| must be
  * within the SPEC §3 bound 1e-5 * m + 1e-6, plus the scalar result's own rounding, where m
- * (the sum of the absolute values of the products) is the operator run on |x| and |w|.
+ * (the sum of the absolute values of the products) is the operator run on |x| and |w|; column
+ * err/m gives the largest |y - y_scalar| / m. --winograd creates the convs with
+ * IC_CONV2D_WINOGRAD (the check's scalar and magnitude operators stay direct); GFLOP/s and
+ * % of peak then count the direct conv's multiply-adds, 4x what Winograd executes.
  * Batch 1, fp32, SAME padding. The cases are the issue's suites: ResNet-50's conv layers at
  * 224x224, MobileNetV2's depthwise and pointwise layers, and the three target cases; and the
  * pooling layers of those networks (suite pool: padding (k - 1) / 2 as in PyTorch, no FLOPs,
@@ -135,6 +139,7 @@ typedef struct options {
   int min_runs;
   bool check;
   bool cold;
+  int32_t conv_flags; /* IC_CONV2D_WINOGRAD with --winograd */
 } options_t;
 
 /* --cold: reads a buffer far larger than the caches before each timed run, so that the run
@@ -216,7 +221,7 @@ typedef struct tensors {
 } tensors_t;
 
 static op_t op_create(const bench_case_t* c, const tensors_t* t, bool with_bias, int32_t activation,
-                      int32_t depthwise_activation) {
+                      int32_t depthwise_activation, int32_t conv_flags) {
   op_t op = {c, NULL, NULL, NULL};
   ic_status_t status = IC_STATUS_SUCCESS;
   if (c->op == OP_MAXPOOL || c->op == OP_AVGPOOL) {
@@ -228,7 +233,7 @@ static op_t op_create(const bench_case_t* c, const tensors_t* t, bool with_bias,
   } else if (c->op == OP_GLOBAL_AVGPOOL) {
     /* Stateless: nothing to create. */
   } else if (c->op == OP_CONV) {
-    ic_conv2d_params_t p = {IC_DATATYPE_F32, IC_PADDING_SAME, activation, 0,
+    ic_conv2d_params_t p = {IC_DATATYPE_F32, IC_PADDING_SAME, activation, conv_flags,
                             c->in_c, c->out_c, c->groups, c->k, c->k, c->stride, c->stride,
                             1, 1, 0, 0, 0, 0};
     status = ic_conv2d_create(&p, t->w, t->w_count * sizeof(float), with_bias ? t->bias : NULL,
@@ -281,13 +286,15 @@ static void op_destroy(op_t* op) {
   ic_pool2d_destroy(op->pool);
 }
 
-/* Returns the number of elements out of tolerance. */
+/* Returns the number of elements out of tolerance; *worst_out receives the largest
+ * |error| / magnitude (SPEC 3 allows 1e-5 plus an absolute term), 0 for pools. */
 static size_t check_case(const bench_case_t* c, const tensors_t* t, ic_context_t* context,
                          int32_t layout, const float* x, size_t x_count, const float* y,
-                         size_t y_count, ic_isa_t isa) {
+                         size_t y_count, ic_isa_t isa, double* worst_out) {
+  *worst_out = 0.0;
   /* The scalar result. */
   ic_set_max_isa(IC_ISA_SCALAR);
-  op_t scalar = op_create(c, t, true, IC_ACTIVATION_RELU, IC_ACTIVATION_RELU);
+  op_t scalar = op_create(c, t, true, IC_ACTIVATION_RELU, IC_ACTIVATION_RELU, 0);
   ic_set_max_isa(isa);
   float* expected = alloc_floats(y_count);
   op_run(&scalar, context, layout, x, x_count, expected, y_count);
@@ -314,7 +321,7 @@ static size_t check_case(const bench_case_t* c, const tensors_t* t, ic_context_t
   abs_t.dw_bias = t->dw_bias != NULL ? absolute(t->dw_bias, (size_t)(c->in_c * c->multiplier)) : NULL;
   float* abs_x = absolute(x, x_count);
   float* magnitude = alloc_floats(y_count);
-  op_t abs_op = op_create(c, &abs_t, true, IC_ACTIVATION_NONE, IC_ACTIVATION_NONE);
+  op_t abs_op = op_create(c, &abs_t, true, IC_ACTIVATION_NONE, IC_ACTIVATION_NONE, 0);
   op_run(&abs_op, context, layout, abs_x, x_count, magnitude, y_count);
   op_destroy(&abs_op);
   size_t bad = 0;
@@ -332,6 +339,7 @@ static size_t check_case(const bench_case_t* c, const tensors_t* t, ic_context_t
     }
     if (m > 0 && error / m > worst) worst = error / m;
   }
+  *worst_out = worst;
   free(expected), free(magnitude), free(abs_x);
   free(abs_t.w), free(abs_t.bias), free(abs_t.dw), free(abs_t.dw_bias);
   return bad;
@@ -343,14 +351,15 @@ static void usage(void) {
           "                [--threads N]\n"
           "                [--isa scalar|avx2|avx512] [--layout nchw|nhwc] [--filter TEXT]\n"
           "                [--min-time SECONDS] [--min-runs N] [--peak-seconds SECONDS]\n"
-          "                [--no-check] [--cold]\n"
+          "                [--no-check] [--cold] [--winograd]\n"
           "--cold reads 128 MB before each timed run (caches cold, as inside a network); run it\n"
-          "with INVCONV_SPIN_US=10000 so that the workers stay awake through that read\n");
+          "with INVCONV_SPIN_US=10000 so that the workers stay awake through that read\n"
+          "--winograd creates the convs with IC_CONV2D_WINOGRAD (3x3 stride 1, NHWC runs)\n");
   exit(2);
 }
 
 static options_t parse(int argc, char** argv) {
-  options_t o = {"all", NULL, 2, -1, IC_LAYOUT_NCHW, 0.3, 0.5, 30, true, false};
+  options_t o = {"all", NULL, 2, -1, IC_LAYOUT_NCHW, 0.3, 0.5, 30, true, false, 0};
   for (int i = 1; i < argc; i++) {
     const char* a = argv[i];
     const char* v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -360,6 +369,10 @@ static options_t parse(int argc, char** argv) {
     }
     if (strcmp(a, "--cold") == 0) {
       o.cold = true;
+      continue;
+    }
+    if (strcmp(a, "--winograd") == 0) {
+      o.conv_flags |= IC_CONV2D_WINOGRAD;
       continue;
     }
     if (v == NULL) usage();
@@ -420,8 +433,8 @@ int main(int argc, char** argv) {
          "and >= %.2f s\n", peak, o.peak_seconds, bandwidth, o.min_runs, o.min_time);
   const double round_trip = core_round_trip_ns();
   if (round_trip > 0) printf("# core-to-core round trip (CPUs 0 and 1): %.0f ns\n", round_trip);
-  printf("%-28s %-24s %9s %8s %15s %8s %7s %7s %5s  %s\n", "case", "shape", "median_ms", "best_ms",
-         "p10-p90_ms", "GFLOP/s", "%peak", "GB/s", "%bw", "kernel");
+  printf("%-28s %-24s %9s %8s %15s %8s %7s %7s %5s %9s  %s\n", "case", "shape", "median_ms",
+         "best_ms", "p10-p90_ms", "GFLOP/s", "%peak", "GB/s", "%bw", "err/m", "kernel");
 
   int failures = 0;
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -457,10 +470,11 @@ int main(int argc, char** argv) {
     float* x = random_floats(x_count);
     float* y = alloc_floats(y_count);
 
-    op_t op = op_create(c, &t, true, IC_ACTIVATION_RELU, IC_ACTIVATION_RELU);
+    op_t op = op_create(c, &t, true, IC_ACTIVATION_RELU, IC_ACTIVATION_RELU, o.conv_flags);
     op_run(&op, context, o.layout, x, x_count, y, y_count);
     size_t bad = 0;
-    if (o.check) bad = check_case(c, &t, context, o.layout, x, x_count, y, y_count, isa);
+    double worst = 0.0;
+    if (o.check) bad = check_case(c, &t, context, o.layout, x, x_count, y, y_count, isa, &worst);
     op_run(&op, context, o.layout, x, x_count, y, y_count); /* second warm-up */
 
     size_t capacity = 1024, runs = 0;
@@ -502,9 +516,15 @@ int main(int argc, char** argv) {
     } else {
       snprintf(bandwidth_percent, sizeof bandwidth_percent, "-");
     }
-    printf("%-28s %-24s %9.4f %8.4f %15s %8s %7s %7.1f %5s  %s%s\n", c->name, shape, median * 1e3,
-           times[0] * 1e3, spread, rate, percent, gbytes, bandwidth_percent, op_kernel(&op),
-           bad ? "  CHECK FAILED" : "");
+    char error_ratio[16];
+    if (o.check) {
+      snprintf(error_ratio, sizeof error_ratio, "%.1e", worst);
+    } else {
+      snprintf(error_ratio, sizeof error_ratio, "-");
+    }
+    printf("%-28s %-24s %9.4f %8.4f %15s %8s %7s %7.1f %5s %9s  %s%s\n", c->name, shape,
+           median * 1e3, times[0] * 1e3, spread, rate, percent, gbytes, bandwidth_percent,
+           error_ratio, op_kernel(&op), bad ? "  CHECK FAILED" : "");
     fflush(stdout);
     if (bad) failures++;
     op_destroy(&op);

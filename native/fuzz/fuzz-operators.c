@@ -59,7 +59,7 @@ static int64_t take_dim(reader_t* r, int64_t lo, int64_t hi) {
   return lo + (int64_t)(take(r, 1) % (uint64_t)(hi - lo + 1));
 }
 
-/* Mostly 0, sometimes a small other value (datatype, reserved). */
+/* Mostly 0, sometimes a small other value (datatype, flags, reserved). */
 static int32_t take_mostly_zero(reader_t* r) {
   const uint64_t v = take(r, 1);
   return v < 248 ? 0 : (int32_t)(v % 5) - 2;
@@ -133,7 +133,7 @@ static float* nchw_copy(const float* data, int32_t layout, const int64_t* dims) 
  * ------------------------------------------------------------------------------------------- */
 
 static bool conv_rules_hold(const ic_conv2d_params_t* p) {
-  if (p->datatype != 0 || p->reserved != 0) return false;
+  if (p->datatype != 0 || (p->flags & ~IC_CONV2D_WINOGRAD) != 0) return false;
   if (p->in_channels < 1 || p->out_channels < 1 || p->groups < 1) return false;
   if (p->in_channels % p->groups != 0 || p->out_channels % p->groups != 0) return false;
   const int64_t positive[] = {p->kernel_h, p->kernel_w, p->stride_h, p->stride_w, p->dilation_h,
@@ -159,7 +159,7 @@ static bool conv_rules_hold(const ic_conv2d_params_t* p) {
 static void fuzz_conv2d(reader_t* r) {
   ic_conv2d_params_t p = {0};
   p.datatype = take_mostly_zero(r);
-  p.reserved = take_mostly_zero(r);
+  p.flags = take_mostly_zero(r);
   p.groups = take_dim(r, 1, 3);
   p.in_channels = times(take_dim(r, 1, 3), in_range(p.groups, 1, 64) ? p.groups : 1);
   p.out_channels = times(take_dim(r, 1, 3), in_range(p.groups, 1, 64) ? p.groups : 1);

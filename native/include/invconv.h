@@ -53,7 +53,7 @@ extern "C" {
 #define IC_VERSION_MINOR 1
 #define IC_VERSION_PATCH 0
 /* Incremented on every incompatible change of this header; the Java side checks it at load. */
-#define IC_ABI_VERSION 3
+#define IC_ABI_VERSION 4
 
 /** @returns the library version, "MAJOR.MINOR.PATCH". Static storage; never NULL. */
 IC_API const char* ic_version_string(void);
@@ -186,11 +186,26 @@ IC_API ic_status_t ic_measure_bandwidth_gbps(ic_context_t* context, double secon
  *   out = floor((in + before + after - ((k - 1) * d + 1)) / s) + 1, and out <= 0 is an error.
  * ------------------------------------------------------------------------------------------- */
 
+/*
+ * Conv2d flags (ic_conv2d_params_t.flags, OR-ed).
+ *
+ * IC_CONV2D_WINOGRAD: an opt-in, like oneDNN's algorithm choice. A 3x3 conv of stride 1,
+ *   dilation 1, one group and padding of at most 1 on each side (VALID, SAME) then also keeps its weights transformed for Winograd F(4x4, 3x3)
+ *   (4x the direct conv's weights, kept besides them), and its runs on NHWC tensors whose
+ *   output has at least 16 tiles of 4x4 pixels (14x14 and up) take that path: a quarter of the
+ *   multiply-adds, with a larger rounding error than the direct conv's (inside SPEC 3's
+ *   bound). Results stay bit-identical for any thread count on one ISA, but differ from the
+ *   direct conv's in the last bits. Other convs ignore the flag, as do NCHW runs and smaller
+ *   images (the direct conv is faster there). ic_conv2d_kernel_name names both kernels,
+ *   joined by '+', when the conv has both.
+ */
+enum { IC_CONV2D_WINOGRAD = 1 };
+
 typedef struct ic_conv2d_params {
   int32_t datatype;       /* ic_datatype_t */
   int32_t padding;        /* ic_padding_t */
   int32_t activation;     /* ic_activation_t */
-  int32_t reserved;       /* must be 0 */
+  int32_t flags;          /* IC_CONV2D_* flags; 0 for none */
   int64_t in_channels;
   int64_t out_channels;
   int64_t groups;         /* 1 = standard; in_channels = depthwise */

@@ -21,6 +21,7 @@
 #define IC_VLOAD(p) _mm512_loadu_ps(p)
 #define IC_VSTORE(p, v) _mm512_storeu_ps(p, v)
 #define IC_VADD(a, b) _mm512_add_ps(a, b)
+#define IC_VSUB(a, b) _mm512_sub_ps(a, b)
 #define IC_VFMA(a, b, c) _mm512_fmadd_ps(a, b, c) /* a * b + c */
 
 #endif /* IC_SIMD_AVX512_H */

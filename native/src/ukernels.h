@@ -224,6 +224,55 @@ void ic_f32_pwconv2d_pack_weights(int64_t in_channels, int64_t out_channels,
 typedef void (*ic_f32_pwconv2d_ukernel_fn)(const ic_f32_pwconv2d_args_t* args);
 
 /* ---------------------------------------------------------------------------------------------
+ * f32 Winograd conv2d F(4x4, 3x3) (f32-winograd/): a 3x3 conv of stride 1, dilation 1 and one
+ * group on a channel-contiguous (NHWC) image, by output tiles of 4x4 pixels. Each tile's 6x6
+ * input patch d (zero outside the image) becomes V = B^T d B per input channel; at each of the
+ * 36 positions of the 6x6 transform domain a GEMM over channels M = V U multiplies it by the
+ * weights transformed at create (U = G g G^T, ic_f32_winograd_pack_weights), and
+ * Y = A^T M A + bias (+ residual, activation) is the output tile. The GEMMs do 36 / 16 = 2.25
+ * multiply-adds per output and channel pair where the direct conv does 9, at the price of the
+ * transforms and of rounding error: they scale values up by as much as 10 (B) and 8 (A) and
+ * down by 24 (G); test/winograd-test.c checks the result against SPEC 3's bound.
+ *
+ * One call computes output channels [c0, c1) of the tiles [t0, t1) of one image (tiles
+ * numbered row-major, tiles_w per row): input transform of the tiles (all input channels) into
+ * scratch, the 36 GEMMs with the pointwise kernel of the same ISA, output transform into dst.
+ * The result of a tile does not depend on the slice.
+ * ------------------------------------------------------------------------------------------- */
+
+enum { IC_WINOGRAD_TILE = 4, IC_WINOGRAD_PATCH = 6, IC_WINOGRAD_POSITIONS = 36 };
+
+typedef struct ic_f32_winograd_args {
+  int64_t in_channels, out_channels;
+  int64_t in_h, in_w, out_h, out_w;
+  int64_t pad_top, pad_left;
+  int64_t tiles_w;     /* ceil(out_w / 4) */
+  int64_t t0, t1;      /* tiles of this call */
+  int64_t c0, c1;      /* output channels of this call; c0 a multiple of 16 */
+  const float* src;    /* the image: pixel (y, x), channel c at src[y * src_stride_h + x * src_stride_w + c] */
+  int64_t src_stride_h, src_stride_w;
+  float* dst;          /* the image: pixel (y, x), channel o at dst[y * dst_stride_h + x * dst_stride_w + o] */
+  const float* residual; /* NULL or addressed like dst */
+  int64_t dst_stride_h, dst_stride_w;
+  const float* bias;   /* [out_channels] or NULL */
+  int32_t activation;
+  const float* packed_weights; /* ic_f32_winograd_pack_weights() */
+  float* scratch;      /* ic_f32_winograd_scratch_floats(t1 - t0, in_channels, c1 - c0) floats */
+} ic_f32_winograd_args_t;
+
+/* The transformed weights: per position, the pointwise kernels' packed layout of an
+ * [out_channels][in_channels] matrix. */
+int64_t ic_f32_winograd_packed_floats(int64_t in_channels, int64_t out_channels);
+/* weights [out_channels][in_channels][3][3]; false when out of memory (it needs a temporary
+ * matrix). */
+bool ic_f32_winograd_pack_weights(int64_t in_channels, int64_t out_channels,
+                                  const float* weights, float* packed);
+int64_t ic_f32_winograd_scratch_floats(int64_t tiles, int64_t in_channels,
+                                       int64_t out_channels);
+
+typedef void (*ic_f32_winograd_ukernel_fn)(const ic_f32_winograd_args_t* args);
+
+/* ---------------------------------------------------------------------------------------------
  * f32 involution aggregation (f32-invol/)
  *   dst[c, y, x] = sum_{kh,kw} kernels[g(c)*K*K + kh*K + kw, y, x]
  *                              * src[c, y*s - p + kh*d, x*s - p + kw*d]
@@ -406,6 +455,7 @@ typedef void (*ic_f32_peak_ukernel_fn)(const ic_f32_peak_args_t* args);
 #include "f32-maxpool/f32-maxpool2d.inc"
 #include "f32-peak/f32-peak.inc"
 #include "f32-pwconv/f32-pwconv2d.inc"
+#include "f32-winograd/f32-winograd.inc"
 #undef IC_UKERNEL
 
 /* ---------------------------------------------------------------------------------------------
@@ -438,6 +488,8 @@ ic_f32_avgpool2d_ukernel_fn ic_select_f32_avgpool2d_ukernel(ic_isa_t max_isa,
 ic_f32_maxpool2d_ukernel_fn ic_select_f32_maxpool2d_ukernel(ic_isa_t max_isa,
                                                             ic_ukernel_info_t* info);
 ic_f32_peak_ukernel_fn ic_select_f32_peak_ukernel(ic_isa_t max_isa, ic_ukernel_info_t* info);
+ic_f32_winograd_ukernel_fn ic_select_f32_winograd_ukernel(ic_isa_t max_isa,
+                                                          ic_ukernel_info_t* info);
 
 /* ---------------------------------------------------------------------------------------------
  * Helpers shared by scalar kernels.

@@ -16,7 +16,7 @@ typedef struct conv_case {
   int64_t batch, in_h, in_w;
   bool bias, residual, alias_residual, exact;
   ic_context_t* context;
-  const char* expect_kernel; /* substring of the kernel name, or NULL */
+  const char* expect_kernel; /* the kernel name, or NULL */
 } conv_case_t;
 
 static ic_context_t* two_threads;
@@ -41,6 +41,13 @@ static const char* direct_kernel(void) {
     case IC_ISA_AVX512: return "f32_conv2d_14x32c__avx512";
     case IC_ISA_AVX2: return "f32_conv2d_6x16c__avx2";
     default: return "f32_conv2d_direct__scalar";
+  }
+}
+static const char* winograd_kernel(void) {
+  switch (ic_active_isa()) {
+    case IC_ISA_AVX512: return "f32_conv2d_14x32c__avx512+f32_winograd_4x4_3x3_16c__avx512";
+    case IC_ISA_AVX2: return "f32_conv2d_6x16c__avx2+f32_winograd_4x4_3x3_8c__avx2";
+    default: return "f32_conv2d_direct__scalar+f32_winograd_4x4_3x3_1c__scalar";
   }
 }
 
@@ -76,7 +83,7 @@ static void run_conv_case(const conv_case_t* c) {
     return;
   }
   if (c->expect_kernel != NULL) {
-    CHECK_MSG(strstr(ic_conv2d_kernel_name(conv), c->expect_kernel) != NULL,
+    CHECK_MSG(strcmp(ic_conv2d_kernel_name(conv), c->expect_kernel) == 0,
               "kernel %s, expected %s", ic_conv2d_kernel_name(conv), c->expect_kernel);
   }
 
@@ -210,6 +217,8 @@ static conv_case_t random_case(bool exact) {
     p->padding = (int32_t)rng_int(0, 2); /* all give no padding for 1x1 stride 1 */
   }
   p->activation = (int32_t)rng_int(0, 2);
+  /* Winograd is not exact on small integers (its weights carry 1/6 and 1/24). */
+  if (!exact && rng_bool(0.3)) p->flags = IC_CONV2D_WINOGRAD;
   c.batch = rng_int(1, 3);
   c.in_h = rng_bool(0.1) ? 1 : rng_int(1, 12);
   c.in_w = rng_bool(0.1) ? 1 : rng_int(1, 12);
@@ -261,6 +270,18 @@ static void test_conv2d_kernel_paths(void) {
   c.p = base_params(6, 12, 3);
   c.p.groups = 3;
   c.expect_kernel = direct_kernel();
+  run_conv_case(&c);
+
+  /* IC_CONV2D_WINOGRAD keeps a second kernel for 3x3 stride 1 only. */
+  c.p = base_params(6, 12, 3);
+  c.p.flags = IC_CONV2D_WINOGRAD;
+  c.expect_kernel = winograd_kernel();
+  run_conv_case(&c);
+  c.p.stride_h = 2;
+  c.expect_kernel = direct_kernel();
+  run_conv_case(&c);
+  c.p.stride_h = 1;
+  c.p.padding = IC_PADDING_FULL; /* outputs that see 1 input pixel of 9 */
   run_conv_case(&c);
 
   /* Honest names: the kernel's ISA suffix is the active ISA (every list has all three). */
@@ -317,6 +338,75 @@ static void test_conv2d_simd_shapes(void) {
   }
 }
 
+/* IC_CONV2D_WINOGRAD on shapes whose NHWC runs take it (outputs of 16 tiles of 4x4 and more):
+ * every padding mode, channel counts around the vectors and beyond a GEMM chunk, batch, bias,
+ * residual (aliased too), activations, one and two threads; run_conv_case checks both layouts
+ * against the float64 reference within SPEC 3's bound (NCHW runs take the direct kernel). */
+static void test_conv2d_winograd(void) {
+  for (int i = 0; i < 40; i++) {
+    conv_case_t c = {0};
+    c.p = base_params(rng_int(2, 40), rng_int(1, 40), 3); /* 1 input channel: depthwise */
+    if (i < 2) c.p.in_channels = 300; /* two chunks of the GEMM's reduction */
+    if (i == 2) c.p.out_channels = 130;
+    c.p.flags = IC_CONV2D_WINOGRAD;
+    c.p.padding = (int32_t)rng_int(0, 3);
+    if (c.p.padding == IC_PADDING_EXPLICIT) {
+      c.p.pad_top = rng_int(0, 1);
+      c.p.pad_left = rng_int(0, 1);
+      c.p.pad_bottom = rng_int(0, 1);
+      c.p.pad_right = rng_int(0, 1);
+    }
+    if (c.p.padding == IC_PADDING_FULL) c.p.padding = IC_PADDING_SAME; /* 2 of padding: direct */
+    c.p.activation = (int32_t)rng_int(0, 2);
+    c.batch = rng_int(1, 3);
+    c.in_h = rng_int(17, 30);
+    c.in_w = rng_int(17, 30);
+    c.bias = rng_bool(0.6);
+    c.residual = rng_bool(0.4);
+    c.alias_residual = c.residual && rng_bool(0.5);
+    c.context = rng_bool(0.5) ? two_threads : NULL;
+    c.expect_kernel = winograd_kernel();
+    run_conv_case(&c);
+  }
+}
+
+/* The NHWC run of a conv with IC_CONV2D_WINOGRAD is Winograd's: its bits differ from the
+ * direct conv's (the same operator's NCHW run, and the same conv created without the flag),
+ * which they equal below 16 tiles. */
+static void test_conv2d_winograd_is_taken(void) {
+  ic_conv2d_params_t p = base_params(32, 32, 3);
+  p.padding = IC_PADDING_SAME;
+  const size_t w_count = 32 * 32 * 9;
+  float* w = xfloats(w_count);
+  fill_uniform(w, w_count, -1, 1);
+  ic_conv2d_t* direct = NULL;
+  ic_conv2d_t* winograd = NULL;
+  CHECK_OK(ic_conv2d_create(&p, w, w_count * sizeof(float), NULL, 0, &direct));
+  p.flags = IC_CONV2D_WINOGRAD;
+  CHECK_OK(ic_conv2d_create(&p, w, w_count * sizeof(float), NULL, 0, &winograd));
+  const int64_t sizes[2] = {16, 12}; /* 16 tiles: Winograd; 9 tiles: direct */
+  for (int i = 0; i < 2; i++) {
+    const int64_t n = sizes[i];
+    test_set_problem("winograd taken: %lldx%lld NHWC", (long long)n, (long long)n);
+    const size_t count = (size_t)(32 * n * n);
+    float* x = xfloats(count);
+    float* a = xfloats(count);
+    float* b = xfloats(count);
+    fill_uniform(x, count, -1, 1);
+    CHECK_OK(ic_conv2d_run(direct, NULL, IC_LAYOUT_NHWC, 1, n, n, x, count * sizeof(float), NULL,
+                           0, a, count * sizeof(float)));
+    CHECK_OK(ic_conv2d_run(winograd, NULL, IC_LAYOUT_NHWC, 1, n, n, x, count * sizeof(float),
+                           NULL, 0, b, count * sizeof(float)));
+    const bool same = memcmp(a, b, count * sizeof(float)) == 0;
+    CHECK_MSG(same == (n < 13), "%lldx%lld: Winograd %s", (long long)n, (long long)n,
+              same ? "not taken (bits equal the direct conv's)" : "taken below 16 tiles");
+    free(x), free(a), free(b);
+  }
+  ic_conv2d_destroy(direct);
+  ic_conv2d_destroy(winograd);
+  free(w);
+}
+
 /* Runs a conv on src with a context; dst receives the output. */
 static void run_with(const ic_conv2d_t* conv, ic_context_t* context, int32_t layout, int64_t h,
                      int64_t w, const float* src, size_t src_count, const float* residual,
@@ -330,11 +420,15 @@ static void run_with(const ic_conv2d_t* conv, ic_context_t* context, int32_t lay
 static void test_conv2d_thread_counts_bit_identical(void) {
   struct {
     int64_t in_c, out_c, groups, k, stride, h, w;
-  } shapes[] = {{64, 64, 1, 3, 1, 30, 34},   {256, 64, 1, 1, 1, 40, 40},
-                {64, 128, 1, 1, 2, 30, 30},  {32, 32, 32, 3, 1, 60, 60},
-                {96, 96, 96, 3, 2, 45, 45},  {96, 128, 4, 3, 1, 20, 20},
+    int32_t flags;
+  } shapes[] = {{64, 64, 1, 3, 1, 30, 34, 0},   {256, 64, 1, 1, 1, 40, 40, 0},
+                {64, 128, 1, 1, 2, 30, 30, 0},  {32, 32, 32, 3, 1, 60, 60, 0},
+                {96, 96, 96, 3, 2, 45, 45, 0},  {96, 128, 4, 3, 1, 20, 20, 0},
                 /* channel-split tasks: each thread packs its own copy of each image */
-                {256, 256, 1, 3, 1, 9, 11},  {128, 160, 1, 3, 2, 15, 13}};
+                {256, 256, 1, 3, 1, 9, 11, 0},  {128, 160, 1, 3, 2, 15, 13, 0},
+                /* Winograd (NHWC): tasks of tile runs, and of channel blocks too */
+                {64, 64, 1, 3, 1, 30, 34, IC_CONV2D_WINOGRAD},
+                {256, 200, 1, 3, 1, 22, 19, IC_CONV2D_WINOGRAD}};
   ic_context_t* three = NULL;
   CHECK_OK(ic_context_create(3, &three));
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
@@ -343,6 +437,7 @@ static void test_conv2d_thread_counts_bit_identical(void) {
     p.stride_h = p.stride_w = shapes[i].stride;
     p.padding = IC_PADDING_SAME;
     p.activation = IC_ACTIVATION_RELU;
+    p.flags = shapes[i].flags;
     const size_t w_count = (size_t)(p.out_channels * (p.in_channels / p.groups) * p.kernel_h * p.kernel_w);
     float* wt = xfloats(w_count);
     float* bias = xfloats((size_t)p.out_channels);
@@ -553,6 +648,8 @@ int main(int argc, char** argv) {
   RUN_TEST(test_conv2d_exact_data_bit_equal);
   RUN_TEST(test_conv2d_kernel_paths);
   RUN_TEST(test_conv2d_simd_shapes);
+  RUN_TEST(test_conv2d_winograd);
+  RUN_TEST(test_conv2d_winograd_is_taken);
   RUN_TEST(test_conv2d_thread_counts_bit_identical);
   RUN_TEST(test_conv2d_hand_computed);
   RUN_TEST(test_conv2d_output_sizes);

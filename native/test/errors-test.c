@@ -60,8 +60,9 @@ static void test_conv2d_create_errors(void) {
 
   p = conv_params(), p.datatype = 7;
   expect_conv_create_error(&p, "conv2d: datatype=7 is not a valid ic_datatype_t");
-  p = conv_params(), p.reserved = 1;
-  expect_conv_create_error(&p, "conv2d: reserved=1 must be 0");
+  p = conv_params(), p.flags = 2;
+  expect_conv_create_error(&p, "conv2d: flags=2 has bits no IC_CONV2D_* flag defines (known: "
+                               "IC_CONV2D_WINOGRAD = 1)");
   p = conv_params(), p.in_channels = 0;
   expect_conv_create_error(&p, "conv2d: in_channels=0 must be positive");
   p = conv_params(), p.out_channels = -4;

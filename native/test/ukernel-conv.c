@@ -1,6 +1,7 @@
 /*
  * Kernel tests of the convolution families (part of ukernel-test): every entry of
- * f32-conv/f32-conv2d.inc, f32-dwconv/f32-dwconv2d.inc and f32-pwconv/f32-pwconv2d.inc against
+ * f32-conv/f32-conv2d.inc, f32-dwconv/f32-dwconv2d.inc, f32-pwconv/f32-pwconv2d.inc and
+ * f32-winograd/f32-winograd.inc against
  * the float64 reference, with the prepared operands the SIMD kernels read (packed weights,
  * packed source, scratch) built by the same packing functions the operators use.
  *
@@ -44,6 +45,13 @@ static const struct {
   ic_f32_pwconv2d_ukernel_fn fn;
 } pwconv_kernels[] = {
 #include "f32-pwconv/f32-pwconv2d.inc"
+};
+static const struct {
+  ic_isa_t isa;
+  const char* name;
+  ic_f32_winograd_ukernel_fn fn;
+} winograd_kernels[] = {
+#include "f32-winograd/f32-winograd.inc"
 };
 #undef IC_UKERNEL
 
@@ -416,6 +424,98 @@ static void test_scalar_pointwise_equals_direct(void) {
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * Winograd F(4x4, 3x3)
+ * ------------------------------------------------------------------------------------------- */
+
+/* One NHWC image; the kernel computes tiles [t0, t1) and must write exactly their pixels. */
+static void run_winograd_case(const char* name, ic_f32_winograd_ukernel_fn fn, int64_t cin,
+                              int64_t cout, int64_t in_h, int64_t in_w, int64_t pad) {
+  const int32_t activation = (int32_t)rng_int(0, 2);
+  const bool with_bias = rng_bool(0.5), with_residual = rng_bool(0.5);
+  const int64_t out_h = in_h + 2 * pad - 2, out_w = in_w + 2 * pad - 2;
+  if (out_h < 1 || out_w < 1) return;
+  const int64_t tiles_w = (out_w + 3) / 4, tiles = (out_h + 3) / 4 * tiles_w;
+  const int64_t t0 = rng_int(0, tiles - 1), t1 = rng_int(t0 + 1, tiles);
+  const int64_t c0 = rng_int(0, (cout - 1) / 16) * 16, c1 = rng_int(c0 + 1, cout);
+  test_set_problem("%s: ic %lld, oc [%lld, %lld) of %lld, %lldx%lld, pad %lld, tiles [%lld, %lld) "
+                   "of %lld", name, (long long)cin, (long long)c0, (long long)c1, (long long)cout,
+                   (long long)in_h, (long long)in_w, (long long)pad, (long long)t0,
+                   (long long)t1, (long long)tiles);
+  const size_t x_count = (size_t)(in_h * in_w * cin), y_count = (size_t)(out_h * out_w * cout);
+  const size_t w_count = (size_t)(cout * cin * 9);
+  float* x = xfloats(x_count);
+  float* w = xfloats(w_count);
+  float* bias = xfloats((size_t)cout);
+  float* res = xfloats(y_count);
+  float* dst = xfloats(y_count);
+  fill_uniform(x, x_count, -1, 1);
+  fill_uniform(w, w_count, -1, 1);
+  fill_uniform(bias, (size_t)cout, -1, 1);
+  fill_uniform(res, y_count, -1, 1);
+  for (size_t k = 0; k < y_count; k++) dst[k] = NAN;
+  float* packed = ic_aligned_alloc((size_t)ic_f32_winograd_packed_floats(cin, cout) * sizeof(float));
+  CHECK(ic_f32_winograd_pack_weights(cin, cout, w, packed));
+  float* scratch = ic_aligned_alloc(
+      (size_t)ic_f32_winograd_scratch_floats(t1 - t0, cin, c1 - c0) * sizeof(float));
+  const ic_f32_winograd_args_t args = {
+      .in_channels = cin, .out_channels = cout, .in_h = in_h, .in_w = in_w,
+      .out_h = out_h, .out_w = out_w, .pad_top = pad, .pad_left = pad, .tiles_w = tiles_w,
+      .t0 = t0, .t1 = t1, .c0 = c0, .c1 = c1, .src = x, .src_stride_h = in_w * cin, .src_stride_w = cin,
+      .dst = dst, .residual = with_residual ? res : NULL, .dst_stride_h = out_w * cout,
+      .dst_stride_w = cout, .bias = with_bias ? bias : NULL, .activation = activation,
+      .packed_weights = packed, .scratch = scratch};
+  fn(&args);
+  int reported = 0;
+  for (int64_t y = 0; y < out_h && reported <= 3; y++) {
+    for (int64_t xo = 0; xo < out_w && reported <= 3; xo++) {
+      const int64_t tile = y / 4 * tiles_w + xo / 4;
+      for (int64_t o = 0; o < cout; o++) {
+        const int64_t at_y = (y * out_w + xo) * cout + o;
+        const float got = dst[at_y];
+        if (tile < t0 || tile >= t1 || o < c0 || o >= c1) {
+          if (!isnan(got)) {
+            CHECK_MSG(false, "channel %lld of pixel (%lld, %lld), tile %lld, was written",
+                      (long long)o, (long long)y, (long long)xo, (long long)tile);
+            reported = 4;
+            break;
+          }
+          continue;
+        }
+        double sum = with_bias ? bias[o] : 0, mag = with_bias ? fabs(bias[o]) : 0;
+        if (with_residual) sum += res[at_y], mag += fabs(res[at_y]);
+        for (int64_t c = 0; c < cin; c++) {
+          for (int64_t kh = 0; kh < 3; kh++) {
+            for (int64_t kw = 0; kw < 3; kw++) {
+              const int64_t iy = y - pad + kh, ix = xo - pad + kw;
+              if (iy < 0 || iy >= in_h || ix < 0 || ix >= in_w) continue;
+              const double prod =
+                  (double)w[((o * cin + c) * 3 + kh) * 3 + kw] * x[(iy * in_w + ix) * cin + c];
+              sum += prod, mag += fabs(prod);
+            }
+          }
+        }
+        if (!check_close("dst", &got, &sum, &mag, 1, activation)) reported++;
+      }
+    }
+  }
+  ic_aligned_free(packed), ic_aligned_free(scratch);
+  free(x), free(w), free(bias), free(res), free(dst);
+}
+
+static void test_winograd_kernel(const char* name, ic_f32_winograd_ukernel_fn fn) {
+  /* Channels around the 8/16-lane vectors and the GEMM's 16/64-channel blocks; images whose
+   * output is and is not a multiple of the 4x4 tile, with and without padding; reductions
+   * over several GEMM chunks. */
+  static const int64_t channels[] = {1, 3, 8, 15, 16, 17, 31, 32, 33, 64, 65, 96};
+  for (int repeat = 0; repeat < 60; repeat++) {
+    const int64_t cin = pick(channels, COUNT(channels)), cout = pick(channels, COUNT(channels));
+    run_winograd_case(name, fn, cin, cout, rng_int(1, 19), rng_int(1, 19), rng_int(0, 1));
+  }
+  run_winograd_case(name, fn, 300, 20, 9, 10, 1);
+  run_winograd_case(name, fn, 64, 64, 24, 28, 1);
+}
+
+/* ---------------------------------------------------------------------------------------------
  * Every listed kernel
  * ------------------------------------------------------------------------------------------- */
 
@@ -444,6 +544,12 @@ int test_conv_family_kernels(void) {
     if (!runnable(pwconv_kernels[i].isa, pwconv_kernels[i].name)) continue;
     test_pwconv_kernel(pwconv_kernels[i].name, pwconv_kernels[i].fn);
     printf("tested %s\n", pwconv_kernels[i].name);
+    tested++;
+  }
+  for (size_t i = 0; i < COUNT(winograd_kernels); i++) {
+    if (!runnable(winograd_kernels[i].isa, winograd_kernels[i].name)) continue;
+    test_winograd_kernel(winograd_kernels[i].name, winograd_kernels[i].fn);
+    printf("tested %s\n", winograd_kernels[i].name);
     tested++;
   }
   test_scalar_pointwise_equals_direct();

@@ -85,3 +85,8 @@ static const IC_TABLE_ENTRY(f32_peak) ic_f32_peak_table[] = {
 #include "f32-peak/f32-peak.inc"
 };
 IC_DEFINE_SELECT(f32_peak)
+
+static const IC_TABLE_ENTRY(f32_winograd) ic_f32_winograd_table[] = {
+#include "f32-winograd/f32-winograd.inc"
+};
+IC_DEFINE_SELECT(f32_winograd)

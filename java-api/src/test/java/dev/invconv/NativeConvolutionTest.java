@@ -5,11 +5,13 @@ import dev.invconv.reference.ReferenceSeparableConv2d;
 import dev.invconv.reference.Result;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.function.BiFunction;
@@ -17,6 +19,8 @@ import java.util.function.BiFunction;
 import static dev.invconv.ReferenceAssertions.assertExact;
 import static dev.invconv.ReferenceAssertions.assertWithinTolerance;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -60,12 +64,20 @@ class NativeConvolutionTest {
         }
     }
 
-    /** A Conv2d problem, its options and the seed of its data. */
+    /** A Conv2d problem, its options, the seed of its data and the algorithm it is built with. */
     record ConvCase(String label, Conv2dParams params, long batch, long inH, long inW, Layout layout,
-                    boolean bias, Residual residual, float amplitude, long seed, Isa isa) {
+                    boolean bias, Residual residual, float amplitude, long seed, Isa isa,
+                    Conv2d.Algorithm algorithm) {
+
+        ConvCase(String label, Conv2dParams params, long batch, long inH, long inW, Layout layout,
+                 boolean bias, Residual residual, float amplitude, long seed, Isa isa) {
+            this(label, params, batch, inH, inW, layout, bias, residual, amplitude, seed, isa,
+                    Conv2d.Algorithm.DIRECT);
+        }
 
         ConvCase withIsa(Isa isa) {
-            return new ConvCase(label, params, batch, inH, inW, layout, bias, residual, amplitude, seed, isa);
+            return new ConvCase(label, params, batch, inH, inW, layout, bias, residual, amplitude, seed, isa,
+                    algorithm);
         }
 
         Shape inputShape() {
@@ -75,7 +87,8 @@ class NativeConvolutionTest {
         @Override
         public String toString() {
             return (label.isEmpty() ? "" : label + ": ") + Problems.conv2d(params, batch, inH, inW, layout)
-                    + (bias ? "_bias" : "") + residual.suffix() + " seed=" + seed + " " + IsaLevels.describe(isa);
+                    + (bias ? "_bias" : "") + residual.suffix() + " seed=" + seed + " " + IsaLevels.describe(isa)
+                    + (algorithm == Conv2d.Algorithm.DIRECT ? "" : " " + algorithm);
         }
     }
 
@@ -139,6 +152,61 @@ class NativeConvolutionTest {
         checkConv(c);
     }
 
+    /**
+     * {@link Conv2d.Algorithm#WINOGRAD} on 3×3 stride-1 convolutions whose NHWC runs take it
+     * (outputs of 16 tiles of 4×4 and more, padding of at most 1), and on ones it leaves to the
+     * direct kernels (NCHW, smaller images; FULL and wider padding, where the operator keeps no
+     * Winograd kernel): every case within the SPEC tolerance.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("winogradCases")
+    void winogradConvolution(ConvCase c) {
+        String kernel = checkConv(c);
+        Padding.Explicit pads = c.params().pads(c.inH(), c.inW());
+        boolean eligible = Math.max(Math.max(pads.top(), pads.left()), Math.max(pads.bottom(), pads.right())) <= 1;
+        assertEquals(eligible, kernel.contains("+f32_winograd_4x4_3x3_"),
+                c + ": kernels " + kernel + (eligible ? ", expected Winograd's too" : ", expected no Winograd"));
+    }
+
+    /** The NHWC run of a WINOGRAD conv is Winograd's: its bits differ from the direct conv's. */
+    @Test
+    void winogradRunsItsOwnKernel() {
+        Conv2dParams p = Conv2d.builder(32, 32, 3).padding(Padding.SAME).params();
+        Random random = new Random(SEED);
+        float[] w = RandomTensors.uniform(random, p.weightShape().elementCount(), 1f);
+        Shape shape = Shape.nchw(1, 32, 20, 20);
+        try (Arena arena = Arena.ofConfined();
+             Conv2d direct = Conv2d.create(p, w, null);
+             Conv2d winograd = Conv2d.create(p, w, null, Conv2d.Algorithm.WINOGRAD)) {
+            Tensor x = RandomTensors.tensor(arena, shape, Layout.NHWC,
+                    RandomTensors.uniform(random, shape.elementCount(), 1f));
+            float[] a = RandomTensors.toNchw(direct.apply(x, arena));
+            float[] b = RandomTensors.toNchw(winograd.apply(x, arena));
+            assertFalse(Arrays.equals(a, b),
+                    "the WINOGRAD conv gave the direct conv's bits: " + winograd.kernelName());
+            assertEquals(Conv2d.Algorithm.WINOGRAD, winograd.algorithm());
+            assertTrue(winograd.toString().endsWith("[WINOGRAD]"), winograd.toString());
+        }
+    }
+
+    static List<ConvCase> winogradCases() {
+        Random r = new Random(SEED + 7);
+        List<ConvCase> cases = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            Padding padding = i % 10 == 9 ? pick(r, Padding.FULL, Padding.explicit(2, 0, 1, 1)) // direct
+                    : pick(r, Padding.SAME, Padding.VALID,
+                    Padding.explicit(r.nextInt(2), r.nextInt(2), r.nextInt(2), r.nextInt(2)));
+            Conv2dParams p = conv(2 + r.nextInt(40), 1 + r.nextInt(40), 3, 3, 1, 1, 1, 1, 1, padding,
+                    pick(r, Activation.values()));
+            long size = i % 5 == 4 ? 6 + r.nextInt(8) : 17 + r.nextInt(14); // some below 16 tiles
+            Layout layout = i % 6 == 5 ? Layout.NCHW : Layout.NHWC;
+            cases.add(new ConvCase("winograd", p, 1 + r.nextInt(2), size, size + r.nextInt(5), layout,
+                    r.nextBoolean(), pick(r, Residual.NONE, Residual.SEPARATE, Residual.IN_PLACE),
+                    amplitude(r, p.activation()), r.nextLong(), IsaLevels.cycle(i), Conv2d.Algorithm.WINOGRAD));
+        }
+        return cases;
+    }
+
     /** Runs one case against the reference; returns the kernel name. */
     private static String checkConv(ConvCase c) {
         Random random = new Random(c.seed());
@@ -147,7 +215,7 @@ class NativeConvolutionTest {
         float[] x = RandomTensors.uniform(random, inShape.elementCount(), c.amplitude());
         float[] w = RandomTensors.uniform(random, p.weightShape().elementCount(), 1f);
         float[] b = c.bias() ? RandomTensors.uniform(random, p.outChannels(), 1f) : null;
-        try (Arena arena = Arena.ofConfined(); Conv2d conv = IsaLevels.build(c.isa(), () -> Conv2d.create(p, w, b))) {
+        try (Arena arena = Arena.ofConfined(); Conv2d conv = IsaLevels.build(c.isa(), () -> Conv2d.create(p, w, b, c.algorithm()))) {
             assertKernelWithin(c, conv.kernelName(), c.isa());
             Shape outShape = conv.outputShape(inShape);
             Tensor input = RandomTensors.tensor(arena, inShape, c.layout(), x);

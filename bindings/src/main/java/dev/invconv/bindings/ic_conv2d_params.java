@@ -18,7 +18,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     int32_t datatype;
  *     int32_t padding;
  *     int32_t activation;
- *     int32_t reserved;
+ *     int32_t flags;
  *     int64_t in_channels;
  *     int64_t out_channels;
  *     int64_t groups;
@@ -45,7 +45,7 @@ public class ic_conv2d_params {
         invconv_h.C_INT.withName("datatype"),
         invconv_h.C_INT.withName("padding"),
         invconv_h.C_INT.withName("activation"),
-        invconv_h.C_INT.withName("reserved"),
+        invconv_h.C_INT.withName("flags"),
         invconv_h.C_LONG.withName("in_channels"),
         invconv_h.C_LONG.withName("out_channels"),
         invconv_h.C_LONG.withName("groups"),
@@ -200,48 +200,48 @@ public class ic_conv2d_params {
         struct.set(activation$LAYOUT, activation$OFFSET, fieldValue);
     }
 
-    private static final OfInt reserved$LAYOUT = (OfInt)$LAYOUT.select(groupElement("reserved"));
+    private static final OfInt flags$LAYOUT = (OfInt)$LAYOUT.select(groupElement("flags"));
 
     /**
      * Layout for field:
      * {@snippet lang=c :
-     * int32_t reserved
+     * int32_t flags
      * }
      */
-    public static final OfInt reserved$layout() {
-        return reserved$LAYOUT;
+    public static final OfInt flags$layout() {
+        return flags$LAYOUT;
     }
 
-    private static final long reserved$OFFSET = $LAYOUT.byteOffset(groupElement("reserved"));
+    private static final long flags$OFFSET = $LAYOUT.byteOffset(groupElement("flags"));
 
     /**
      * Offset for field:
      * {@snippet lang=c :
-     * int32_t reserved
+     * int32_t flags
      * }
      */
-    public static final long reserved$offset() {
-        return reserved$OFFSET;
+    public static final long flags$offset() {
+        return flags$OFFSET;
     }
 
     /**
      * Getter for field:
      * {@snippet lang=c :
-     * int32_t reserved
+     * int32_t flags
      * }
      */
-    public static int reserved(MemorySegment struct) {
-        return struct.get(reserved$LAYOUT, reserved$OFFSET);
+    public static int flags(MemorySegment struct) {
+        return struct.get(flags$LAYOUT, flags$OFFSET);
     }
 
     /**
      * Setter for field:
      * {@snippet lang=c :
-     * int32_t reserved
+     * int32_t flags
      * }
      */
-    public static void reserved(MemorySegment struct, int fieldValue) {
-        struct.set(reserved$LAYOUT, reserved$OFFSET, fieldValue);
+    public static void flags(MemorySegment struct, int fieldValue) {
+        struct.set(flags$LAYOUT, flags$OFFSET, fieldValue);
     }
 
     private static final OfLong in_channels$LAYOUT = (OfLong)$LAYOUT.select(groupElement("in_channels"));

@@ -18,7 +18,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     int32_t datatype;
  *     int32_t padding;
  *     int32_t activation;
- *     int32_t reserved;
+ *     int32_t flags;
  *     int64_t in_channels;
  *     int64_t out_channels;
  *     int64_t groups;

@@ -50,10 +50,10 @@ public class invconv_h extends invconv_h$shared {
     public static int IC_VERSION_PATCH() {
         return IC_VERSION_PATCH;
     }
-    private static final int IC_ABI_VERSION = (int)3L;
+    private static final int IC_ABI_VERSION = (int)4L;
     /**
      * {@snippet lang=c :
-     * #define IC_ABI_VERSION 3
+     * #define IC_ABI_VERSION 4
      * }
      */
     public static int IC_ABI_VERSION() {
@@ -994,6 +994,15 @@ public class invconv_h extends invconv_h$shared {
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
+    }
+    private static final int IC_CONV2D_WINOGRAD = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.IC_CONV2D_WINOGRAD = 1
+     * }
+     */
+    public static int IC_CONV2D_WINOGRAD() {
+        return IC_CONV2D_WINOGRAD;
     }
 
     private static class ic_conv2d_create {

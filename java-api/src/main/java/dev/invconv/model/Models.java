@@ -1,6 +1,7 @@
 package dev.invconv.model;
 
 import dev.invconv.Activation;
+import dev.invconv.Conv2d;
 import dev.invconv.Conv2dParams;
 import dev.invconv.Involution2dParams;
 import dev.invconv.Padding;
@@ -96,14 +97,24 @@ public final class Models {
      * @throws WeightsException if the weights do not fit, listing every problem
      */
     public static Network create(String name, ModelWeights weights) {
-        return Network.build(architecture(name), weights);
+        return create(name, weights, Conv2d.Algorithm.DIRECT);
+    }
+
+    /** As {@link #create(String, ModelWeights)}, the convolutions created with {@code algorithm}. */
+    public static Network create(String name, ModelWeights weights, Conv2d.Algorithm algorithm) {
+        return Network.build(architecture(name), weights, algorithm);
     }
 
     /** Builds a model with seeded random weights ({@link ModelWeights#random}); for tests and benchmarks. */
     public static Network create(String name, long seed) {
+        return create(name, seed, Conv2d.Algorithm.DIRECT);
+    }
+
+    /** As {@link #create(String, long)}, the convolutions created with {@code algorithm}. */
+    public static Network create(String name, long seed, Conv2d.Algorithm algorithm) {
         Layer layer = architecture(name);
         try (ModelWeights weights = ModelWeights.random(layer, seed)) {
-            return Network.build(layer, weights);
+            return Network.build(layer, weights, algorithm);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.invconv.model;
 
 import dev.invconv.Context;
+import dev.invconv.Conv2d;
 import dev.invconv.Layout;
 import dev.invconv.Shape;
 import dev.invconv.Tensor;
@@ -65,10 +66,21 @@ public final class Network implements AutoCloseable {
      * @throws IllegalArgumentException if an operator rejects its parameters
      */
     public static Network build(Layer layer, ModelWeights weights) {
+        return build(layer, weights, Conv2d.Algorithm.DIRECT);
+    }
+
+    /**
+     * As {@link #build(Layer, ModelWeights)}, the convolutions created with {@code algorithm}:
+     * {@link Conv2d.Algorithm#WINOGRAD} gives the 3×3 stride-1 convolutions of large enough
+     * images Winograd kernels (the network runs NHWC inside), e.g. ResNet-50's layers at 56×56,
+     * 28×28 and 14×14.
+     */
+    public static Network build(Layer layer, ModelWeights weights, Conv2d.Algorithm algorithm) {
         Objects.requireNonNull(layer, "layer");
         Objects.requireNonNull(weights, "weights");
+        Objects.requireNonNull(algorithm, "algorithm");
         weights.check(layer);
-        return new Network(layer, Node.build(layer, weights));
+        return new Network(layer, Node.build(layer, weights, algorithm));
     }
 
     /** The description this network was built from. */

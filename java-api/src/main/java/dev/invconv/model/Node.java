@@ -31,18 +31,21 @@ abstract sealed class Node implements AutoCloseable {
         this.layer = layer;
     }
 
-    /** Builds the nodes of {@code layer}; the weights must have passed {@link ModelWeights#check}. */
-    static Node build(Layer layer, ModelWeights weights) {
+    /**
+     * Builds the nodes of {@code layer}, its convolutions with {@code algorithm}; the weights must
+     * have passed {@link ModelWeights#check}.
+     */
+    static Node build(Layer layer, ModelWeights weights, Conv2d.Algorithm algorithm) {
         return switch (layer) {
-            case Layer.Conv c -> new ConvNode(c, conv(c, c.params(), weights));
+            case Layer.Conv c -> new ConvNode(c, conv(c, c.params(), weights, algorithm));
             case Layer.Involution v -> new OperatorNode(v, involution(v, weights));
             case Layer.BatchNorm b -> new ConvNode(b, batchNorm(b, weights));
             case Layer.Linear l -> new ConvNode(l, linear(l, weights));
             case Layer.MaxPool m -> new PoolNode(m);
             case Layer.AvgPool a -> new PoolNode(a);
             case Layer.GlobalAveragePool g -> new GlobalPoolNode(g);
-            case Layer.Sequential s -> new SequentialNode(s, buildAll(s.layers(), weights));
-            case Layer.Residual r -> residual(r, weights);
+            case Layer.Sequential s -> new SequentialNode(s, buildAll(s.layers(), weights, algorithm));
+            case Layer.Residual r -> residual(r, weights, algorithm);
         };
     }
 
@@ -299,11 +302,11 @@ abstract sealed class Node implements AutoCloseable {
 
     // ---- building -------------------------------------------------------------------------
 
-    private static List<Node> buildAll(List<Layer> layers, ModelWeights weights) {
+    private static List<Node> buildAll(List<Layer> layers, ModelWeights weights, Conv2d.Algorithm algorithm) {
         List<Node> nodes = new ArrayList<>();
         try {
             for (Layer layer : layers) {
-                nodes.add(build(layer, weights));
+                nodes.add(build(layer, weights, algorithm));
             }
             return List.copyOf(nodes);
         } catch (RuntimeException | Error e) {
@@ -312,14 +315,14 @@ abstract sealed class Node implements AutoCloseable {
         }
     }
 
-    private static Node residual(Layer.Residual r, ModelWeights weights) {
-        List<Node> body = buildAll(r.body().subList(0, r.body().size() - 1), weights);
+    private static Node residual(Layer.Residual r, ModelWeights weights, Conv2d.Algorithm algorithm) {
+        List<Node> body = buildAll(r.body().subList(0, r.body().size() - 1), weights, algorithm);
         ConvNode last = null;
         try {
             Layer.Conv conv = r.last();
             // The block's activation applies after the add, which the kernel fuses before its activation.
-            last = new ConvNode(conv, conv(conv, conv.withActivation(r.activation()).params(), weights));
-            Node shortcut = r.shortcut() == null ? null : build(r.shortcut(), weights);
+            last = new ConvNode(conv, conv(conv, conv.withActivation(r.activation()).params(), weights, algorithm));
+            Node shortcut = r.shortcut() == null ? null : build(r.shortcut(), weights, algorithm);
             return new ResidualNode(r, body, last, shortcut);
         } catch (RuntimeException | Error e) {
             closeAll(body);
@@ -349,14 +352,16 @@ abstract sealed class Node implements AutoCloseable {
     }
 
     /** The convolution of {@code c} with {@code params}, its BatchNorm folded in (zero-copy without one). */
-    private static Conv2d conv(Layer.Conv c, Conv2dParams params, ModelWeights weights) {
+    private static Conv2d conv(Layer.Conv c, Conv2dParams params, ModelWeights weights,
+                               Conv2d.Algorithm algorithm) {
         if (c.batchNorm() == null) {
-            return Conv2d.create(params, weights.segment(c.weight()), c.bias() == null ? null : weights.segment(c.bias()));
+            return Conv2d.create(params, weights.segment(c.weight()), c.bias() == null ? null : weights.segment(c.bias()),
+                    algorithm);
         }
         BatchNormFolding.Affine affine = affine(weights, c.batchNorm(), c.bnEpsilon());
         float[][] folded = BatchNormFolding.intoConv(affine, weights.floats(c.weight()),
                 c.bias() == null ? null : weights.floats(c.bias()));
-        return Conv2d.create(params, folded[0], folded[1]);
+        return Conv2d.create(params, folded[0], folded[1], algorithm);
     }
 
     private static Conv2d batchNorm(Layer.BatchNorm b, ModelWeights weights) {

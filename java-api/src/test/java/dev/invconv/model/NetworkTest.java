@@ -2,6 +2,7 @@ package dev.invconv.model;
 
 import dev.invconv.Activation;
 import dev.invconv.Context;
+import dev.invconv.Conv2d;
 import dev.invconv.Conv2dParams;
 import dev.invconv.Layout;
 import dev.invconv.Padding;
@@ -16,6 +17,7 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
@@ -24,6 +26,7 @@ import java.util.concurrent.Future;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -92,6 +95,28 @@ class NetworkTest {
     void resnet50At64MatchesTheReference() {
         assertMatchesReference("resnet50 mb1ic3ih64", Models.architecture("resnet50"), 50, Shape.nchw(1, 3, 64, 64),
                 Layout.NCHW);
+    }
+
+    /**
+     * Winograd convolutions inside (layer1 at 28×28 and layer2 at 14×14 take them at 112×112):
+     * within the tolerance, and not the direct network's bits.
+     */
+    @Test
+    void resnet50WithWinogradMatchesTheReference() {
+        Layer layer = Models.architecture("resnet50");
+        Shape shape = Shape.nchw(1, 3, 112, 112);
+        try (ModelWeights weights = ModelWeights.random(layer, 51);
+             Network direct = Network.build(layer, weights);
+             Network winograd = Network.build(layer, weights, Conv2d.Algorithm.WINOGRAD)) {
+            float[] a = assertMatchesReference("resnet50 mb1ic3ih112 winograd", winograd, weights, 51, shape,
+                    Layout.NCHW);
+            try (Arena arena = Arena.ofConfined()) {
+                Tensor input = RandomTensors.tensor(arena, shape, Layout.NCHW,
+                        RandomTensors.uniform(new Random(51), shape.elementCount(), 2f));
+                float[] b = RandomTensors.toNchw(direct.forward(input, arena, context));
+                assertFalse(Arrays.equals(a, b), "the WINOGRAD network gave the direct network's bits");
+            }
+        }
     }
 
     /** Every kind of layer, NHWC and NCHW, batch 2, a grouped conv, stand-alone BN, average pool. */
