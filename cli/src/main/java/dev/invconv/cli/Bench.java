@@ -1,10 +1,12 @@
 package dev.invconv.cli;
 
 import dev.invconv.Context;
+import dev.invconv.Conv2d;
 import dev.invconv.Invconv;
 import dev.invconv.cli.bench.BenchCase;
 import dev.invconv.cli.bench.BenchChart;
 import dev.invconv.cli.bench.BenchResult;
+import dev.invconv.cli.bench.ModelCase;
 import dev.invconv.cli.bench.OperatorCase;
 import dev.invconv.cli.bench.Timing;
 import dev.invconv.cli.bench.Yardsticks;
@@ -44,6 +46,9 @@ final class Bench {
                 --json FILE      write one JSON object per case (a JSON array, one object a line)
                 --chart FILE     write a PNG chart of native vs plain Java per suite
                                  (default with --json: FILE with .png instead of .json)
+                --winograd       build the models' convolutions with Conv2d.Algorithm.WINOGRAD (3x3
+                                 stride 1 on large enough images; operator cases run NCHW, which
+                                 Winograd leaves to the direct kernels)
                 --no-check       skip the self-check
                 --list           print the selected cases' problem strings (for the peer benchmarks)
             """;
@@ -56,7 +61,7 @@ final class Bench {
 
     /** The bench's own arguments (after the global --threads / --max-isa). */
     record Args(String suites, List<String> cases, boolean quick, Double seconds, boolean compareJava,
-                Path json, Path chart, boolean check, boolean list, long seed) {
+                Path json, Path chart, boolean check, boolean list, long seed, boolean winograd) {
 
         static Args parse(String[] args) {
             String suites = null;
@@ -69,6 +74,7 @@ final class Bench {
             boolean check = true;
             boolean list = false;
             long seed = 42;
+            boolean winograd = false;
             for (int i = 0; i < args.length; i++) {
                 String arg = args[i];
                 String key = arg.contains("=") && arg.startsWith("--") ? arg.substring(0, arg.indexOf('=')) : arg;
@@ -83,6 +89,7 @@ final class Bench {
                     case "--chart" -> chart = Path.of(inline != null ? inline : value(args, ++i, key));
                     case "--no-check" -> check = false;
                     case "--list" -> list = true;
+                    case "--winograd" -> winograd = true;
                     case "--seed" -> seed = Long.parseLong(inline != null ? inline : value(args, ++i, key));
                     default -> throw new IllegalArgumentException("bench: unknown argument '" + arg + "'");
                 }
@@ -95,7 +102,7 @@ final class Bench {
                 chart = json.resolveSibling((name.endsWith(".json") ? name.substring(0, name.length() - 5) : name) + ".png");
             }
             return new Args(suites == null && cases.isEmpty() ? "all" : suites, List.copyOf(cases), quick, seconds,
-                    compareJava, json, chart, check, list, seed);
+                    compareJava, json, chart, check, list, seed, winograd);
         }
 
         private static String value(String[] args, int i, String option) {
@@ -143,6 +150,10 @@ final class Bench {
         int total = 0;
         for (Suite suite : suites) {
             List<? extends BenchCase> list = suite.cases().get();
+            if (args.winograd()) {
+                list = list.stream().map(c -> c instanceof ModelCase m ? m.withAlgorithm(Conv2d.Algorithm.WINOGRAD) : c)
+                        .toList();
+            }
             cases.add(list);
             total += list.size();
         }
@@ -165,7 +176,8 @@ final class Bench {
                             + " %.1f GB/s (copy), load average %.2f%s%n", context.threads(), isa,
                     yardsticks.peakGflops(), yardsticks.bandwidthGbps(), load,
                     args.quick() ? ", --quick (indicative only)" : "");
-            out.println("batch 1, fp32, NCHW in and out, bias on, no activation; medians of single runs with warm caches");
+            out.println("batch 1, fp32, NCHW in and out, bias on, no activation; medians of single runs with warm caches"
+                    + (args.winograd() ? "; models with Winograd convolutions (--winograd)" : ""));
             if (load > 0.5 * Runtime.getRuntime().availableProcessors()) {
                 out.printf(Locale.ROOT, "note: the machine is busy (load %.2f on %d CPUs): timings are unreliable%n", load,
                         Runtime.getRuntime().availableProcessors());

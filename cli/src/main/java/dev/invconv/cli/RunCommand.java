@@ -1,6 +1,7 @@
 package dev.invconv.cli;
 
 import dev.invconv.Context;
+import dev.invconv.Conv2d;
 import dev.invconv.Shape;
 import dev.invconv.Tensor;
 import dev.invconv.model.ImageNetInput;
@@ -36,7 +37,7 @@ final class RunCommand {
 
     static final String USAGE = """
               run --model NAME [--weights FILE] [--image FILE]... | [--input FILE]
-                  [--output FILE] [--top K] [--batch N] [--profile] [--seed S]
+                  [--output FILE] [--top K] [--batch N] [--profile] [--seed S] [--winograd]
                                classify with rednet26|38|50|101|152 or resnet50|101|152:
                                --weights  safetensors checkpoint by official names (see
                                           tools/convert_checkpoint.py); without it: seeded random
@@ -49,6 +50,8 @@ final class RunCommand {
                                --top K    the K most likely ImageNet classes per image (default 5)
                                --batch N  repeat a single input N times
                                --profile  per-layer time table
+                               --winograd Winograd F(4x4, 3x3) for the 3x3 stride-1 convolutions of
+                                          large enough images (faster; last-bit differences)
             """;
 
     private static final String CLASSES = "imagenet-classes.txt";
@@ -60,7 +63,7 @@ final class RunCommand {
     private static final int PROFILE_MIN_PASSES = 5;
 
     record Arguments(String model, Path weights, List<Path> images, Path input, Path output, int top, int batch,
-                     boolean profile, long seed) {
+                     boolean profile, long seed, Conv2d.Algorithm algorithm) {
 
         static Arguments parse(String[] args) {
             String model = null;
@@ -72,6 +75,7 @@ final class RunCommand {
             int batch = 0;
             boolean profile = false;
             long seed = 0;
+            Conv2d.Algorithm algorithm = Conv2d.Algorithm.DIRECT;
             for (int i = 0; i < args.length; i++) {
                 String arg = args[i];
                 switch (arg) {
@@ -84,6 +88,7 @@ final class RunCommand {
                     case "--batch" -> batch = integer(arg, value(args, ++i, arg), 1);
                     case "--seed" -> seed = integer(arg, value(args, ++i, arg), 0);
                     case "--profile" -> profile = true;
+                    case "--winograd" -> algorithm = Conv2d.Algorithm.WINOGRAD;
                     default -> throw new IllegalArgumentException("run: unknown argument '" + arg + "'");
                 }
             }
@@ -93,7 +98,8 @@ final class RunCommand {
             if (!images.isEmpty() && input != null) {
                 throw new IllegalArgumentException("run: give --image or --input, not both");
             }
-            return new Arguments(model, weights, List.copyOf(images), input, output, top, batch, profile, seed);
+            return new Arguments(model, weights, List.copyOf(images), input, output, top, batch, profile, seed,
+                    algorithm);
         }
 
         private static String value(String[] args, int i, String option) {
@@ -126,20 +132,21 @@ final class RunCommand {
                     + "           convert a checkpoint with tools/convert_checkpoint.py and pass --weights FILE%n",
                     args.seed());
             try (ModelWeights weights = ModelWeights.random(layer, args.seed())) {
-                network = Network.build(layer, weights);
+                network = Network.build(layer, weights, args.algorithm());
             }
         } else {
             try (ModelWeights weights = ModelWeights.open(args.weights())) {
                 out.printf("weights    %s (%d tensors)%n", args.weights(), weights.names().size());
-                network = Network.build(layer, weights);
+                network = Network.build(layer, weights, args.algorithm());
             }
         }
         double buildMillis = (System.nanoTime() - buildStart) / 1e6;
         try (network;
              Context context = options.openContext();
              Arena arena = Arena.ofConfined()) {
-            out.printf(Locale.ROOT, "model      %s: %,d parameters, built in %.0f ms%n", network.name(),
-                    network.parameterCount(), buildMillis);
+            out.printf(Locale.ROOT, "model      %s: %,d parameters, built in %.0f ms%s%n", network.name(),
+                    network.parameterCount(), buildMillis,
+                    args.algorithm() == Conv2d.Algorithm.WINOGRAD ? ", Winograd 3x3 convolutions" : "");
             try (SafeTensors inputFile = args.input() == null ? null : SafeTensors.open(args.input())) {
                 Tensor input = input(args, inputFile, arena, out);
                 Shape outShape = network.outputShape(input.shape());

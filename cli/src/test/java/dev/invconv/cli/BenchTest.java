@@ -1,6 +1,7 @@
 package dev.invconv.cli;
 
 import dev.invconv.Context;
+import dev.invconv.Conv2d;
 import dev.invconv.Shape;
 import dev.invconv.cli.bench.BenchCase;
 import dev.invconv.cli.bench.ModelCase;
@@ -56,13 +57,15 @@ class BenchTest {
         assertTrue(a.check());
         assertNull(a.json());
         assertNull(a.chart());
+        assertFalse(a.winograd());
         assertEquals(1.0, a.nativeTiming().seconds());
     }
 
     @Test
     void parsesEveryOptionAndDerivesTheChartFromTheJson() {
         Bench.Args a = Bench.Args.parse(new String[] {"--suite", "resnet50-layers,targets", "--quick", "--json",
-                "out/r.json", "--compare-java", "--seconds=0.5", "--seed", "7", "--no-check"});
+                "out/r.json", "--compare-java", "--seconds=0.5", "--seed", "7", "--no-check", "--winograd"});
+        assertTrue(a.winograd());
         assertEquals("resnet50-layers,targets", a.suites());
         assertTrue(a.quick());
         assertTrue(a.compareJava());
@@ -185,6 +188,20 @@ class BenchTest {
             BenchCase.Verdict verdict = p.check();
             assertTrue(verdict.passed(), verdict.detail());
             assertTrue(verdict.maxError() < 1e-2, verdict.detail());
+        }
+    }
+
+    /** --winograd: the network's 3x3 convolutions at 112x112 (layers 1 and 2) are Winograd's. */
+    @Test
+    void aWinogradModelCaseSaysSoAndMatchesThePlainJavaNetwork() {
+        ModelCase winograd = new ModelCase("resnet50", 112).withAlgorithm(Conv2d.Algorithm.WINOGRAD);
+        assertEquals("resnet50_mb1ih112", winograd.name()); // the peers' case name
+        assertEquals(Conv2d.Algorithm.WINOGRAD, ((ModelCase) winograd.checkVariant()).algorithm());
+        try (Context context = Context.create(2); BenchCase.Prepared p = winograd.prepare(context, 7)) {
+            assertEquals("network of resnet50, WINOGRAD convs", p.kernelName());
+            p.run();
+            BenchCase.Verdict verdict = p.check();
+            assertTrue(verdict.passed(), verdict.detail());
         }
     }
 

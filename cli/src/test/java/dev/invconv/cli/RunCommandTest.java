@@ -1,6 +1,7 @@
 package dev.invconv.cli;
 
 import dev.invconv.Context;
+import dev.invconv.Conv2d;
 import dev.invconv.Shape;
 import dev.invconv.Tensor;
 import dev.invconv.model.Models;
@@ -80,6 +81,33 @@ class RunCommandTest {
             String name = RunCommand.imagenetClasses().get(best);
             assertTrue(run.out().matches("(?s).*\\n   1\\. +[0-9.]+%\\s+" + best + "  " + java.util.regex.Pattern.quote(name)
                     + "\\n.*"), best + " " + name + "\n" + run.out());
+        }
+    }
+
+    /** --winograd builds the network as Models.create(..., WINOGRAD) does, and says so. */
+    @Test
+    void winogradRunsTheWinogradNetwork() throws IOException {
+        Path input = temp.resolve("input112.safetensors");
+        Path output = temp.resolve("output112.safetensors");
+        float[] values = new float[3 * 112 * 112];
+        Random random = new Random(12);
+        for (int i = 0; i < values.length; i++) {
+            values[i] = random.nextFloat() * 2 - 1;
+        }
+        new SafeTensorsWriter().add("input", values, 1, 3, 112, 112).write(input);
+        Run run = run("run", "--model", "resnet50", "--input", input.toString(), "--output", output.toString(),
+                "--seed", "5", "--winograd");
+        assertEquals(0, run.code(), run.out() + run.err());
+        assertTrue(run.out().contains("Winograd 3x3 convolutions"), run.out());
+        float[] logits;
+        try (SafeTensors file = SafeTensors.open(output)) {
+            logits = file.require("output", DType.F32, 1, 1000).toFloatArray();
+        }
+        try (Network network = Models.create("resnet50", 5, Conv2d.Algorithm.WINOGRAD);
+             Arena arena = Arena.ofConfined();
+             Context context = Context.create(1)) {
+            Tensor x = Tensor.of(arena, Shape.nchw(1, 3, 112, 112), values);
+            assertArrayEquals(network.forward(x, arena, context).toArray(), logits);
         }
     }
 

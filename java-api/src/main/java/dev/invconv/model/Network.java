@@ -43,6 +43,7 @@ public final class Network implements AutoCloseable {
     public static final Layout INNER_LAYOUT = Layout.NHWC;
 
     private final Layer layer;
+    private final Conv2d.Algorithm algorithm;
     private final Node root;
     private final ConcurrentLinkedDeque<Buffer> idle = new ConcurrentLinkedDeque<>();
     private volatile boolean closed;
@@ -52,7 +53,8 @@ public final class Network implements AutoCloseable {
 
     private record SizeCache(Shape input, long bytes) {}
 
-    private Network(Layer layer, Node root) {
+    private Network(Layer layer, Conv2d.Algorithm algorithm, Node root) {
+        this.algorithm = algorithm;
         this.layer = layer;
         this.root = root;
     }
@@ -80,12 +82,17 @@ public final class Network implements AutoCloseable {
         Objects.requireNonNull(weights, "weights");
         Objects.requireNonNull(algorithm, "algorithm");
         weights.check(layer);
-        return new Network(layer, Node.build(layer, weights, algorithm));
+        return new Network(layer, algorithm, Node.build(layer, weights, algorithm));
     }
 
     /** The description this network was built from. */
     public Layer layer() {
         return layer;
+    }
+
+    /** The algorithm its convolutions were built with. */
+    public Conv2d.Algorithm algorithm() {
+        return algorithm;
     }
 
     public String name() {

@@ -1,6 +1,7 @@
 package dev.invconv.cli.bench;
 
 import dev.invconv.Context;
+import dev.invconv.Conv2d;
 import dev.invconv.Shape;
 import dev.invconv.Tensor;
 import dev.invconv.model.Layer;
@@ -23,17 +24,23 @@ import java.util.SplittableRandom;
  * the logits under the SPEC's module rule, at 64×64 unless {@code --compare-java} ran the full
  * size.
  *
- * @param model a name of {@link Models#NAMES}
- * @param size  the input's height and width
+ * @param model     a name of {@link Models#NAMES}
+ * @param size      the input's height and width
+ * @param algorithm how its convolutions are built ({@code bench --winograd})
  */
-public record ModelCase(String model, long size) implements BenchCase {
+public record ModelCase(String model, long size, Conv2d.Algorithm algorithm) implements BenchCase {
 
     /** The targets (2 threads, batch 1, 224×224), in milliseconds. */
     private static final double RESNET50_TARGET_MS = 27;
     private static final double REDNET50_TARGET_MS = 20;
 
+    public ModelCase(String model, long size) {
+        this(model, size, Conv2d.Algorithm.DIRECT);
+    }
+
     public ModelCase {
         Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(algorithm, "algorithm");
         Models.architecture(model); // rejects an unknown name here, not at prepare
         if (size < 32) {
             throw new IllegalArgumentException("model input size " + size + " must be at least 32 (five stride-2 stages)");
@@ -104,7 +111,12 @@ public record ModelCase(String model, long size) implements BenchCase {
 
     @Override
     public BenchCase checkVariant() {
-        return size == 64 ? this : new ModelCase(model, 64);
+        return size == 64 ? this : new ModelCase(model, 64, algorithm);
+    }
+
+    /** The same case, its convolutions built with {@code algorithm}. */
+    public ModelCase withAlgorithm(Conv2d.Algorithm algorithm) {
+        return new ModelCase(model, size, algorithm);
     }
 
     @Override
@@ -115,7 +127,7 @@ public record ModelCase(String model, long size) implements BenchCase {
         Network network = null;
         Arena arena = Arena.ofShared();
         try {
-            network = Network.build(layer, weights);
+            network = Network.build(layer, weights, algorithm);
             Tensor input = Tensor.allocate(arena, input());
             SplittableRandom random = new SplittableRandom(seed);
             float[] values = new float[Math.toIntExact(input().elementCount())];
@@ -159,7 +171,8 @@ public record ModelCase(String model, long size) implements BenchCase {
 
         @Override
         public String kernelName() {
-            return "network of " + layer.name();
+            return "network of " + layer.name()
+                    + (network.algorithm() == Conv2d.Algorithm.DIRECT ? "" : ", " + network.algorithm() + " convs");
         }
 
         @Override
