@@ -2,9 +2,10 @@
 # Runs invconv bench and its peers on the same cases with the same threads, one after the
 # other, and collects everything into one markdown summary.
 #
-#   benchmarks/run-all.sh [--threads N] [--suite S] [--quick] [--no-java] [--out DIR]
+#   benchmarks/run-all.sh [--threads N] [--suite S] [--quick] [--no-java] [--winograd] [--out DIR]
 #
-#   invconv     ./invconv bench (Java API on the native library), with --compare-java unless --no-java
+#   invconv     ./invconv bench (Java API on the native library), with --compare-java unless --no-java,
+#               with --winograd (the models' 3x3 stride-1 convolutions by Winograd) if given
 #   oneDNN      benchmarks/peers/onednn_bench (Debian libdnnl-dev; built here)
 #   PyTorch     benchmarks/peers/torch_bench.py (Debian python3-torch, /usr/bin/python3)
 #   ORT Java    dev.invconv.benchmarks.OrtBench in benchmarks/target/benchmarks.jar
@@ -18,15 +19,16 @@
 # machine: the load average is recorded before and after.
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
-threads=2 suite=all quick="" compare="--compare-java" out=""
+threads=2 suite=all quick="" compare="--compare-java" winograd="" out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads=$2; shift 2 ;;
     --suite) suite=$2; shift 2 ;;
     --quick) quick="--quick"; shift ;;
     --no-java) compare=""; shift ;;
+    --winograd) winograd="--winograd"; shift ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run-all: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -45,6 +47,7 @@ log() { echo "run-all: $*" >&2; }
   grep -q -w hypervisor /proc/cpuinfo && echo "virtual machine: yes (hypervisor flag)"
   echo "memory:  $(free -g | awk '/^Mem:/ {print $2 " GB"}')"
   echo "threads: $threads (every tool)"
+  [ -n "$winograd" ] && echo "invconv: --winograd (models: Winograd 3x3 stride-1 convolutions)"
   echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$out/machine.txt"
 log "results in $out (load $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -52,7 +55,7 @@ log "results in $out (load $(cut -d' ' -f1-3 /proc/loadavg))"
 # invconv: the launcher builds the tool on first use.
 "$root/invconv" bench --suite "$suite" --list > "$out/cases.txt"
 log "invconv bench ($(grep -vc '^#' "$out/cases.txt") cases)"
-"$root/invconv" --threads "$threads" bench --suite "$suite" $quick $compare --json "$out/invconv.json" \
+"$root/invconv" --threads "$threads" bench --suite "$suite" $quick $compare $winograd --json "$out/invconv.json" \
     | tee "$out/invconv.txt" || log "invconv bench exited with $? (a failed self-check?); continuing"
 
 if [ -f /usr/include/oneapi/dnnl/dnnl.hpp ]; then

@@ -81,14 +81,16 @@ enum {
    * (weights in memory: ic-bench --cold) 512->512 at 7x7 took 1.15 ms there against 0.77 ms
    * direct; at 14x14 (16 tiles) 256->256 took 0.67 against 0.74 (0.27 against 0.60 warm). */
   IC_CONV2D_WINOGRAD_MIN_TILES = 16,
-  /* A task's share: whole 64-channel blocks of output channels whose transformed weights take
-   * about IC_WINOGRAD_WEIGHT_FLOATS, and tiles whose transformed input and output take about
-   * IC_WINOGRAD_SCRATCH_FLOATS (at least IC_WINOGRAD_MIN_TASK_TILES: the GEMM's 6-pixel
-   * tile). Settings twice and half as large measured the same inside ResNet-50. */
-
+  /* A task's share (ic_conv2d_run_winograd): whole 64-channel blocks of output channels whose
+   * transformed weights take about IC_WINOGRAD_WEIGHT_FLOATS; tiles by the L2 (1 MB here, 3/4
+   * of it for a task) and by the scratch a task may take, at least the GEMM's 6-pixel tile. In
+   * ResNet-50 (ic-bench-resnet50 --winograd, cycles per layer and thread, 3 alternations): 3x3
+   * 256->256 at 14x14 0.67 -> 0.54-0.59 ms against tiles by scratch size alone (128 K), 64->64
+   * at 56x56 0.32-0.33 -> 0.30-0.32, 128->128 at 28x28 the same within noise. */
   IC_WINOGRAD_MIN_TASK_TILES = 6,
-  IC_WINOGRAD_SCRATCH_FLOATS = 1 << 17,
-  IC_WINOGRAD_WEIGHT_FLOATS = 1 << 18
+  IC_WINOGRAD_WEIGHT_FLOATS = 1 << 18,
+  IC_WINOGRAD_L2_FLOATS = 192 << 10,
+  IC_WINOGRAD_SCRATCH_FLOATS = 1 << 18
 };
 
 static ic_window_t ic_conv2d_window(const ic_conv2d_params_t* p) {
@@ -536,10 +538,19 @@ static ic_status_t ic_conv2d_run_winograd(ic_conv2d_job_t* job, ic_run_t* run, i
   job->task_channels =
       ic_min_i64(g->out_channels,
                  64 * ic_max_i64(1, IC_WINOGRAD_WEIGHT_FLOATS / ic_mul_saturate(per_channel, 64)));
+  /* Tiles per task. A task's weights that fit in L2 beside its transformed tiles stay there
+   * through its 36 GEMMs and for the thread's next task: the tiles take the rest of
+   * IC_WINOGRAD_L2_FLOATS. Larger weights come from memory once per task: the task then takes
+   * as many tiles as IC_WINOGRAD_SCRATCH_FLOATS hold, to use each weight that many times. The
+   * image's tiles are then split into blocks of equal size. */
   const int64_t per_tile = ic_f32_winograd_scratch_floats(1, g->in_channels, job->task_channels);
-  job->task_tiles = ic_min_i64(job->tiles,
-                               ic_max_i64(IC_WINOGRAD_MIN_TASK_TILES,
-                                          IC_WINOGRAD_SCRATCH_FLOATS / per_tile));
+  const int64_t weights = ic_mul_saturate(per_channel, job->task_channels);
+  const int64_t most = weights < IC_WINOGRAD_L2_FLOATS
+                           ? (IC_WINOGRAD_L2_FLOATS - weights) / per_tile
+                           : IC_WINOGRAD_SCRATCH_FLOATS / per_tile;
+  const int64_t blocks =
+      ic_divide_round_up(job->tiles, ic_max_i64(IC_WINOGRAD_MIN_TASK_TILES, most));
+  job->task_tiles = ic_divide_round_up(job->tiles, blocks);
   int64_t total;
   if (!ic_thread_slice_floats(ic_mul_saturate(per_tile, job->task_tiles), &job->scratch_floats) ||
       ic_mul_overflow(job->scratch_floats, (int64_t)run->threads, &total) ||
