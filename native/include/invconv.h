@@ -190,11 +190,11 @@ IC_API ic_status_t ic_measure_bandwidth_gbps(ic_context_t* context, double secon
  * Conv2d flags (ic_conv2d_params_t.flags, OR-ed).
  *
  * IC_CONV2D_WINOGRAD: an opt-in, like oneDNN's algorithm choice. A 3x3 conv of stride 1,
- *   dilation 1, one group and padding of at most 1 on each side (VALID, SAME) then also keeps its weights transformed for Winograd F(4x4, 3x3)
- *   (4x the direct conv's weights, kept besides them), and its runs on NHWC tensors whose
- *   output has at least 16 tiles of 4x4 pixels (14x14 and up) take that path: a quarter of the
- *   multiply-adds, with a larger rounding error than the direct conv's (inside SPEC 3's
- *   bound). Results stay bit-identical for any thread count on one ISA, but differ from the
+ *   dilation 1, one group and padding of at most 1 on each side (VALID, SAME) then also keeps
+ *   its weights transformed for Winograd F(4x4, 3x3) (4x the direct conv's weights, kept
+ *   besides them), and its runs on NHWC tensors whose output has at least 16 tiles of 4x4
+ *   pixels (14x14 and up) take that path: a quarter of the multiply-adds, with a larger
+ *   rounding error than the direct conv's (inside SPEC 3's bound). Results stay bit-identical for any thread count on one ISA, but differ from the
  *   direct conv's in the last bits. Other convs ignore the flag, as do NCHW runs and smaller
  *   images (the direct conv is faster there). ic_conv2d_kernel_name names both kernels,
  *   joined by '+', when the conv has both.

@@ -231,8 +231,9 @@ typedef void (*ic_f32_pwconv2d_ukernel_fn)(const ic_f32_pwconv2d_args_t* args);
  * weights transformed at create (U = G g G^T, ic_f32_winograd_pack_weights), and
  * Y = A^T M A + bias (+ residual, activation) is the output tile. The GEMMs do 36 / 16 = 2.25
  * multiply-adds per output and channel pair where the direct conv does 9, at the price of the
- * transforms and of rounding error: they scale values up by as much as 10 (B) and 8 (A) and
- * down by 24 (G); test/winograd-test.c checks the result against SPEC 3's bound.
+ * transforms and of rounding error: their coefficients reach 5 (B), 8 (A) and 1/24 (G), so
+ * an output's error follows the magnitude of its whole tile (test/ukernel-conv.c and
+ * test/conv2d-test.c check it against SPEC 3's bound).
  *
  * One call computes output channels [c0, c1) of the tiles [t0, t1) of one image (tiles
  * numbered row-major, tiles_w per row): input transform of the tiles (all input channels) into
@@ -249,9 +250,9 @@ typedef struct ic_f32_winograd_args {
   int64_t tiles_w;     /* ceil(out_w / 4) */
   int64_t t0, t1;      /* tiles of this call */
   int64_t c0, c1;      /* output channels of this call; c0 a multiple of 16 */
-  const float* src;    /* the image: pixel (y, x), channel c at src[y * src_stride_h + x * src_stride_w + c] */
+  const float* src;    /* the image: (y, x, c) at src[y * src_stride_h + x * src_stride_w + c] */
   int64_t src_stride_h, src_stride_w;
-  float* dst;          /* the image: pixel (y, x), channel o at dst[y * dst_stride_h + x * dst_stride_w + o] */
+  float* dst;          /* the image: (y, x, o) at dst[y * dst_stride_h + x * dst_stride_w + o] */
   const float* residual; /* NULL or addressed like dst */
   int64_t dst_stride_h, dst_stride_w;
   const float* bias;   /* [out_channels] or NULL */

@@ -453,14 +453,16 @@ static void run_winograd_case(const char* name, ic_f32_winograd_ukernel_fn fn, i
   fill_uniform(bias, (size_t)cout, -1, 1);
   fill_uniform(res, y_count, -1, 1);
   for (size_t k = 0; k < y_count; k++) dst[k] = NAN;
-  float* packed = ic_aligned_alloc((size_t)ic_f32_winograd_packed_floats(cin, cout) * sizeof(float));
+  float* packed =
+      ic_aligned_alloc((size_t)ic_f32_winograd_packed_floats(cin, cout) * sizeof(float));
   CHECK(ic_f32_winograd_pack_weights(cin, cout, w, packed));
   float* scratch = ic_aligned_alloc(
       (size_t)ic_f32_winograd_scratch_floats(t1 - t0, cin, c1 - c0) * sizeof(float));
   const ic_f32_winograd_args_t args = {
       .in_channels = cin, .out_channels = cout, .in_h = in_h, .in_w = in_w,
       .out_h = out_h, .out_w = out_w, .pad_top = pad, .pad_left = pad, .tiles_w = tiles_w,
-      .t0 = t0, .t1 = t1, .c0 = c0, .c1 = c1, .src = x, .src_stride_h = in_w * cin, .src_stride_w = cin,
+      .t0 = t0, .t1 = t1, .c0 = c0, .c1 = c1, .src = x, .src_stride_h = in_w * cin,
+      .src_stride_w = cin,
       .dst = dst, .residual = with_residual ? res : NULL, .dst_stride_h = out_w * cout,
       .dst_stride_w = cout, .bias = with_bias ? bias : NULL, .activation = activation,
       .packed_weights = packed, .scratch = scratch};

@@ -57,7 +57,8 @@ static void ic_wino_input_tile(const ic_f32_winograd_args_t* a, int64_t t, float
   /* The patch rows and columns inside the image: [i0, i1) x [j0, j1). */
   const int64_t i0 = ic_max_i64(0, -y0), i1 = ic_min_i64(IC_WINOGRAD_PATCH, a->in_h - y0);
   const int64_t j0 = ic_max_i64(0, -x0), j1 = ic_min_i64(IC_WINOGRAD_PATCH, a->in_w - x0);
-  const float* patch = a->src + y0 * a->src_stride_h + x0 * a->src_stride_w;
+  /* The patch's origin may lie outside the image: an offset, not a pointer, until a tap is in. */
+  const int64_t origin = y0 * a->src_stride_h + x0 * a->src_stride_w;
   for (int64_t c = 0; c < a->in_channels; c += IC_VL) {
     const IC_M lanes = IC_MASK_RANGE(0, a->in_channels - c);
     IC_V rows[6][6]; /* rows[i] = (d B)[i]: each patch row transformed along x */
@@ -65,7 +66,8 @@ static void ic_wino_input_tile(const ic_f32_winograd_args_t* a, int64_t t, float
       IC_V d[6];
       IC_UNROLL for (int j = 0; j < 6; j++) {
         d[j] = i >= i0 && i < i1 && j >= j0 && j < j1
-                   ? IC_VMASKLOAD(patch + i * a->src_stride_h + j * a->src_stride_w + c, lanes)
+                   ? IC_VMASKLOAD(a->src + (origin + i * a->src_stride_h + j * a->src_stride_w + c),
+                                  lanes)
                    : IC_VZERO();
       }
       ic_wino_input_1d(d, rows[i]);

@@ -79,7 +79,7 @@ enum {
   /* Winograd: images of fewer output tiles take the direct conv. Its weights are 4x the
    * direct conv's; a 7x7 image (4 tiles) reads all of them for 49 pixels, and in a network
    * (weights in memory: ic-bench --cold) 512->512 at 7x7 took 1.15 ms there against 0.77 ms
-   * direct; at 14x14 (16 tiles) 256->256 took 0.67 against 0.74 (0.27 against 0.60 warm). */
+   * direct; at 14x14 (16 tiles) 256->256 takes 0.61 against 0.74 (0.32 against 0.60 warm). */
   IC_CONV2D_WINOGRAD_MIN_TILES = 16,
   /* A task's share (ic_conv2d_run_winograd): whole 64-channel blocks of output channels whose
    * transformed weights take about IC_WINOGRAD_WEIGHT_FLOATS; tiles by the L2 (1 MB here, 3/4
