@@ -64,7 +64,8 @@ abstract class NativeOperator implements AutoCloseable {
 
     /**
      * The native kernel(s) this operator runs, e.g. {@code f32_conv2d_direct__scalar}; chained
-     * kernels, and a convolution's direct and Winograd kernels, are joined with {@code +}. Fixed at build time, when the ISA was chosen.
+     * kernels, and a convolution's direct and Winograd kernels, are joined with {@code +}.
+     * Fixed at build time, when the ISA was chosen.
      */
     public final String kernelName() {
         handle(); // a closed operator answers nothing, like every other call

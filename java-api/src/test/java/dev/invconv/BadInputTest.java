@@ -554,6 +554,9 @@ class BadInputTest {
             assertThrows(NullPointerException.class, () -> Conv2d.create(null, new float[1], null));
             assertThrows(NullPointerException.class, () -> Conv2d.builder(8, 4, 3).padding(null));
             assertThrows(NullPointerException.class, () -> Conv2d.builder(8, 4, 3).activation(null));
+            assertThrows(NullPointerException.class, () -> Conv2d.builder(8, 4, 3).algorithm(null));
+            assertFails(NullPointerException.class, "conv2d: algorithm must not be null",
+                    () -> Conv2d.create(Conv2d.builder(8, 4, 3).params(), new float[8 * 4 * 9], null, null));
             assertThrows(NullPointerException.class, () -> SeparableConv2d.builder(8, 4, 3).depthwiseActivation(null));
             assertThrows(NullPointerException.class, () -> Involution2d.builder(16, 3).build(null));
             assertThrows(NullPointerException.class, () -> InvolutionAggregate.create(null));
