@@ -77,6 +77,32 @@ IC_INLINE void ic_pixels(const ic_f32_dwconv2d_args_t* a, const ic_channel_vecto
   }
 }
 
+/* IC_PX pixels of a 3x3 kernel of stride 1 and dilation 1, multiplier 1, all lanes: each input
+ * pixel of a row is loaded once for its three taps (ten loads per row instead of 24). */
+static void ic_pixels_8_k3_s1(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector_t* cv,
+                              const IC_V* wv, int64_t y, int64_t x, int64_t iy0) {
+  const ic_conv2d_geometry_t* g = a->geometry;
+  const ic_view_strides_t xs = a->src_stride, ds = a->dst_stride;
+  const float* row = a->src + iy0 * xs.h + (x - g->pad_left) * xs.w + cv->o0;
+  IC_V acc[IC_PX];
+  IC_UNROLL for (int i = 0; i < IC_PX; i++) acc[i] = cv->bias;
+  IC_UNROLL for (int kh = 0; kh < 3; kh++) {
+    IC_V v[IC_PX + 2];
+    IC_UNROLL for (int i = 0; i < IC_PX + 2; i++) v[i] = IC_VLOAD(row + kh * xs.h + i * xs.w);
+    IC_UNROLL for (int kw = 0; kw < 3; kw++) {
+      IC_UNROLL for (int i = 0; i < IC_PX; i++) {
+        acc[i] = IC_VFMA(v[i + kw], wv[kh * 3 + kw], acc[i]);
+      }
+    }
+  }
+  IC_UNROLL for (int i = 0; i < IC_PX; i++) {
+    const int64_t offset = (y - a->y0) * ds.h + (x + i) * ds.w + cv->o0;
+    IC_V out = acc[i];
+    if (a->residual != NULL) out = IC_VADD(out, IC_VLOAD(a->residual + offset));
+    IC_VSTORE(a->dst + offset, IC_VACT(out, a->activation));
+  }
+}
+
 /* multiplier 0 stands for 1 with all lanes stored (a compile-time constant either way). */
 static void ic_pixels_8_k3_full(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector_t* cv,
                                 const IC_V* wv, int64_t y, int64_t x, int64_t iy0) {
@@ -96,6 +122,27 @@ static void ic_pixels_8(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector
   ic_pixels(a, cv, NULL, y, x, iy0, kh0, kh1, 0, a->geometry->kernel_w, IC_PX,
             a->geometry->out_channels / a->geometry->in_channels);
 }
+
+/* The last 1 to IC_PX - 1 interior pixels of a row, 3x3 with the register weights (small
+ * images: a 14-pixel row has 12 interior pixels, a 7-pixel row 5). */
+static void ic_pixels_k3_tail(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector_t* cv,
+                              const IC_V* wv, int64_t y, int64_t x, int64_t iy0, int64_t np) {
+  const int64_t m = a->geometry->out_channels / a->geometry->in_channels;
+  switch (np) {
+#define IC_TAIL(n) \
+  case n: ic_pixels(a, cv, wv, y, x, iy0, 0, 3, 0, 3, n, m); break;
+    IC_TAIL(1)
+    IC_TAIL(2)
+    IC_TAIL(3)
+    IC_TAIL(4)
+    IC_TAIL(5)
+    IC_TAIL(6)
+    IC_TAIL(7)
+#undef IC_TAIL
+    default: break;
+  }
+}
+
 static void ic_pixels_1(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector_t* cv,
                         int64_t y, int64_t x, int64_t iy0, int64_t kh0, int64_t kh1,
                         int64_t kw0, int64_t kw1) {
@@ -108,6 +155,7 @@ static void ic_interleaved(const ic_f32_dwconv2d_args_t* a) {
   const int64_t multiplier = g->out_channels / g->in_channels;
   const int64_t padded = ic_divide_round_up(g->out_channels, 16) * 16;
   const bool k3 = g->kernel_h == 3 && g->kernel_w == 3;
+  const bool unit_steps = g->stride_w == 1 && g->dilation_w == 1 && g->dilation_h == 1;
   /* Output columns whose taps are all inside the image: [x_in0, x_in1). */
   const int64_t reach = (g->kernel_w - 1) * g->dilation_w;
   const int64_t x_in0 = ic_min_i64(ic_divide_round_up(g->pad_left, g->stride_w), g->out_w);
@@ -144,7 +192,9 @@ static void ic_interleaved(const ic_f32_dwconv2d_args_t* a) {
         if (x >= x_in0 && x + IC_PX <= x_in1) {
           const bool full = multiplier == 1 && cv.all_lanes;
           if (k3 && kh0 == 0 && kh1 == 3) {
-            if (full) {
+            if (full && unit_steps) {
+              ic_pixels_8_k3_s1(a, &cv, wv, y, x, iy0);
+            } else if (full) {
               ic_pixels_8_k3_full(a, &cv, wv, y, x, iy0);
             } else {
               ic_pixels_8_k3(a, &cv, wv, y, x, iy0);
@@ -155,6 +205,9 @@ static void ic_interleaved(const ic_f32_dwconv2d_args_t* a) {
             ic_pixels_8(a, &cv, y, x, iy0, kh0, kh1);
           }
           x += IC_PX;
+        } else if (k3 && kh0 == 0 && kh1 == 3 && x >= x_in0 && x < x_in1) {
+          ic_pixels_k3_tail(a, &cv, wv, y, x, iy0, x_in1 - x);
+          x = x_in1;
         } else {
           int64_t kw0, kw1;
           ic_tap_range(x * g->stride_w - g->pad_left, g->dilation_w, g->kernel_w, g->in_w, &kw0,
