@@ -385,6 +385,102 @@ static void ic_planar_ring(const ic_f32_dwconv2d_args_t* a, const ic_dw3x3_t* m)
   }
 }
 
+/*
+ * Small planes, 3x3 stride 1 with one column of padding on each side (out_w == in_w): the
+ * plane is one run of pixels, and vectors of 16 consecutive output pixels span rows. Tap
+ * (kh, kw) of output pixel q reads input pixel q + (kh - pad_top) * w + kw - 1, the same
+ * offset for every lane; lanes whose tap falls left of column 0 or right of the last column
+ * (it would wrap into the neighbouring row) are masked off, rows above and below the plane
+ * read the zero margins of a copy. A 14x14 plane is 13 vectors of nine loads and FMAs,
+ * against rows of one vector each with 14 pixels used.
+ */
+enum { IC_FLAT_MAX_PIXELS = 256, IC_FLAT_MARGIN = 64 };
+
+typedef struct ic_flat {
+  int64_t q0, q1;            /* output pixels of the call: rows [y0, y1) of the plane */
+  int64_t vectors;           /* ceil((q1 - q0) / 16), then an all-off one for pairs */
+  __mmask16 tap[IC_FLAT_MAX_PIXELS / 16 + 1][3]; /* by vector and kw: lanes whose column is in */
+  __mmask16 out[IC_FLAT_MAX_PIXELS / 16 + 1];
+} ic_flat_t;
+
+static bool ic_flat_fits(const ic_conv2d_geometry_t* g) {
+  return g->kernel_h == 3 && g->kernel_w == 3 && g->stride_h == 1 && g->stride_w == 1 &&
+         g->dilation_h == 1 && g->dilation_w == 1 && g->pad_left == 1 && g->out_w == g->in_w &&
+         g->pad_top <= 1 && g->in_h * g->in_w <= IC_FLAT_MAX_PIXELS &&
+         g->out_h * g->out_w <= IC_FLAT_MAX_PIXELS && g->in_w + 18 <= IC_FLAT_MARGIN;
+}
+
+static void ic_flat_masks(const ic_f32_dwconv2d_args_t* a, ic_flat_t* f) {
+  const int64_t w = a->geometry->out_w;
+  f->q0 = a->y0 * w;
+  f->q1 = a->y1 * w;
+  f->vectors = ic_divide_round_up(f->q1 - f->q0, 16);
+  for (int64_t v = 0; v <= f->vectors; v++) {
+    __mmask16 left = 0, right = 0;
+    for (int64_t j = 0; j < 16; j++) {
+      const int64_t x = (f->q0 + v * 16 + j) % w;
+      if (x > 0) left |= (__mmask16)(1u << j);
+      if (x < w - 1) right |= (__mmask16)(1u << j);
+    }
+    const __mmask16 out = ic_mask16(0, f->q1 - f->q0 - v * 16);
+    f->tap[v][0] = left & out;
+    f->tap[v][1] = out;
+    f->tap[v][2] = right & out;
+    f->out[v] = out;
+  }
+}
+
+/* Vectors v and v + 1 of one plane (two accumulation chains; a missing v + 1 has no lanes). */
+IC_INLINE void ic_flat_pair(const ic_f32_dwconv2d_args_t* a, const ic_flat_t* f,
+                            const float* centre, const __m512 wv[9], __m512 bias, float* dst,
+                            const float* res, int64_t v) {
+  const int64_t w = a->geometry->in_w, q = f->q0 + v * 16;
+  __m512 acc[2] = {bias, bias};
+  for (int kh = 0; kh < 3; kh++) {
+    const float* p = centre + q + (kh - a->geometry->pad_top) * w - 1;
+    IC_UNROLL for (int kw = 0; kw < 3; kw++) {
+      IC_UNROLL for (int i = 0; i < 2; i++) {
+        const __m512 x = _mm512_maskz_loadu_ps(f->tap[v + i][kw], p + kw + i * 16);
+        acc[i] = _mm512_fmadd_ps(x, wv[kh * 3 + kw], acc[i]);
+      }
+    }
+  }
+  IC_UNROLL for (int i = 0; i < 2; i++) {
+    if (v + i >= f->vectors) break;
+    __m512 y = acc[i];
+    const __mmask16 out = f->out[v + i];
+    if (res != NULL) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(out, res + (v + i) * 16));
+    _mm512_mask_storeu_ps(dst + (v + i) * 16, out, ic_activate16(y, a->activation));
+  }
+}
+
+static void ic_planar_flat(const ic_f32_dwconv2d_args_t* a, const ic_flat_t* f) {
+  const ic_conv2d_geometry_t* g = a->geometry;
+  const int64_t multiplier = g->out_channels / g->in_channels;
+  const int64_t pixels = g->in_h * g->in_w;
+  /* The plane with IC_FLAT_MARGIN zeros before and after: a row and a pixel each way. */
+  float copy[IC_FLAT_MARGIN + IC_FLAT_MAX_PIXELS + IC_FLAT_MARGIN];
+  memset(copy, 0, sizeof copy);
+  const float* centre = copy + IC_FLAT_MARGIN;
+  int64_t copied = -1;
+  for (int64_t o = a->c0; o < a->c1; o++) {
+    const int64_t c = o / multiplier;
+    if (c != copied) {
+      memcpy(copy + IC_FLAT_MARGIN, a->src + c * a->src_stride.c, (size_t)pixels * sizeof(float));
+      copied = c;
+    }
+    const float* wt = a->weights + o * 9;
+    __m512 wv[9];
+    for (int t = 0; t < 9; t++) wv[t] = _mm512_set1_ps(wt[t]);
+    const __m512 bias = _mm512_set1_ps(a->bias != NULL ? a->bias[o] : 0.0f);
+    float* dst = a->dst + o * a->dst_stride.c;
+    const float* res = a->residual != NULL ? a->residual + o * a->dst_stride.c : NULL;
+    for (int64_t v = 0; v < f->vectors; v += 2) {
+      ic_flat_pair(a, f, centre, wv, bias, dst, res, v);
+    }
+  }
+}
+
 IC_INLINE void ic_dw3x3_rows(const ic_f32_dwconv2d_args_t* a, const float* plane,
                              const __m512 wv[9], __m512 bias, const ic_dw3x3_t* m, int64_t y,
                              float* dst, const float* res, const int64_t S, const bool shared) {
@@ -418,6 +514,12 @@ static void ic_planar(const ic_f32_dwconv2d_args_t* a) {
   ic_dw3x3_t masks;
   masks.vectors = 0;
   if (k3) ic_dw3x3_masks(g, &masks);
+  if (ic_flat_fits(g) && a->dst_stride.h == g->out_w && a->src_stride.h == g->in_w) {
+    ic_flat_t flat;
+    ic_flat_masks(a, &flat);
+    ic_planar_flat(a, &flat);
+    return;
+  }
   if (k3 && g->stride_w == 1 && g->stride_h == 1 && g->dilation_w == 1 && g->dilation_h == 1 &&
       ic_ring_fits(g)) {
     ic_planar_ring(a, &masks);
