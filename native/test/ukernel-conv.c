@@ -294,6 +294,34 @@ static void test_dwconv_kernel(const char* name, ic_f32_dwconv2d_ukernel_fn fn) 
     k.bias = rng_bool(0.5), k.residual = rng_bool(0.5);
     run_conv_case(name, fn, true, &k);
   }
+  /* Small planes, 3x3 (the AVX-512 one-run-of-pixels paths): stride 1 with a column of
+   * padding each side (any top/bottom padding up to 1), stride 2 with the padding after
+   * (even sizes, out = in / 2); sizes around 16 pixels per vector and the 256-pixel limit. */
+  static const int64_t sides[] = {1, 2, 3, 4, 5, 7, 8, 13, 14, 15, 16, 17, 24, 28, 32, 33};
+  for (int i = 0; i < 80; i++) {
+    conv_case_t k = {0};
+    k.p.in_channels = k.p.groups = pick(channels, COUNT(channels));
+    k.p.out_channels = k.p.in_channels * (rng_bool(0.8) ? 1 : rng_int(2, 3));
+    random_window(&k.p, 3, 1);
+    k.p.kernel_h = k.p.kernel_w = 3;
+    k.p.dilation_h = k.p.dilation_w = 1;
+    k.p.padding = IC_PADDING_EXPLICIT;
+    k.in_h = pick(sides, COUNT(sides));
+    k.in_w = pick(sides, COUNT(sides));
+    if (i % 2 == 0) {
+      k.p.stride_h = k.p.stride_w = 1;
+      k.p.pad_left = k.p.pad_right = 1;
+      k.p.pad_top = rng_int(0, 1), k.p.pad_bottom = rng_int(0, 1);
+    } else {
+      k.p.stride_h = k.p.stride_w = 2;
+      k.in_h += k.in_h % 2, k.in_w += k.in_w % 2;
+      k.p.pad_top = k.p.pad_left = 0;
+      k.p.pad_bottom = k.p.pad_right = 1;
+    }
+    k.layout = IC_LAYOUT_NCHW;
+    k.bias = rng_bool(0.5), k.residual = rng_bool(0.5);
+    run_conv_case(name, fn, true, &k);
+  }
 }
 
 /* ---------------------------------------------------------------------------------------------
