@@ -404,9 +404,11 @@ typedef struct ic_flat {
 } ic_flat_t;
 
 static bool ic_flat_fits(const ic_conv2d_geometry_t* g) {
+  /* Rows of padding: at most one above and one below (the copy's margins). */
   return g->kernel_h == 3 && g->kernel_w == 3 && g->stride_h == 1 && g->stride_w == 1 &&
          g->dilation_h == 1 && g->dilation_w == 1 && g->pad_left == 1 && g->out_w == g->in_w &&
-         g->pad_top <= 1 && g->in_h * g->in_w <= IC_FLAT_MAX_PIXELS &&
+         g->pad_top <= 1 && g->out_h + 1 - g->pad_top <= g->in_h &&
+         g->in_h * g->in_w <= IC_FLAT_MAX_PIXELS &&
          g->out_h * g->out_w <= IC_FLAT_MAX_PIXELS && g->in_w + 18 <= IC_FLAT_MARGIN;
 }
 
