@@ -296,6 +296,7 @@ typedef struct ic_conv2d_job {
   int64_t pack_rows;            /* rows of the packed image per packing task */
   int64_t tiles, task_tiles;    /* Winograd: 4x4 output tiles per image, per task */
   int64_t task_channels;        /* Winograd: output channels per task */
+  int64_t tile_blocks, channel_blocks; /* Winograd: tasks per image = their product */
 } ic_conv2d_job_t;
 
 /* Output channels [c0, c1) in blocks of channel_block, rows in blocks of row_block; tasks
@@ -486,10 +487,10 @@ static void ic_conv2d_winograd_task(void* arg, size_t task, uint32_t thread_inde
   const ic_conv2d_job_t* job = arg;
   const ic_conv2d_t* conv = job->conv;
   const ic_conv2d_geometry_t* g = &job->geometry;
-  const int64_t tile_blocks = ic_divide_round_up(job->tiles, job->task_tiles);
-  const int64_t per_image = tile_blocks * ic_divide_round_up(g->out_channels, job->task_channels);
+  const int64_t per_image = job->tile_blocks * job->channel_blocks;
   const int64_t n = (int64_t)task / per_image, k = (int64_t)task % per_image;
-  const int64_t t0 = k % tile_blocks * job->task_tiles, c0 = k / tile_blocks * job->task_channels;
+  const int64_t t0 = k % job->tile_blocks * job->task_tiles;
+  const int64_t c0 = k / job->tile_blocks * job->task_channels;
   const ic_strides_t xs = job->src_strides, ys = job->dst_strides;
   const ic_f32_winograd_args_t args = {
       .in_channels = g->in_channels,
@@ -520,20 +521,22 @@ static void ic_conv2d_winograd_task(void* arg, size_t task, uint32_t thread_inde
   conv->winograd_fn(&args);
 }
 
+/* The 4x4 output tiles of an out_h x out_w image. */
+static int64_t ic_winograd_tiles(int64_t out_h, int64_t out_w) {
+  return ic_divide_round_up(out_h, IC_WINOGRAD_TILE) * ic_divide_round_up(out_w, IC_WINOGRAD_TILE);
+}
+
 /* Winograd, when the operator has its weights: NHWC images of enough tiles to pay for reading
  * 4x the direct conv's weights. */
 static bool ic_conv2d_takes_winograd(const ic_conv2d_t* conv, int32_t layout, int64_t out_h,
                                      int64_t out_w) {
-  const int64_t tiles = ic_divide_round_up(out_h, IC_WINOGRAD_TILE) *
-                        ic_divide_round_up(out_w, IC_WINOGRAD_TILE);
   return conv->winograd_fn != NULL && layout == IC_LAYOUT_NHWC &&
-         tiles >= IC_CONV2D_WINOGRAD_MIN_TILES;
+         ic_winograd_tiles(out_h, out_w) >= IC_CONV2D_WINOGRAD_MIN_TILES;
 }
 
 static ic_status_t ic_conv2d_run_winograd(ic_conv2d_job_t* job, ic_run_t* run, int64_t batch) {
   const ic_conv2d_geometry_t* g = &job->geometry;
-  job->tiles = ic_divide_round_up(g->out_h, IC_WINOGRAD_TILE) *
-               ic_divide_round_up(g->out_w, IC_WINOGRAD_TILE);
+  job->tiles = ic_winograd_tiles(g->out_h, g->out_w);
   const int64_t per_channel = ic_mul_saturate(IC_WINOGRAD_POSITIONS, g->in_channels);
   job->task_channels =
       ic_min_i64(g->out_channels,
@@ -551,6 +554,8 @@ static ic_status_t ic_conv2d_run_winograd(ic_conv2d_job_t* job, ic_run_t* run, i
   const int64_t blocks =
       ic_divide_round_up(job->tiles, ic_max_i64(IC_WINOGRAD_MIN_TASK_TILES, most));
   job->task_tiles = ic_divide_round_up(job->tiles, blocks);
+  job->tile_blocks = ic_divide_round_up(job->tiles, job->task_tiles);
+  job->channel_blocks = ic_divide_round_up(g->out_channels, job->task_channels);
   int64_t total;
   if (!ic_thread_slice_floats(ic_mul_saturate(per_tile, job->task_tiles), &job->scratch_floats) ||
       ic_mul_overflow(job->scratch_floats, (int64_t)run->threads, &total) ||
@@ -563,8 +568,7 @@ static ic_status_t ic_conv2d_run_winograd(ic_conv2d_job_t* job, ic_run_t* run, i
                     "conv2d: out of memory for %" PRId64 " bytes of scratch (Winograd)",
                     total * (int64_t)sizeof(float));
   }
-  const int64_t tasks = batch * ic_divide_round_up(job->tiles, job->task_tiles) *
-                       ic_divide_round_up(g->out_channels, job->task_channels);
+  const int64_t tasks = batch * job->tile_blocks * job->channel_blocks;
   ic_run_parallelize(run, (size_t)tasks, ic_conv2d_winograd_task, job);
   return IC_STATUS_SUCCESS;
 }
