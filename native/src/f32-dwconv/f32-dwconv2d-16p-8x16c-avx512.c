@@ -434,28 +434,51 @@ static void ic_flat_masks(const ic_f32_dwconv2d_args_t* a, ic_flat_t* f) {
   }
 }
 
+/* Output channel o of a flat kernel: its weights, bias and plane of dst (and residual). */
+typedef struct ic_flat_channel {
+  __m512 wv[9];
+  __m512 bias;
+  float* dst;
+  const float* res;
+} ic_flat_channel_t;
+
+IC_INLINE ic_flat_channel_t ic_flat_channel(const ic_f32_dwconv2d_args_t* a, int64_t o) {
+  ic_flat_channel_t ch;
+  const float* wt = a->weights + o * 9;
+  for (int t = 0; t < 9; t++) ch.wv[t] = _mm512_set1_ps(wt[t]);
+  ch.bias = _mm512_set1_ps(a->bias != NULL ? a->bias[o] : 0.0f);
+  ch.dst = a->dst + o * a->dst_stride.c;
+  ch.res = a->residual != NULL ? a->residual + o * a->dst_stride.c : NULL;
+  return ch;
+}
+
+/* Stores vectors v and v + 1 (if there is one) with the residual and activation. */
+IC_INLINE void ic_flat_store_pair(const ic_f32_dwconv2d_args_t* a, const ic_flat_t* f,
+                                  const ic_flat_channel_t* ch, const __m512 acc[2], int64_t v) {
+  IC_UNROLL for (int i = 0; i < 2; i++) {
+    if (v + i >= f->vectors) break;
+    __m512 y = acc[i];
+    const __mmask16 out = f->out[v + i];
+    if (ch->res != NULL) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(out, ch->res + (v + i) * 16));
+    _mm512_mask_storeu_ps(ch->dst + (v + i) * 16, out, ic_activate16(y, a->activation));
+  }
+}
+
 /* Vectors v and v + 1 of one plane (two accumulation chains; a missing v + 1 has no lanes). */
 IC_INLINE void ic_flat_pair(const ic_f32_dwconv2d_args_t* a, const ic_flat_t* f,
-                            const float* centre, const __m512 wv[9], __m512 bias, float* dst,
-                            const float* res, int64_t v) {
+                            const float* centre, const ic_flat_channel_t* ch, int64_t v) {
   const int64_t w = a->geometry->in_w, q = f->q0 + v * 16;
-  __m512 acc[2] = {bias, bias};
+  __m512 acc[2] = {ch->bias, ch->bias};
   for (int kh = 0; kh < 3; kh++) {
     const float* p = centre + q + (kh - a->geometry->pad_top) * w - 1;
     IC_UNROLL for (int kw = 0; kw < 3; kw++) {
       IC_UNROLL for (int i = 0; i < 2; i++) {
         const __m512 x = _mm512_maskz_loadu_ps(f->tap[v + i][kw], p + kw + i * 16);
-        acc[i] = _mm512_fmadd_ps(x, wv[kh * 3 + kw], acc[i]);
+        acc[i] = _mm512_fmadd_ps(x, ch->wv[kh * 3 + kw], acc[i]);
       }
     }
   }
-  IC_UNROLL for (int i = 0; i < 2; i++) {
-    if (v + i >= f->vectors) break;
-    __m512 y = acc[i];
-    const __mmask16 out = f->out[v + i];
-    if (res != NULL) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(out, res + (v + i) * 16));
-    _mm512_mask_storeu_ps(dst + (v + i) * 16, out, ic_activate16(y, a->activation));
-  }
+  ic_flat_store_pair(a, f, ch, acc, v);
 }
 
 static void ic_planar_flat(const ic_f32_dwconv2d_args_t* a, const ic_flat_t* f) {
@@ -473,15 +496,8 @@ static void ic_planar_flat(const ic_f32_dwconv2d_args_t* a, const ic_flat_t* f) 
       memcpy(copy + IC_FLAT_MARGIN, a->src + c * a->src_stride.c, (size_t)pixels * sizeof(float));
       copied = c;
     }
-    const float* wt = a->weights + o * 9;
-    __m512 wv[9];
-    for (int t = 0; t < 9; t++) wv[t] = _mm512_set1_ps(wt[t]);
-    const __m512 bias = _mm512_set1_ps(a->bias != NULL ? a->bias[o] : 0.0f);
-    float* dst = a->dst + o * a->dst_stride.c;
-    const float* res = a->residual != NULL ? a->residual + o * a->dst_stride.c : NULL;
-    for (int64_t v = 0; v < f->vectors; v += 2) {
-      ic_flat_pair(a, f, centre, wv, bias, dst, res, v);
-    }
+    const ic_flat_channel_t ch = ic_flat_channel(a, o);
+    for (int64_t v = 0; v < f->vectors; v += 2) ic_flat_pair(a, f, centre, &ch, v);
   }
 }
 
@@ -524,31 +540,20 @@ static void ic_planar_flat_s2(const ic_f32_dwconv2d_args_t* a, const ic_flat_t* 
       }
       copied = c;
     }
-    const float* wt = a->weights + o * 9;
-    __m512 wv[9];
-    for (int t = 0; t < 9; t++) wv[t] = _mm512_set1_ps(wt[t]);
-    const __m512 bias = _mm512_set1_ps(a->bias != NULL ? a->bias[o] : 0.0f);
-    float* dst = a->dst + o * a->dst_stride.c;
-    const float* res = a->residual != NULL ? a->residual + o * a->dst_stride.c : NULL;
+    const ic_flat_channel_t ch = ic_flat_channel(a, o);
     for (int64_t v = 0; v < f->vectors; v += 2) {
       const int64_t q = f->q0 + v * 16;
-      __m512 acc[2] = {bias, bias};
+      __m512 acc[2] = {ch.bias, ch.bias};
       IC_UNROLL for (int kh = 0; kh < 3; kh++) {
         IC_UNROLL for (int kw = 0; kw < 3; kw++) {
           const float* p = &quarters[kh % 2][kw % 2][IC_FLAT_MARGIN + q + kh / 2 * w + kw / 2];
           IC_UNROLL for (int i = 0; i < 2; i++) {
             const __m512 x = _mm512_maskz_loadu_ps(f->tap[v + i][kw], p + i * 16);
-            acc[i] = _mm512_fmadd_ps(x, wv[kh * 3 + kw], acc[i]);
+            acc[i] = _mm512_fmadd_ps(x, ch.wv[kh * 3 + kw], acc[i]);
           }
         }
       }
-      IC_UNROLL for (int i = 0; i < 2; i++) {
-        if (v + i >= f->vectors) break;
-        __m512 y = acc[i];
-        const __mmask16 out = f->out[v + i];
-        if (res != NULL) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(out, res + (v + i) * 16));
-        _mm512_mask_storeu_ps(dst + (v + i) * 16, out, ic_activate16(y, a->activation));
-      }
+      ic_flat_store_pair(a, f, &ch, acc, v);
     }
   }
 }
