@@ -296,9 +296,10 @@ static void test_dwconv_kernel(const char* name, ic_f32_dwconv2d_ukernel_fn fn) 
   }
   /* Small planes, 3x3 (the AVX-512 one-run-of-pixels paths): stride 1 with a column of
    * padding each side (any top/bottom padding up to 1), stride 2 with the padding after
-   * (even sizes, out = in / 2); sizes around 16 pixels per vector and the 256-pixel limit. */
+   * (even sizes, out = in / 2); sizes around 16 pixels per vector and the 256-pixel limit.
+   * A third of them channel-contiguous: whole rows as guarded runs of up to 8 pixels. */
   static const int64_t sides[] = {1, 2, 3, 4, 5, 7, 8, 13, 14, 15, 16, 17, 24, 28, 32, 33};
-  for (int i = 0; i < 80; i++) {
+  for (int i = 0; i < 120; i++) {
     conv_case_t k = {0};
     k.p.in_channels = k.p.groups = pick(channels, COUNT(channels));
     k.p.out_channels = k.p.in_channels * (rng_bool(0.8) ? 1 : rng_int(2, 3));
@@ -318,7 +319,7 @@ static void test_dwconv_kernel(const char* name, ic_f32_dwconv2d_ukernel_fn fn) 
       k.p.pad_top = k.p.pad_left = 0;
       k.p.pad_bottom = k.p.pad_right = 1;
     }
-    k.layout = IC_LAYOUT_NCHW;
+    k.layout = i % 3 == 2 ? IC_LAYOUT_NHWC : IC_LAYOUT_NCHW;
     k.bias = rng_bool(0.5), k.residual = rng_bool(0.5);
     run_conv_case(name, fn, true, &k);
   }
