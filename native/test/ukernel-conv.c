@@ -82,6 +82,7 @@ typedef struct conv_case {
   int64_t in_h, in_w;
   int32_t layout;
   bool bias, residual;
+  bool whole; /* all rows and channels in one call (else a random slice of each) */
 } conv_case_t;
 
 /* Runs one case on one kernel; returns false if the shape is empty (nothing tested). */
@@ -157,8 +158,10 @@ static bool run_conv_case(const char* name, ic_f32_conv2d_ukernel_fn fn, bool de
     ic_f32_conv2d_pack_src(&g, &pk, src, xs, packed_src, half, pk.rows);
   }
 
-  const int64_t y0 = rng_int(0, win.out_h - 1), y1 = rng_int(y0 + 1, win.out_h);
-  const int64_t c0 = rng_int(0, p->out_channels - 1), c1 = rng_int(c0 + 1, p->out_channels);
+  const int64_t y0 = k->whole ? 0 : rng_int(0, win.out_h - 1);
+  const int64_t y1 = k->whole ? win.out_h : rng_int(y0 + 1, win.out_h);
+  const int64_t c0 = k->whole ? 0 : rng_int(0, p->out_channels - 1);
+  const int64_t c1 = k->whole ? p->out_channels : rng_int(c0 + 1, p->out_channels);
   const ic_f32_conv2d_args_t args = {
       .geometry = &g,
       .weights = w,
@@ -294,10 +297,11 @@ static void test_dwconv_kernel(const char* name, ic_f32_dwconv2d_ukernel_fn fn) 
     k.bias = rng_bool(0.5), k.residual = rng_bool(0.5);
     run_conv_case(name, fn, true, &k);
   }
-  /* Small planes, 3x3 (the AVX-512 one-run-of-pixels paths): stride 1 with a column of
-   * padding each side (any top/bottom padding up to 1), stride 2 with the padding after
-   * (even sizes, out = in / 2); sizes around 16 pixels per vector and the 256-pixel limit.
-   * A third of them channel-contiguous: whole rows as guarded runs of up to 8 pixels. */
+  /* Small planes, 3x3 (AVX-512 transposes pixel-contiguous planes of up to 256 pixels into
+   * channel-contiguous tiles): stride 1 with up to 2 columns of padding each side (outputs of
+   * more than 256 pixels from inputs of fewer: 16x16 padded to 18x18), stride 2 with the
+   * padding after (even sizes, out = in / 2); sizes around 16 pixels per vector and the
+   * 256-pixel limit. A third of them channel-contiguous: rows as runs of up to 8 pixels. */
   static const int64_t sides[] = {1, 2, 3, 4, 5, 7, 8, 13, 14, 15, 16, 17, 24, 28, 32, 33};
   for (int i = 0; i < 120; i++) {
     conv_case_t k = {0};
@@ -311,8 +315,13 @@ static void test_dwconv_kernel(const char* name, ic_f32_dwconv2d_ukernel_fn fn) 
     k.in_w = pick(sides, COUNT(sides));
     if (i % 2 == 0) {
       k.p.stride_h = k.p.stride_w = 1;
-      k.p.pad_left = k.p.pad_right = 1;
-      k.p.pad_top = rng_int(0, 1), k.p.pad_bottom = rng_int(0, 3); /* 2, 3: not flat */
+      k.p.pad_left = rng_int(0, 2), k.p.pad_right = rng_int(0, 2);
+      k.p.pad_top = rng_int(0, 2), k.p.pad_bottom = rng_int(0, 3);
+      if (i % 10 == 0) { /* 16x16 -> 18x18, in one call */
+        k.in_h = k.in_w = 16;
+        k.p.pad_left = k.p.pad_right = k.p.pad_top = k.p.pad_bottom = 2;
+        k.whole = true;
+      }
     } else {
       k.p.stride_h = k.p.stride_w = 2;
       k.in_h += k.in_h % 2, k.in_w += k.in_w % 2;

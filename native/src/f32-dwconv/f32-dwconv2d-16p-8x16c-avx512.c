@@ -9,6 +9,9 @@
  *                                     ones); other 3x3: blocks of 4 rows x 2 vectors with masks
  *                                     computed once per call; stride 2 de-interleaves two
  *                                     loads, larger strides gather; any kernel otherwise.
+ *                                     3x3 planes of up to 256 pixels (stride 1 or 2): 16
+ *                                     channels at a time transposed into a channel-contiguous
+ *                                     tile, computed as below, and transposed back.
  *   channel-contiguous images (NHWC): vectors of 16 channels, 8 output pixels at a time (the
  *                                     3x3 weights in registers), with the packed weights
  *                                     (ic_f32_dwconv2d_pack_weights); the taps that fall into
@@ -385,179 +388,6 @@ static void ic_planar_ring(const ic_f32_dwconv2d_args_t* a, const ic_dw3x3_t* m)
   }
 }
 
-/*
- * Small planes, 3x3 stride 1 with one column of padding on each side (out_w == in_w): the
- * plane is one run of pixels, and vectors of 16 consecutive output pixels span rows. Tap
- * (kh, kw) of output pixel q reads input pixel q + (kh - pad_top) * w + kw - 1, the same
- * offset for every lane; lanes whose tap falls left of column 0 or right of the last column
- * (it would wrap into the neighbouring row) are masked off, rows above and below the plane
- * read the zero margins of a copy. A 14x14 plane is 13 vectors of nine loads and FMAs,
- * against rows of one vector each with 14 pixels used.
- */
-enum { IC_FLAT_MAX_PIXELS = 256, IC_FLAT_MARGIN = 64 };
-
-typedef struct ic_flat {
-  int64_t q0, q1;            /* output pixels of the call: rows [y0, y1) of the plane */
-  int64_t vectors;           /* ceil((q1 - q0) / 16), then an all-off one for pairs */
-  __mmask16 tap[IC_FLAT_MAX_PIXELS / 16 + 1][3]; /* by vector and kw: lanes whose column is in */
-  __mmask16 out[IC_FLAT_MAX_PIXELS / 16 + 1];
-} ic_flat_t;
-
-static bool ic_flat_fits(const ic_conv2d_geometry_t* g) {
-  /* Rows of padding: at most one above and one below (the copy's margins). */
-  return g->kernel_h == 3 && g->kernel_w == 3 && g->stride_h == 1 && g->stride_w == 1 &&
-         g->dilation_h == 1 && g->dilation_w == 1 && g->pad_left == 1 && g->out_w == g->in_w &&
-         g->pad_top <= 1 && g->out_h + 1 - g->pad_top <= g->in_h &&
-         g->in_h * g->in_w <= IC_FLAT_MAX_PIXELS &&
-         g->out_h * g->out_w <= IC_FLAT_MAX_PIXELS && g->in_w + 18 <= IC_FLAT_MARGIN;
-}
-
-static void ic_flat_masks(const ic_f32_dwconv2d_args_t* a, ic_flat_t* f) {
-  const ic_conv2d_geometry_t* g = a->geometry;
-  const int64_t w = g->out_w;
-  f->q0 = a->y0 * w;
-  f->q1 = a->y1 * w;
-  f->vectors = ic_divide_round_up(f->q1 - f->q0, 16);
-  for (int64_t v = 0; v <= f->vectors; v++) {
-    const __mmask16 out = ic_mask16(0, f->q1 - f->q0 - v * 16);
-    for (int64_t kw = 0; kw < 3; kw++) {
-      /* The tap's column, in the (de-interleaved) row the output's column indexes. */
-      const int64_t shift = kw - g->pad_left < 0 ? -1 : (kw - g->pad_left) / g->stride_w;
-      __mmask16 in = 0;
-      for (int64_t j = 0; j < 16; j++) {
-        const int64_t x = (f->q0 + v * 16 + j) % w + shift;
-        if (x >= 0 && x < w) in |= (__mmask16)(1u << j);
-      }
-      f->tap[v][kw] = in & out;
-    }
-    f->out[v] = out;
-  }
-}
-
-/* Output channel o of a flat kernel: its weights, bias and plane of dst (and residual). */
-typedef struct ic_flat_channel {
-  __m512 wv[9];
-  __m512 bias;
-  float* dst;
-  const float* res;
-} ic_flat_channel_t;
-
-IC_INLINE ic_flat_channel_t ic_flat_channel(const ic_f32_dwconv2d_args_t* a, int64_t o) {
-  ic_flat_channel_t ch;
-  const float* wt = a->weights + o * 9;
-  for (int t = 0; t < 9; t++) ch.wv[t] = _mm512_set1_ps(wt[t]);
-  ch.bias = _mm512_set1_ps(a->bias != NULL ? a->bias[o] : 0.0f);
-  ch.dst = a->dst + o * a->dst_stride.c;
-  ch.res = a->residual != NULL ? a->residual + o * a->dst_stride.c : NULL;
-  return ch;
-}
-
-/* Stores vectors v and v + 1 (if there is one) with the residual and activation. */
-IC_INLINE void ic_flat_store_pair(const ic_f32_dwconv2d_args_t* a, const ic_flat_t* f,
-                                  const ic_flat_channel_t* ch, const __m512 acc[2], int64_t v) {
-  IC_UNROLL for (int i = 0; i < 2; i++) {
-    if (v + i >= f->vectors) break;
-    __m512 y = acc[i];
-    const __mmask16 out = f->out[v + i];
-    if (ch->res != NULL) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(out, ch->res + (v + i) * 16));
-    _mm512_mask_storeu_ps(ch->dst + (v + i) * 16, out, ic_activate16(y, a->activation));
-  }
-}
-
-/* Vectors v and v + 1 of one plane (two accumulation chains; a missing v + 1 has no lanes). */
-IC_INLINE void ic_flat_pair(const ic_f32_dwconv2d_args_t* a, const ic_flat_t* f,
-                            const float* centre, const ic_flat_channel_t* ch, int64_t v) {
-  const int64_t w = a->geometry->in_w, q = f->q0 + v * 16;
-  __m512 acc[2] = {ch->bias, ch->bias};
-  for (int kh = 0; kh < 3; kh++) {
-    const float* p = centre + q + (kh - a->geometry->pad_top) * w - 1;
-    IC_UNROLL for (int kw = 0; kw < 3; kw++) {
-      IC_UNROLL for (int i = 0; i < 2; i++) {
-        const __m512 x = _mm512_maskz_loadu_ps(f->tap[v + i][kw], p + kw + i * 16);
-        acc[i] = _mm512_fmadd_ps(x, ch->wv[kh * 3 + kw], acc[i]);
-      }
-    }
-  }
-  ic_flat_store_pair(a, f, ch, acc, v);
-}
-
-static void ic_planar_flat(const ic_f32_dwconv2d_args_t* a, const ic_flat_t* f) {
-  const ic_conv2d_geometry_t* g = a->geometry;
-  const int64_t multiplier = g->out_channels / g->in_channels;
-  const int64_t pixels = g->in_h * g->in_w;
-  /* The plane with IC_FLAT_MARGIN zeros before and after: a row and a pixel each way. */
-  float copy[IC_FLAT_MARGIN + IC_FLAT_MAX_PIXELS + IC_FLAT_MARGIN];
-  memset(copy, 0, sizeof copy);
-  const float* centre = copy + IC_FLAT_MARGIN;
-  int64_t copied = -1;
-  for (int64_t o = a->c0; o < a->c1; o++) {
-    const int64_t c = o / multiplier;
-    if (c != copied) {
-      memcpy(copy + IC_FLAT_MARGIN, a->src + c * a->src_stride.c, (size_t)pixels * sizeof(float));
-      copied = c;
-    }
-    const ic_flat_channel_t ch = ic_flat_channel(a, o);
-    for (int64_t v = 0; v < f->vectors; v += 2) ic_flat_pair(a, f, centre, &ch, v);
-  }
-}
-
-/*
- * Stride 2, no padding before, even sizes (out = in / 2): the plane is split into its four
- * polyphase quarters (even/odd rows x even/odd columns, each out_h x out_w), and tap (kh, kw)
- * of output pixel q reads quarter (kh % 2, kw % 2) at q + (kh / 2) * out_w + kw / 2: a
- * stride-1 flat conv over the quarters. Rows of up to 16 pixels, one vector each, split with
- * two permutes (14x14 -> 7x7: 0.063 -> 0.043 ms for 576 channels; rows of 28 were slower this
- * way than the row path, 0.020 -> 0.031 ms for 28x28x192).
- */
-static bool ic_flat_s2_fits(const ic_conv2d_geometry_t* g) {
-  return g->kernel_h == 3 && g->kernel_w == 3 && g->stride_h == 2 && g->stride_w == 2 &&
-         g->dilation_h == 1 && g->dilation_w == 1 && g->pad_top == 0 && g->pad_left == 0 &&
-         g->in_h == 2 * g->out_h && g->in_w == 2 * g->out_w && g->in_w <= 16 &&
-         g->out_h * g->out_w <= IC_FLAT_MAX_PIXELS;
-}
-
-static void ic_planar_flat_s2(const ic_f32_dwconv2d_args_t* a, const ic_flat_t* f) {
-  const ic_conv2d_geometry_t* g = a->geometry;
-  const int64_t multiplier = g->out_channels / g->in_channels;
-  const int64_t w = g->out_w;
-  enum { IC_QUARTER = IC_FLAT_MARGIN + IC_FLAT_MAX_PIXELS + IC_FLAT_MARGIN };
-  float quarters[2][2][IC_QUARTER]; /* [row parity][column parity], zero margins */
-  memset(quarters, 0, sizeof quarters);
-  const __m512i even = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 14, 12, 10, 8, 6, 4, 2, 0);
-  const __m512i odd = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 15, 13, 11, 9, 7, 5, 3, 1);
-  const __mmask16 row = ic_mask16(0, g->in_w), half = ic_mask16(0, w);
-  int64_t copied = -1;
-  for (int64_t o = a->c0; o < a->c1; o++) {
-    const int64_t c = o / multiplier;
-    if (c != copied) {
-      const float* plane = a->src + c * a->src_stride.c;
-      for (int64_t r = 0; r < g->in_h; r++) {
-        const __m512 x = _mm512_maskz_loadu_ps(row, plane + r * g->in_w);
-        float* at = &quarters[r % 2][0][IC_FLAT_MARGIN + r / 2 * w];
-        _mm512_mask_storeu_ps(at, half, _mm512_permutexvar_ps(even, x));
-        at = &quarters[r % 2][1][IC_FLAT_MARGIN + r / 2 * w];
-        _mm512_mask_storeu_ps(at, half, _mm512_permutexvar_ps(odd, x));
-      }
-      copied = c;
-    }
-    const ic_flat_channel_t ch = ic_flat_channel(a, o);
-    for (int64_t v = 0; v < f->vectors; v += 2) {
-      const int64_t q = f->q0 + v * 16;
-      __m512 acc[2] = {ch.bias, ch.bias};
-      IC_UNROLL for (int kh = 0; kh < 3; kh++) {
-        IC_UNROLL for (int kw = 0; kw < 3; kw++) {
-          const float* p = &quarters[kh % 2][kw % 2][IC_FLAT_MARGIN + q + kh / 2 * w + kw / 2];
-          IC_UNROLL for (int i = 0; i < 2; i++) {
-            const __m512 x = _mm512_maskz_loadu_ps(f->tap[v + i][kw], p + i * 16);
-            acc[i] = _mm512_fmadd_ps(x, ch.wv[kh * 3 + kw], acc[i]);
-          }
-        }
-      }
-      ic_flat_store_pair(a, f, &ch, acc, v);
-    }
-  }
-}
-
 IC_INLINE void ic_dw3x3_rows(const ic_f32_dwconv2d_args_t* a, const float* plane,
                              const __m512 wv[9], __m512 bias, const ic_dw3x3_t* m, int64_t y,
                              float* dst, const float* res, const int64_t S, const bool shared) {
@@ -591,17 +421,6 @@ static void ic_planar(const ic_f32_dwconv2d_args_t* a) {
   ic_dw3x3_t masks;
   masks.vectors = 0;
   if (k3) ic_dw3x3_masks(g, &masks);
-  const bool dense = a->dst_stride.h == g->out_w && a->src_stride.h == g->in_w;
-  if (dense && (ic_flat_fits(g) || ic_flat_s2_fits(g))) {
-    ic_flat_t flat;
-    ic_flat_masks(a, &flat);
-    if (g->stride_w == 1) {
-      ic_planar_flat(a, &flat);
-    } else {
-      ic_planar_flat_s2(a, &flat);
-    }
-    return;
-  }
   if (k3 && g->stride_w == 1 && g->stride_h == 1 && g->dilation_w == 1 && g->dilation_h == 1 &&
       ic_ring_fits(g)) {
     ic_planar_ring(a, &masks);
@@ -657,10 +476,13 @@ static void ic_planar(const ic_f32_dwconv2d_args_t* a) {
 #define IC_VI_LOAD(p) _mm512_loadu_si512(p)
 #define IC_VPERMUTE(v, idx) _mm512_permutexvar_ps(idx, v)
 #define IC_VACT(v, activation) ic_activate16(v, activation)
+#define IC_TRANSPOSE(r) ic_transpose16x16(r)
 #include "f32-dwconv/f32-dwconv2d-nhwc-impl.h"
 
 void ic_f32_dwconv2d_ukernel_16p_8x16c__avx512(const ic_f32_dwconv2d_args_t* args) {
-  if (args->src_stride.w == 1 && args->dst_stride.w == 1) {
+  if (ic_transposed_fits(args)) {
+    ic_planar_transposed(args);
+  } else if (args->src_stride.w == 1 && args->dst_stride.w == 1) {
     ic_planar(args);
   } else if (args->packed_weights != NULL && args->src_stride.c == 1 && args->dst_stride.c == 1) {
     ic_interleaved(args);

@@ -331,10 +331,13 @@ static void ic_planar(const ic_f32_dwconv2d_args_t* a) {
 #define IC_VI_LOAD(p) _mm256_loadu_si256((const __m256i*)(p))
 #define IC_VPERMUTE(v, idx) _mm256_permutevar8x32_ps(v, idx)
 #define IC_VACT(v, activation) ic_activate8(v, activation)
+#define IC_TRANSPOSE(r) ic_transpose8x8(r)
 #include "f32-dwconv/f32-dwconv2d-nhwc-impl.h"
 
 void ic_f32_dwconv2d_ukernel_8p_8x8c__avx2(const ic_f32_dwconv2d_args_t* args) {
-  if (args->src_stride.w == 1 && args->dst_stride.w == 1) {
+  if (ic_transposed_fits(args)) {
+    ic_planar_transposed(args);
+  } else if (args->src_stride.w == 1 && args->dst_stride.w == 1) {
     ic_planar(args);
   } else if (args->packed_weights != NULL && args->src_stride.c == 1 && args->dst_stride.c == 1) {
     ic_interleaved(args);

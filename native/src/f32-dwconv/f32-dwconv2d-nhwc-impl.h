@@ -5,9 +5,12 @@
  *   IC_M (a lane mask), IC_MASK_RANGE(lo, hi) (lanes [lo, hi)), IC_MASK_IS_ALL(m),
  *   IC_VMASKLOAD(p, m) (0 in masked-off lanes), IC_VMASKSTORE(p, m, v),
  *   IC_VI (a vector of lane indices), IC_VI_ZERO(), IC_VI_LOAD(p) (from int32_t[IC_VL]),
- *   IC_VPERMUTE(v, idx) (lane j of the result is lane idx[j] of v), IC_VACT(v, activation).
+ *   IC_VPERMUTE(v, idx) (lane j of the result is lane idx[j] of v), IC_VACT(v, activation),
+ *   IC_TRANSPOSE(r) (r[i] holds row i of an IC_VL x IC_VL block; afterwards column i).
  * Vectors run along the output channels: IC_VL channels x up to IC_PX pixels of one row in
  * registers, 3x3 weights in registers, a channel multiplier through a lane permutation.
+ * Small pixel-contiguous (NCHW) planes take the same rows through a transposed tile
+ * (ic_planar_transposed).
  */
 #include "internal.h"
 #include "ukernels.h"
@@ -194,21 +197,49 @@ static void ic_pixels_1(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector
             a->geometry->out_channels / a->geometry->in_channels);
 }
 
+/* Output columns whose taps are all inside the image: [*x_in0, *x_in1). */
+static void ic_interior_columns(const ic_conv2d_geometry_t* g, int64_t* x_in0, int64_t* x_in1) {
+  const int64_t reach = (g->kernel_w - 1) * g->dilation_w;
+  *x_in0 = ic_min_i64(ic_divide_round_up(g->pad_left, g->stride_w), g->out_w);
+  const int64_t last = g->in_w - 1 - reach + g->pad_left; /* the last interior column's input */
+  *x_in1 = ic_max_i64(ic_min_i64(last < 0 ? 0 : last / g->stride_w + 1, g->out_w), *x_in0);
+}
+
+/* 3x3 kernels whose rows ic_run_k3 takes whole (multiplier 1, all lanes). */
+static bool ic_runs_fit(const ic_conv2d_geometry_t* g) {
+  return g->kernel_h == 3 && g->kernel_w == 3 && (g->stride_w == 1 || g->stride_w == 2) &&
+         g->dilation_w == 1 && g->dilation_h == 1;
+}
+
+/* Output row y of the vector cv as runs of IC_PX pixels (ic_runs_fit). */
+static void ic_row_runs(const ic_f32_dwconv2d_args_t* a, const ic_channel_vector_t* cv,
+                        const IC_V* wv, int64_t y, int64_t x_in0, int64_t x_in1) {
+  const ic_conv2d_geometry_t* g = a->geometry;
+  const int64_t iy0 = y * g->stride_h - g->pad_top;
+  int64_t kh0, kh1;
+  ic_tap_range(iy0, 1, 3, g->in_h, &kh0, &kh1);
+  for (int64_t x = 0; x < g->out_w; x += IC_PX) {
+    if (kh0 == 0 && kh1 == 3 && x >= x_in0 && x + IC_PX <= x_in1) {
+      if (g->stride_w == 1) {
+        ic_pixels_8_k3_s1(a, cv, wv, y, x, iy0);
+      } else {
+        ic_pixels_8_k3_s2(a, cv, wv, y, x, iy0);
+      }
+    } else {
+      ic_run_k3_guarded(a, cv, wv, y, x, iy0, kh0, kh1, ic_min_i64(IC_PX, g->out_w - x),
+                        g->stride_w);
+    }
+  }
+}
+
 static void ic_interleaved(const ic_f32_dwconv2d_args_t* a) {
   const ic_conv2d_geometry_t* g = a->geometry;
   const int64_t multiplier = g->out_channels / g->in_channels;
   const int64_t padded = ic_divide_round_up(g->out_channels, 16) * 16;
   const bool k3 = g->kernel_h == 3 && g->kernel_w == 3;
-  /* 3x3 rows that ic_run_k3 takes whole */
-  const bool runs = (g->stride_w == 1 || g->stride_w == 2) && g->dilation_w == 1 &&
-                    g->dilation_h == 1;
-  /* Output columns whose taps are all inside the image: [x_in0, x_in1). */
-  const int64_t reach = (g->kernel_w - 1) * g->dilation_w;
-  const int64_t x_in0 = ic_min_i64(ic_divide_round_up(g->pad_left, g->stride_w), g->out_w);
-  int64_t x_in1 = g->in_w - 1 - reach + g->pad_left < 0
-                      ? 0
-                      : (g->in_w - 1 - reach + g->pad_left) / g->stride_w + 1;
-  x_in1 = ic_max_i64(ic_min_i64(x_in1, g->out_w), x_in0);
+  const bool runs = ic_runs_fit(g);
+  int64_t x_in0, x_in1;
+  ic_interior_columns(g, &x_in0, &x_in1);
 
   /* Rows outer, channel vectors inner: each input row is read from memory once; the nine
    * weights of a vector are reloaded per row, which is cheap against a row of pixels.
@@ -237,19 +268,8 @@ static void ic_interleaved(const ic_f32_dwconv2d_args_t* a) {
         wv[t] = k3 ? IC_VLOAD(cv.weights + t * padded) : IC_VZERO();
       }
       const bool full = multiplier == 1 && cv.all_lanes;
-      if (k3 && full && runs) { /* the whole row in runs of IC_PX pixels */
-        for (int64_t x = 0; x < g->out_w; x += IC_PX) {
-          if (kh0 == 0 && kh1 == 3 && x >= x_in0 && x + IC_PX <= x_in1) {
-            if (g->stride_w == 1) {
-              ic_pixels_8_k3_s1(a, &cv, wv, y, x, iy0);
-            } else {
-              ic_pixels_8_k3_s2(a, &cv, wv, y, x, iy0);
-            }
-          } else {
-            ic_run_k3_guarded(a, &cv, wv, y, x, iy0, kh0, kh1, ic_min_i64(IC_PX, g->out_w - x),
-                              g->stride_w);
-          }
-        }
+      if (full && runs) {
+        ic_row_runs(a, &cv, wv, y, x_in0, x_in1);
         continue;
       }
       for (int64_t x = 0; x < g->out_w;) {
@@ -276,6 +296,85 @@ static void ic_interleaved(const ic_f32_dwconv2d_args_t* a) {
           ic_pixels_1(a, &cv, y, x, iy0, kh0, kh1, kw0, kw1);
           x++;
         }
+      }
+    }
+  }
+}
+
+/* ---- pixel-contiguous small planes through the channel-contiguous rows ----
+ *
+ * 3x3 planes of up to IC_TILE_PIXELS pixels (14x14, 7x7: a few vectors of pixels each, whose
+ * row ends and borders cost the pixel-vector paths masks and unaligned re-reads): IC_VL
+ * channels at a time are transposed into a pixel-major tile (blocks of IC_VL x IC_VL in
+ * registers), run through ic_row_runs (the borders as zero vectors), and transposed back with
+ * the residual and activation. */
+enum { IC_TILE_PIXELS = 256 };
+
+static bool ic_transposed_fits(const ic_f32_dwconv2d_args_t* a) {
+  const ic_conv2d_geometry_t* g = a->geometry;
+  return ic_runs_fit(g) && a->src_stride.w == 1 && a->dst_stride.w == 1 &&
+         a->src_stride.h == g->in_w && a->dst_stride.h == g->out_w &&
+         g->in_h * g->in_w <= IC_TILE_PIXELS && (a->y1 - a->y0) * g->out_w <= IC_TILE_PIXELS;
+}
+
+static void ic_planar_transposed(const ic_f32_dwconv2d_args_t* a) {
+  const ic_conv2d_geometry_t* g = a->geometry;
+  const int64_t multiplier = g->out_channels / g->in_channels;
+  const int64_t in_pixels = g->in_h * g->in_w, out_pixels = (a->y1 - a->y0) * g->out_w;
+  _Alignas(64) float in[IC_TILE_PIXELS * IC_VL];
+  _Alignas(64) float out[IC_TILE_PIXELS * IC_VL];
+  /* The rows read the tiles as channel-contiguous images of one vector per pixel. */
+  ic_f32_dwconv2d_args_t t = *a;
+  t.src = in;
+  t.src_stride = (ic_view_strides_t){1, g->in_w * IC_VL, IC_VL};
+  t.dst = out;
+  t.dst_stride = (ic_view_strides_t){1, g->out_w * IC_VL, IC_VL};
+  t.residual = NULL;
+  t.activation = IC_ACTIVATION_NONE;
+  int64_t x_in0, x_in1;
+  ic_interior_columns(g, &x_in0, &x_in1);
+  for (int64_t o0 = a->c0; o0 < a->c1; o0 += IC_VL) {
+    const int64_t n = ic_min_i64(IC_VL, a->c1 - o0); /* lanes past n stay 0 */
+    const float* planes[IC_VL];
+    for (int64_t k = 0; k < n; k++) planes[k] = a->src + (o0 + k) / multiplier * a->src_stride.c;
+    /* Constant indices into r throughout: it stays in registers. */
+    for (int64_t p0 = 0; p0 < in_pixels; p0 += IC_VL) {
+      const IC_M pixels = IC_MASK_RANGE(0, in_pixels - p0);
+      IC_V r[IC_VL];
+      IC_UNROLL for (int k = 0; k < IC_VL; k++) {
+        r[k] = k < n ? IC_VMASKLOAD(planes[k] + p0, pixels) : IC_VZERO();
+      }
+      IC_TRANSPOSE(r);
+      const int64_t count = ic_min_i64(IC_VL, in_pixels - p0);
+      IC_UNROLL for (int j = 0; j < IC_VL; j++) {
+        if (j < count) IC_VSTORE(in + (p0 + j) * IC_VL, r[j]);
+      }
+    }
+    _Alignas(64) float w[9][IC_VL] = {{0}};
+    _Alignas(64) float b[IC_VL] = {0};
+    for (int64_t k = 0; k < n; k++) {
+      for (int tap = 0; tap < 9; tap++) w[tap][k] = a->weights[(o0 + k) * 9 + tap];
+      b[k] = a->bias != NULL ? a->bias[o0 + k] : 0.0f;
+    }
+    IC_V wv[9];
+    for (int tap = 0; tap < 9; tap++) wv[tap] = IC_VLOAD(w[tap]);
+    const ic_channel_vector_t cv = {0, IC_MASK_RANGE(0, IC_VL), true, IC_VLOAD(b), IC_VI_ZERO(),
+                                    NULL, 0};
+    for (int64_t y = a->y0; y < a->y1; y++) ic_row_runs(&t, &cv, wv, y, x_in0, x_in1);
+    for (int64_t q0 = 0; q0 < out_pixels; q0 += IC_VL) {
+      const int64_t count = ic_min_i64(IC_VL, out_pixels - q0);
+      const IC_M pixels = IC_MASK_RANGE(0, count);
+      IC_V r[IC_VL];
+      IC_UNROLL for (int j = 0; j < IC_VL; j++) {
+        r[j] = j < count ? IC_VLOAD(out + (q0 + j) * IC_VL) : IC_VZERO();
+      }
+      IC_TRANSPOSE(r);
+      IC_UNROLL for (int k = 0; k < IC_VL; k++) {
+        if (k >= n) break;
+        const int64_t offset = (o0 + k) * a->dst_stride.c + q0;
+        IC_V v = r[k];
+        if (a->residual != NULL) v = IC_VADD(v, IC_VMASKLOAD(a->residual + offset, pixels));
+        IC_VMASKSTORE(a->dst + offset, pixels, IC_VACT(v, a->activation));
       }
     }
   }
