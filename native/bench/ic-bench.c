@@ -1,7 +1,7 @@
 /*
  * ic-bench — the C-level benchmark of invconv's convolution operators, without the JVM.
  *
- *   ic-bench [--suite targets|resnet50|mobilenetv2|separable|pool|all] [--threads N]
+ *   ic-bench [--suite targets|resnet50|rednet50|mobilenetv2|separable|pool|all] [--threads N]
  *            [--isa scalar|avx2|avx512] [--layout nchw|nhwc] [--filter TEXT]
  *            [--min-time SECONDS] [--min-runs N] [--peak-seconds SECONDS] [--no-check]
  *            [--cold] [--winograd]
@@ -23,9 +23,10 @@
  * IC_CONV2D_WINOGRAD (the check's scalar and magnitude operators stay direct); GFLOP/s and
  * % of peak then count the direct conv's multiply-adds, 4x what Winograd executes.
  * Batch 1, fp32, SAME padding. The cases are the issue's suites: ResNet-50's conv layers at
- * 224x224, MobileNetV2's depthwise and pointwise layers, and the three target cases; and the
- * pooling layers of those networks (suite pool: padding (k - 1) / 2 as in PyTorch, no FLOPs,
- * checked bit for bit against the scalar kernels, which the SIMD ones match exactly).
+ * 224x224, RedNet-50's stem convs, MobileNetV2's depthwise and pointwise layers, and the three
+ * target cases; and the pooling layers of those networks (suite pool: padding (k - 1) / 2 as
+ * in PyTorch, no FLOPs, checked bit for bit against the scalar kernels, which the SIMD ones
+ * match exactly).
  */
 #define _GNU_SOURCE /* pthread_setaffinity_np (core-round-trip.h) */
 #include <math.h>
@@ -88,6 +89,10 @@ static const bench_case_t cases[] = {
     CONV("resnet50", "l4_1x1_7_512-2048", 512, 2048, 7, 1, 1),
     CONV("resnet50", "l4_1x1_7_2048-512", 2048, 512, 7, 1, 1),
     CONV("resnet50", "l4_3x3_7_512-512", 512, 512, 7, 3, 1),
+    /* RedNet-50's stem convs (its other layers are involutions, ic-bench-involution, and the
+     * 1x1 convs ResNet-50 has too). */
+    CONV("rednet50", "stem0_3x3s2_224_3-32", 3, 32, 224, 3, 2),
+    CONV("rednet50", "stem4_3x3_112_32-64", 32, 64, 112, 3, 1),
     /* MobileNetV2 depthwise 3x3 layers (channels, size, stride) and pointwise layers. */
     DW("mobilenetv2", "dw_112_32", 32, 112, 1),
     DW("mobilenetv2", "dw_112_96_s2", 96, 112, 2),
@@ -347,7 +352,7 @@ static size_t check_case(const bench_case_t* c, const tensors_t* t, ic_context_t
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: ic-bench [--suite targets|resnet50|mobilenetv2|separable|pool|all]\n"
+          "usage: ic-bench [--suite targets|resnet50|rednet50|mobilenetv2|separable|pool|all]\n"
           "                [--threads N]\n"
           "                [--isa scalar|avx2|avx512] [--layout nchw|nhwc] [--filter TEXT]\n"
           "                [--min-time SECONDS] [--min-runs N] [--peak-seconds SECONDS]\n"
