@@ -4,7 +4,7 @@
  *   ic-bench [--suite targets|resnet50|rednet50|mobilenetv2|separable|pool|all] [--threads N]
  *            [--isa scalar|avx2|avx512] [--layout nchw|nhwc] [--filter TEXT]
  *            [--min-time SECONDS] [--min-runs N] [--peak-seconds SECONDS] [--no-check]
- *            [--cold] [--winograd]
+ *            [--cold] [--winograd] [--padding same|torch]
  *
  * Every case runs through the public API (create, then run on the same buffers: caches are
  * warm, as in a network whose activations fit the L3), at least --min-runs times and for at
@@ -22,7 +22,9 @@
  * err/m gives the largest |y - y_scalar| / m. --winograd creates the convs with
  * IC_CONV2D_WINOGRAD (the check's scalar and magnitude operators stay direct); GFLOP/s and
  * % of peak then count the direct conv's multiply-adds, 4x what Winograd executes.
- * Batch 1, fp32, SAME padding. The cases are the issue's suites: ResNet-50's conv layers at
+ * Batch 1, fp32, SAME padding (TensorFlow's: a stride-2 layer pads only after, when the size is
+ * even), or with --padding torch (k - 1) / 2 on every side as the PyTorch models have, and the
+ * Java suites (invconv bench) use. The cases are the issue's suites: ResNet-50's conv layers at
  * 224x224, RedNet-50's stem convs, MobileNetV2's depthwise and pointwise layers, and the three
  * target cases; and the pooling layers of those networks (suite pool: padding (k - 1) / 2 as
  * in PyTorch, no FLOPs, checked bit for bit against the scalar kernels, which the SIMD ones
@@ -145,6 +147,7 @@ typedef struct options {
   bool check;
   bool cold;
   int32_t conv_flags; /* IC_CONV2D_WINOGRAD with --winograd */
+  bool torch_padding; /* --padding torch: (k - 1) / 2 on every side instead of SAME */
 } options_t;
 
 /* --cold: reads a buffer far larger than the caches before each timed run, so that the run
@@ -226,8 +229,10 @@ typedef struct tensors {
 } tensors_t;
 
 static op_t op_create(const bench_case_t* c, const tensors_t* t, bool with_bias, int32_t activation,
-                      int32_t depthwise_activation, int32_t conv_flags) {
+                      int32_t depthwise_activation, int32_t conv_flags, bool torch_padding) {
   op_t op = {c, NULL, NULL, NULL};
+  const int32_t padding = torch_padding ? IC_PADDING_EXPLICIT : IC_PADDING_SAME;
+  const int64_t half = torch_padding ? (c->k - 1) / 2 : 0;
   ic_status_t status = IC_STATUS_SUCCESS;
   if (c->op == OP_MAXPOOL || c->op == OP_AVGPOOL) {
     const int64_t pad = (c->k - 1) / 2;
@@ -238,16 +243,16 @@ static op_t op_create(const bench_case_t* c, const tensors_t* t, bool with_bias,
   } else if (c->op == OP_GLOBAL_AVGPOOL) {
     /* Stateless: nothing to create. */
   } else if (c->op == OP_CONV) {
-    ic_conv2d_params_t p = {IC_DATATYPE_F32, IC_PADDING_SAME, activation, conv_flags,
+    ic_conv2d_params_t p = {IC_DATATYPE_F32, padding, activation, conv_flags,
                             c->in_c, c->out_c, c->groups, c->k, c->k, c->stride, c->stride,
-                            1, 1, 0, 0, 0, 0};
+                            1, 1, half, half, half, half};
     status = ic_conv2d_create(&p, t->w, t->w_count * sizeof(float), with_bias ? t->bias : NULL,
                               with_bias ? (size_t)c->out_c * sizeof(float) : 0, &op.conv);
   } else {
     const int64_t mid = c->in_c * c->multiplier;
-    ic_separable_conv2d_params_t p = {IC_DATATYPE_F32, IC_PADDING_SAME, depthwise_activation,
+    ic_separable_conv2d_params_t p = {IC_DATATYPE_F32, padding, depthwise_activation,
                                       activation, c->in_c, c->multiplier, c->out_c, c->k, c->k,
-                                      c->stride, c->stride, 1, 1, 0, 0, 0, 0};
+                                      c->stride, c->stride, 1, 1, half, half, half, half};
     status = ic_separable_conv2d_create(
         &p, t->dw, t->dw_count * sizeof(float), with_bias ? t->dw_bias : NULL,
         with_bias ? (size_t)mid * sizeof(float) : 0, t->w, t->w_count * sizeof(float),
@@ -295,11 +300,11 @@ static void op_destroy(op_t* op) {
  * |error| / magnitude (SPEC 3 allows 1e-5 plus an absolute term), 0 for pools. */
 static size_t check_case(const bench_case_t* c, const tensors_t* t, ic_context_t* context,
                          int32_t layout, const float* x, size_t x_count, const float* y,
-                         size_t y_count, ic_isa_t isa, double* worst_out) {
+                         size_t y_count, ic_isa_t isa, bool torch_padding, double* worst_out) {
   *worst_out = 0.0;
   /* The scalar result. */
   ic_set_max_isa(IC_ISA_SCALAR);
-  op_t scalar = op_create(c, t, true, IC_ACTIVATION_RELU, IC_ACTIVATION_RELU, 0);
+  op_t scalar = op_create(c, t, true, IC_ACTIVATION_RELU, IC_ACTIVATION_RELU, 0, torch_padding);
   ic_set_max_isa(isa);
   float* expected = alloc_floats(y_count);
   op_run(&scalar, context, layout, x, x_count, expected, y_count);
@@ -326,7 +331,8 @@ static size_t check_case(const bench_case_t* c, const tensors_t* t, ic_context_t
   abs_t.dw_bias = t->dw_bias != NULL ? absolute(t->dw_bias, (size_t)(c->in_c * c->multiplier)) : NULL;
   float* abs_x = absolute(x, x_count);
   float* magnitude = alloc_floats(y_count);
-  op_t abs_op = op_create(c, &abs_t, true, IC_ACTIVATION_NONE, IC_ACTIVATION_NONE, 0);
+  op_t abs_op =
+      op_create(c, &abs_t, true, IC_ACTIVATION_NONE, IC_ACTIVATION_NONE, 0, torch_padding);
   op_run(&abs_op, context, layout, abs_x, x_count, magnitude, y_count);
   op_destroy(&abs_op);
   size_t bad = 0;
@@ -356,15 +362,16 @@ static void usage(void) {
           "                [--threads N]\n"
           "                [--isa scalar|avx2|avx512] [--layout nchw|nhwc] [--filter TEXT]\n"
           "                [--min-time SECONDS] [--min-runs N] [--peak-seconds SECONDS]\n"
-          "                [--no-check] [--cold] [--winograd]\n"
+          "                [--no-check] [--cold] [--winograd] [--padding same|torch]\n"
           "--cold reads 128 MB before each timed run (caches cold, as inside a network); run it\n"
           "with INVCONV_SPIN_US=10000 so that the workers stay awake through that read\n"
-          "--winograd creates the convs with IC_CONV2D_WINOGRAD (3x3 stride 1, NHWC runs)\n");
+          "--winograd creates the convs with IC_CONV2D_WINOGRAD (3x3 stride 1, NHWC runs)\n"
+          "--padding torch pads (k - 1) / 2 on every side (PyTorch's models) instead of SAME\n");
   exit(2);
 }
 
 static options_t parse(int argc, char** argv) {
-  options_t o = {"all", NULL, 2, -1, IC_LAYOUT_NCHW, 0.3, 0.5, 30, true, false, 0};
+  options_t o = {"all", NULL, 2, -1, IC_LAYOUT_NCHW, 0.3, 0.5, 30, true, false, 0, false};
   for (int i = 1; i < argc; i++) {
     const char* a = argv[i];
     const char* v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -392,6 +399,10 @@ static options_t parse(int argc, char** argv) {
       if (strcmp(v, "scalar") == 0) o.isa = IC_ISA_SCALAR;
       else if (strcmp(v, "avx2") == 0) o.isa = IC_ISA_AVX2;
       else if (strcmp(v, "avx512") == 0) o.isa = IC_ISA_AVX512;
+      else usage();
+    } else if (strcmp(a, "--padding") == 0) {
+      if (strcmp(v, "same") == 0) o.torch_padding = false;
+      else if (strcmp(v, "torch") == 0) o.torch_padding = true;
       else usage();
     } else if (strcmp(a, "--layout") == 0) {
       if (strcmp(v, "nchw") == 0) o.layout = IC_LAYOUT_NCHW;
@@ -475,11 +486,15 @@ int main(int argc, char** argv) {
     float* x = random_floats(x_count);
     float* y = alloc_floats(y_count);
 
-    op_t op = op_create(c, &t, true, IC_ACTIVATION_RELU, IC_ACTIVATION_RELU, o.conv_flags);
+    op_t op = op_create(c, &t, true, IC_ACTIVATION_RELU, IC_ACTIVATION_RELU, o.conv_flags,
+                        o.torch_padding);
     op_run(&op, context, o.layout, x, x_count, y, y_count);
     size_t bad = 0;
     double worst = 0.0;
-    if (o.check) bad = check_case(c, &t, context, o.layout, x, x_count, y, y_count, isa, &worst);
+    if (o.check) {
+      bad = check_case(c, &t, context, o.layout, x, x_count, y, y_count, isa, o.torch_padding,
+                       &worst);
+    }
     op_run(&op, context, o.layout, x, x_count, y, y_count); /* second warm-up */
 
     size_t capacity = 1024, runs = 0;
