@@ -178,24 +178,24 @@ IC_INLINE __m512 ic_dw3x3_load(const float* p, const ic_dw3x3_t* m, int64_t v, i
   return _mm512_permutex2var_ps(lo, even, hi);
 }
 
-/* Output rows y .. y + IC_ROWS - 1 of one channel, vectors [v, v + nv). */
+/* Output rows y .. y + rows - 1 (rows <= IC_ROWS) of one channel, vectors [v, v + nv). */
 IC_INLINE void ic_dw3x3_block(const ic_f32_dwconv2d_args_t* a, const float* plane,
                               const __m512 wv[9], __m512 bias, const ic_dw3x3_t* m, int64_t y,
-                              int64_t v, float* dst, const float* res, const int nv,
-                              const int64_t S, const bool shared) {
+                              int64_t v, float* dst, const float* res, const int rows,
+                              const int nv, const int64_t S, const bool shared) {
   const ic_conv2d_geometry_t* g = a->geometry;
   const int64_t xh = a->src_stride.h, dw = g->dilation_w;
   __m512 acc[IC_ROWS][2];
-  IC_UNROLL for (int i = 0; i < IC_ROWS; i++) acc[i][0] = acc[i][1] = bias;
+  IC_UNROLL for (int i = 0; i < rows; i++) acc[i][0] = acc[i][1] = bias;
   if (shared) {
     /* Input row r feeds output row i with kernel row r - i: ascending kernel rows per output. */
     const float* row0 = plane + (y * S - g->pad_top) * xh;
-    IC_UNROLL for (int r = 0; r < IC_ROWS + 2; r++) {
+    IC_UNROLL for (int r = 0; r < rows + 2; r++) {
       IC_UNROLL for (int kw = 0; kw < 3; kw++) {
         IC_UNROLL for (int j = 0; j < nv; j++) {
           const int64_t col = (v + j) * 16 * S - g->pad_left + kw * dw;
           const __m512 x = ic_dw3x3_load(row0 + r * xh + col, m, v + j, kw, S);
-          IC_UNROLL for (int i = 0; i < IC_ROWS; i++) {
+          IC_UNROLL for (int i = 0; i < rows; i++) {
             const int kh = r - i;
             if (kh >= 0 && kh < 3) acc[i][j] = _mm512_fmadd_ps(x, wv[kh * 3 + kw], acc[i][j]);
           }
@@ -207,7 +207,7 @@ IC_INLINE void ic_dw3x3_block(const ic_f32_dwconv2d_args_t* a, const float* plan
      * even ones shifted by a lane with the extra column appended. */
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-    IC_UNROLL for (int i = 0; i < IC_ROWS; i++) {
+    IC_UNROLL for (int i = 0; i < rows; i++) {
       const float* row0 = plane + ((y + i) * g->stride_h - g->pad_top) * xh;
       IC_UNROLL for (int kh = 0; kh < 3; kh++) {
         const float* row = row0 + kh * g->dilation_h * xh;
@@ -227,7 +227,7 @@ IC_INLINE void ic_dw3x3_block(const ic_f32_dwconv2d_args_t* a, const float* plan
       }
     }
   } else {
-    IC_UNROLL for (int i = 0; i < IC_ROWS; i++) {
+    IC_UNROLL for (int i = 0; i < rows; i++) {
       const float* row0 = plane + ((y + i) * g->stride_h - g->pad_top) * xh;
       IC_UNROLL for (int kh = 0; kh < 3; kh++) {
         const float* row = row0 + kh * g->dilation_h * xh;
@@ -241,7 +241,7 @@ IC_INLINE void ic_dw3x3_block(const ic_f32_dwconv2d_args_t* a, const float* plan
       }
     }
   }
-  IC_UNROLL for (int i = 0; i < IC_ROWS; i++) {
+  IC_UNROLL for (int i = 0; i < rows; i++) {
     IC_UNROLL for (int j = 0; j < nv; j++) {
       const int64_t offset = i * a->dst_stride.h + (v + j) * 16;
       __m512 out = acc[i][j];
@@ -390,26 +390,42 @@ static void ic_planar_ring(const ic_f32_dwconv2d_args_t* a, const ic_dw3x3_t* m)
 
 IC_INLINE void ic_dw3x3_rows(const ic_f32_dwconv2d_args_t* a, const float* plane,
                              const __m512 wv[9], __m512 bias, const ic_dw3x3_t* m, int64_t y,
-                             float* dst, const float* res, const int64_t S, const bool shared) {
+                             float* dst, const float* res, const int rows, const int64_t S,
+                             const bool shared) {
   int64_t v = 0;
-  for (; v + 2 <= m->vectors; v += 2) ic_dw3x3_block(a, plane, wv, bias, m, y, v, dst, res, 2, S, shared);
-  if (v < m->vectors) ic_dw3x3_block(a, plane, wv, bias, m, y, v, dst, res, 1, S, shared);
+  for (; v + 2 <= m->vectors; v += 2) {
+    ic_dw3x3_block(a, plane, wv, bias, m, y, v, dst, res, rows, 2, S, shared);
+  }
+  if (v < m->vectors) ic_dw3x3_block(a, plane, wv, bias, m, y, v, dst, res, rows, 1, S, shared);
 }
 
 static void ic_dw3x3_rows_s1_shared(const ic_f32_dwconv2d_args_t* a, const float* plane,
                                     const __m512 wv[9], __m512 bias, const ic_dw3x3_t* m,
                                     int64_t y, float* dst, const float* res) {
-  ic_dw3x3_rows(a, plane, wv, bias, m, y, dst, res, 1, true);
+  ic_dw3x3_rows(a, plane, wv, bias, m, y, dst, res, IC_ROWS, 1, true);
 }
 static void ic_dw3x3_rows_s1(const ic_f32_dwconv2d_args_t* a, const float* plane,
                              const __m512 wv[9], __m512 bias, const ic_dw3x3_t* m, int64_t y,
                              float* dst, const float* res) {
-  ic_dw3x3_rows(a, plane, wv, bias, m, y, dst, res, 1, false);
+  ic_dw3x3_rows(a, plane, wv, bias, m, y, dst, res, IC_ROWS, 1, false);
 }
 static void ic_dw3x3_rows_s2(const ic_f32_dwconv2d_args_t* a, const float* plane,
                              const __m512 wv[9], __m512 bias, const ic_dw3x3_t* m, int64_t y,
                              float* dst, const float* res) {
-  ic_dw3x3_rows(a, plane, wv, bias, m, y, dst, res, 2, false);
+  ic_dw3x3_rows(a, plane, wv, bias, m, y, dst, res, IC_ROWS, 2, false);
+}
+/* One row: the interior rows a task's row range leaves after its blocks of IC_ROWS (they went
+ * through the generic row at a tenth of the speed: 28x28 stride 2 with padding before, in
+ * tasks of 12 rows, had 6 of its 14 rows there). */
+static void ic_dw3x3_row1_s1(const ic_f32_dwconv2d_args_t* a, const float* plane,
+                             const __m512 wv[9], __m512 bias, const ic_dw3x3_t* m, int64_t y,
+                             float* dst, const float* res) {
+  ic_dw3x3_rows(a, plane, wv, bias, m, y, dst, res, 1, 1, false);
+}
+static void ic_dw3x3_row1_s2(const ic_f32_dwconv2d_args_t* a, const float* plane,
+                             const __m512 wv[9], __m512 bias, const ic_dw3x3_t* m, int64_t y,
+                             float* dst, const float* res) {
+  ic_dw3x3_rows(a, plane, wv, bias, m, y, dst, res, 1, 2, false);
 }
 
 static void ic_planar(const ic_f32_dwconv2d_args_t* a) {
@@ -453,6 +469,15 @@ static void ic_planar(const ic_f32_dwconv2d_args_t* a) {
           ic_dw3x3_rows_s2(a, plane, wv, _mm512_set1_ps(bias), &masks, y, dst, res);
         }
         y += IC_ROWS;
+        continue;
+      }
+      if (k3 && y >= y_in0 && y < ic_min_i64(y_in1, a->y1)) {
+        if (g->stride_w == 1) {
+          ic_dw3x3_row1_s1(a, plane, wv, _mm512_set1_ps(bias), &masks, y, dst, res);
+        } else {
+          ic_dw3x3_row1_s2(a, plane, wv, _mm512_set1_ps(bias), &masks, y, dst, res);
+        }
+        y++;
         continue;
       }
       const int64_t iy0 = y * g->stride_h - g->pad_top;
