@@ -192,12 +192,13 @@ IC_API ic_status_t ic_measure_bandwidth_gbps(ic_context_t* context, double secon
  * IC_CONV2D_WINOGRAD: an opt-in, like oneDNN's algorithm choice. A 3x3 conv of stride 1,
  *   dilation 1, one group and padding of at most 1 on each side (VALID, SAME) then also keeps
  *   its weights transformed for Winograd F(4x4, 3x3) (4x the direct conv's weights, kept
- *   besides them), and its runs on NHWC tensors whose output has at least 16 tiles of 4x4
- *   pixels (14x14 and up) take that path: a quarter of the multiply-adds, with a larger
- *   rounding error than the direct conv's (inside SPEC 3's bound). Results stay bit-identical for any thread count on one ISA, but differ from the
- *   direct conv's in the last bits. Other convs ignore the flag, as do NCHW runs and smaller
- *   images (the direct conv is faster there). ic_conv2d_kernel_name names both kernels,
- *   joined by '+', when the conv has both.
+ *   besides them), and its runs whose output has at least 16 tiles of 4x4 pixels (14x14 and
+ *   up) take that path: a quarter of the multiply-adds, with a larger rounding error than the
+ *   direct conv's (inside SPEC 3's bound). NCHW runs go through NHWC copies of src and dst in
+ *   the run's scratch (the same bits as the NHWC run). Results stay bit-identical for any
+ *   thread count on one ISA, but differ from the direct conv's in the last bits. Other convs
+ *   ignore the flag, as do smaller images (the direct conv is faster there).
+ *   ic_conv2d_kernel_name names both kernels, joined by '+', when the conv has both.
  */
 enum { IC_CONV2D_WINOGRAD = 1 };
 

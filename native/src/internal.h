@@ -245,6 +245,13 @@ void* ic_run_scratch(ic_run_t* run, size_t bytes);
 void ic_run_parallelize(ic_run_t* run, size_t task_count, ic_task_fn fn, void* arg);
 void ic_run_end(ic_run_t* run);
 
+/* Inside a run (operators/layout.c): the batch of images in src_layout transposed into dst in
+ * the other layout (NCHW <-> NHWC), with `residual` (NULL, or addressed like dst) added and
+ * `activation` applied on the way. Both layouts must differ and src and dst not overlap. */
+void ic_layout_transpose(ic_run_t* run, int32_t src_layout, int64_t batch, int64_t channels,
+                         int64_t h, int64_t w, const float* src, float* dst,
+                         const float* residual, int32_t activation);
+
 /*
  * The floats from the start of one thread's slice of a per-thread scratch to the next (false
  * when that overflows): `floats` in whole cache lines, then a 64 KB guard. Adjacent slices let

@@ -338,10 +338,11 @@ static void test_conv2d_simd_shapes(void) {
   }
 }
 
-/* IC_CONV2D_WINOGRAD on shapes whose NHWC runs take it (outputs of 16 tiles of 4x4 and more):
- * every padding mode, channel counts around the vectors and beyond a GEMM chunk, batch, bias,
+/* IC_CONV2D_WINOGRAD on shapes that take it (outputs of 16 tiles of 4x4 and more): every
+ * padding mode, channel counts around the vectors and beyond a GEMM chunk, batch, bias,
  * residual (aliased too), activations, one and two threads; run_conv_case checks both layouts
- * against the float64 reference within SPEC 3's bound (NCHW runs take the direct kernel). */
+ * against the float64 reference within SPEC 3's bound (NCHW runs through NHWC copies, the
+ * residual and activation applied on the way back). */
 static void test_conv2d_winograd(void) {
   for (int i = 0; i < 40; i++) {
     conv_case_t c = {0};
@@ -370,37 +371,59 @@ static void test_conv2d_winograd(void) {
   }
 }
 
-/* The NHWC run of a conv with IC_CONV2D_WINOGRAD is Winograd's: its bits differ from the
- * direct conv's (the same operator's NCHW run, and the same conv created without the flag),
- * which they equal below 16 tiles. */
+/* A run of a conv with IC_CONV2D_WINOGRAD is Winograd's: its bits differ from the direct
+ * conv's (the same conv created without the flag), which they equal below 16 tiles; and the
+ * NCHW run gives the NHWC run's bits (bias, residual and activation included), transposed. */
 static void test_conv2d_winograd_is_taken(void) {
   ic_conv2d_params_t p = base_params(32, 32, 3);
   p.padding = IC_PADDING_SAME;
+  p.activation = IC_ACTIVATION_RELU;
   const size_t w_count = 32 * 32 * 9;
   float* w = xfloats(w_count);
   fill_uniform(w, w_count, -1, 1);
   ic_conv2d_t* direct = NULL;
   ic_conv2d_t* winograd = NULL;
-  CHECK_OK(ic_conv2d_create(&p, w, w_count * sizeof(float), NULL, 0, &direct));
+  float bias[32];
+  fill_uniform(bias, 32, -1, 1);
+  CHECK_OK(ic_conv2d_create(&p, w, w_count * sizeof(float), bias, sizeof bias, &direct));
   p.flags = IC_CONV2D_WINOGRAD;
-  CHECK_OK(ic_conv2d_create(&p, w, w_count * sizeof(float), NULL, 0, &winograd));
+  CHECK_OK(ic_conv2d_create(&p, w, w_count * sizeof(float), bias, sizeof bias, &winograd));
   const int64_t sizes[2] = {16, 12}; /* 16 tiles: Winograd; 9 tiles: direct */
   for (int i = 0; i < 2; i++) {
     const int64_t n = sizes[i];
-    test_set_problem("winograd taken: %lldx%lld NHWC", (long long)n, (long long)n);
-    const size_t count = (size_t)(32 * n * n);
+    const size_t count = (size_t)(32 * n * n), bytes = count * sizeof(float);
     float* x = xfloats(count);
+    float* res = xfloats(count);
     float* a = xfloats(count);
     float* b = xfloats(count);
     fill_uniform(x, count, -1, 1);
-    CHECK_OK(ic_conv2d_run(direct, NULL, IC_LAYOUT_NHWC, 1, n, n, x, count * sizeof(float), NULL,
-                           0, a, count * sizeof(float)));
-    CHECK_OK(ic_conv2d_run(winograd, NULL, IC_LAYOUT_NHWC, 1, n, n, x, count * sizeof(float),
-                           NULL, 0, b, count * sizeof(float)));
-    const bool same = memcmp(a, b, count * sizeof(float)) == 0;
+    fill_uniform(res, count, -1, 1);
+    test_set_problem("winograd taken: %lldx%lld NHWC", (long long)n, (long long)n);
+    CHECK_OK(ic_conv2d_run(direct, NULL, IC_LAYOUT_NHWC, 1, n, n, x, bytes, res, bytes, a, bytes));
+    CHECK_OK(ic_conv2d_run(winograd, NULL, IC_LAYOUT_NHWC, 1, n, n, x, bytes, res, bytes, b,
+                           bytes));
+    const bool same = memcmp(a, b, bytes) == 0;
     CHECK_MSG(same == (n < 13), "%lldx%lld: Winograd %s", (long long)n, (long long)n,
               same ? "not taken (bits equal the direct conv's)" : "taken below 16 tiles");
-    free(x), free(a), free(b);
+    if (n >= 13) {
+      /* b holds the NHWC result; the NCHW run on the same tensors, read back as NHWC. */
+      test_set_problem("winograd taken: %lldx%lld NCHW", (long long)n, (long long)n);
+      float* x_nchw = xfloats(count);
+      float* res_nchw = xfloats(count);
+      float* y_nchw = xfloats(count);
+      nhwc_to_nchw(x_nchw, x, 1, 32, n, n);
+      nhwc_to_nchw(res_nchw, res, 1, 32, n, n);
+      ic_context_t* two = NULL;
+      CHECK_OK(ic_context_create(2, &two));
+      CHECK_OK(ic_conv2d_run(winograd, two, IC_LAYOUT_NCHW, 1, n, n, x_nchw, bytes, res_nchw,
+                             bytes, y_nchw, bytes));
+      ic_context_destroy(two);
+      nchw_to_nhwc(a, y_nchw, 1, 32, n, n);
+      CHECK_MSG(memcmp(a, b, bytes) == 0, "%lldx%lld: the NCHW run's bits differ from NHWC's",
+                (long long)n, (long long)n);
+      free(x_nchw), free(res_nchw), free(y_nchw);
+    }
+    free(x), free(res), free(a), free(b);
   }
   ic_conv2d_destroy(direct);
   ic_conv2d_destroy(winograd);

@@ -5,11 +5,14 @@
  * [pixels][channels], NHWC -> NCHW the reverse. Tasks are rectangles of the source matrix of
  * about IC_LAYOUT_TASK_FLOATS elements, walked in 32 x 32 tiles so that both the rows read
  * and the rows written stay in L1 while a tile is copied. Every element is copied once, by
- * one task: the result does not depend on the number of threads.
+ * one task: the result does not depend on the number of threads. Operators that compute an
+ * NCHW image in NHWC (Winograd) convert inside their run with ic_layout_transpose, which can
+ * add a residual and apply the activation on the way back.
  */
 #include <string.h>
 
 #include "internal.h"
+#include "ukernels.h" /* ic_activate */
 
 static const char ic_op[] = "convert_layout";
 
@@ -18,6 +21,8 @@ enum { IC_LAYOUT_TILE = 32, IC_LAYOUT_TASK_FLOATS = 1 << 15, IC_LAYOUT_BAND_MAX 
 typedef struct ic_layout_job {
   const float* src;
   float* dst;
+  const float* residual;         /* NULL, or added, addressed like dst */
+  int32_t activation;            /* applied last */
   int64_t rows, cols;            /* of one image's source matrix */
   int64_t row_band, col_band;    /* a task's rectangle */
   int64_t row_bands, col_bands;  /* per image */
@@ -34,12 +39,23 @@ static void ic_layout_task(void* arg, size_t task, uint32_t thread_index) {
   const int64_t c1 = ic_min_i64(c0 + job->col_band, job->cols);
   const float* src = job->src + image * job->rows * job->cols;
   float* dst = job->dst + image * job->rows * job->cols;
+  const float* residual = job->residual != NULL ? job->residual + image * job->rows * job->cols
+                                                : NULL;
+  const bool plain = residual == NULL && job->activation == IC_ACTIVATION_NONE;
   for (int64_t rt = r0; rt < r1; rt += IC_LAYOUT_TILE) {
     const int64_t rt1 = ic_min_i64(rt + IC_LAYOUT_TILE, r1);
     for (int64_t ct = c0; ct < c1; ct += IC_LAYOUT_TILE) {
       const int64_t ct1 = ic_min_i64(ct + IC_LAYOUT_TILE, c1);
       for (int64_t c = ct; c < ct1; c++) {
-        for (int64_t r = rt; r < rt1; r++) dst[c * job->rows + r] = src[r * job->cols + c];
+        if (plain) {
+          for (int64_t r = rt; r < rt1; r++) dst[c * job->rows + r] = src[r * job->cols + c];
+          continue;
+        }
+        for (int64_t r = rt; r < rt1; r++) {
+          const int64_t at = c * job->rows + r;
+          const float v = src[r * job->cols + c] + (residual != NULL ? residual[at] : 0.0f);
+          dst[at] = ic_activate(v, job->activation);
+        }
       }
     }
   }
@@ -67,12 +83,23 @@ ic_status_t ic_convert_layout(ic_context_t* context, int32_t src_layout, int32_t
   status = ic_check_src_dst(ic_op, dims, src, src_bytes, dims, dst, dst_bytes);
   if (status != IC_STATUS_SUCCESS) return status;
 
-  const int64_t pixels = h * w;
-  if (src_layout == dst_layout || channels == 1 || pixels == 1) { /* the same memory order */
-    memcpy(dst, src, (size_t)(batch * channels * pixels) * sizeof(float));
+  if (src_layout == dst_layout || channels == 1 || h * w == 1) { /* the same memory order */
+    memcpy(dst, src, (size_t)(batch * channels * h * w) * sizeof(float));
     return IC_STATUS_SUCCESS;
   }
-  ic_layout_job_t job = {.src = src, .dst = dst};
+  ic_run_t run;
+  ic_run_begin(&run, context);
+  ic_layout_transpose(&run, src_layout, batch, channels, h, w, src, dst, NULL,
+                      IC_ACTIVATION_NONE);
+  ic_run_end(&run);
+  return IC_STATUS_SUCCESS;
+}
+
+void ic_layout_transpose(ic_run_t* run, int32_t src_layout, int64_t batch, int64_t channels,
+                         int64_t h, int64_t w, const float* src, float* dst,
+                         const float* residual, int32_t activation) {
+  const int64_t pixels = h * w;
+  ic_layout_job_t job = {.src = src, .dst = dst, .residual = residual, .activation = activation};
   job.rows = src_layout == IC_LAYOUT_NCHW ? channels : pixels;
   job.cols = src_layout == IC_LAYOUT_NCHW ? pixels : channels;
   if (job.rows <= IC_LAYOUT_BAND_MAX) {
@@ -87,6 +114,5 @@ ic_status_t ic_convert_layout(ic_context_t* context, int32_t src_layout, int32_t
   }
   job.row_bands = ic_divide_round_up(job.rows, job.row_band);
   job.col_bands = ic_divide_round_up(job.cols, job.col_band);
-  ic_parallelize(context, (size_t)(batch * job.row_bands * job.col_bands), ic_layout_task, &job);
-  return IC_STATUS_SUCCESS;
+  ic_run_parallelize(run, (size_t)(batch * job.row_bands * job.col_bands), ic_layout_task, &job);
 }

@@ -37,9 +37,10 @@ public final class Conv2d extends NativeOperator {
          * Winograd F(4×4, 3×3) where it pays, the direct kernels elsewhere (the C API's
          * {@code IC_CONV2D_WINOGRAD}): 3×3 convolutions of stride 1, dilation 1, one group and
          * at most 1 of padding per side (VALID, SAME) keep their weights transformed as well
-         * (4× the direct weights), and runs on NHWC tensors whose output has at least 16 tiles
-         * of 4×4 pixels (14×14 and up) do a quarter of the multiply-adds — 0.64 → 0.20–0.23 ms
-         * for 64→64 at 56×56 on 2 threads here. The results differ from the direct kernels' in
+         * (4× the direct weights), and runs whose output has at least 16 tiles of 4×4 pixels
+         * (14×14 and up) do a quarter of the multiply-adds — 0.64 → 0.20–0.23 ms for 64→64 at
+         * 56×56 on 2 threads here with NHWC tensors, 0.30–0.32 ms with NCHW ones (transposed to
+         * NHWC and back inside the run). The results differ from the direct kernels' in
          * the last bits (a largest error of ~1.6e-6 of the products' magnitude against ~1e-7)
          * and stay bit-identical for any thread count.
          */

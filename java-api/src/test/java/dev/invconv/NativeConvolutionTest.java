@@ -153,10 +153,10 @@ class NativeConvolutionTest {
     }
 
     /**
-     * {@link Conv2d.Algorithm#WINOGRAD} on 3×3 stride-1 convolutions whose NHWC runs take it
-     * (outputs of 16 tiles of 4×4 and more, padding of at most 1), and on ones it leaves to the
-     * direct kernels (NCHW, smaller images; FULL and wider padding, where the operator keeps no
-     * Winograd kernel): every case within the SPEC tolerance.
+     * {@link Conv2d.Algorithm#WINOGRAD} on 3×3 stride-1 convolutions whose runs take it (outputs
+     * of 16 tiles of 4×4 and more, padding of at most 1; NHWC, and NCHW through NHWC copies), and
+     * on ones it leaves to the direct kernels (smaller images; FULL and wider padding, where the
+     * operator keeps no Winograd kernel): every case within the SPEC tolerance.
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("winogradCases")
@@ -168,7 +168,10 @@ class NativeConvolutionTest {
                 c + ": kernels " + kernel + (eligible ? ", expected Winograd's too" : ", expected no Winograd"));
     }
 
-    /** The NHWC run of a WINOGRAD conv is Winograd's: its bits differ from the direct conv's. */
+    /**
+     * A run of a WINOGRAD conv is Winograd's: its bits differ from the direct conv's, and the
+     * NCHW run gives the NHWC run's bits.
+     */
     @Test
     void winogradRunsItsOwnKernel() {
         Conv2dParams p = Conv2d.builder(32, 32, 3).padding(Padding.SAME).params();
@@ -184,6 +187,9 @@ class NativeConvolutionTest {
             float[] b = RandomTensors.toNchw(winograd.apply(x, arena));
             assertFalse(Arrays.equals(a, b),
                     "the WINOGRAD conv gave the direct conv's bits: " + winograd.kernelName());
+            Tensor xNchw = RandomTensors.tensor(arena, shape, Layout.NCHW, RandomTensors.toNchw(x));
+            assertArrayEquals(b, RandomTensors.toNchw(winograd.apply(xNchw, arena)),
+                    "the NCHW run of the WINOGRAD conv differs from its NHWC run");
             assertEquals(Conv2d.Algorithm.WINOGRAD, winograd.algorithm());
             assertTrue(winograd.toString().endsWith("[WINOGRAD]"), winograd.toString());
         }

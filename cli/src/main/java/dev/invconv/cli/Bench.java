@@ -47,8 +47,7 @@ final class Bench {
                 --chart FILE     write a PNG chart of native vs plain Java per suite
                                  (default with --json: FILE with .png instead of .json)
                 --winograd       build the models' convolutions with Conv2d.Algorithm.WINOGRAD (3x3
-                                 stride 1 on large enough images; operator cases run NCHW, which
-                                 Winograd leaves to the direct kernels)
+                                 stride 1 on large enough images; operator cases stay direct)
                 --no-check       skip the self-check
                 --list           print the selected cases' problem strings (for the peer benchmarks)
             """;
