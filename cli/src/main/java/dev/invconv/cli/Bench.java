@@ -46,8 +46,8 @@ final class Bench {
                 --json FILE      write one JSON object per case (a JSON array, one object a line)
                 --chart FILE     write a PNG chart of native vs plain Java per suite
                                  (default with --json: FILE with .png instead of .json)
-                --winograd       build the models' convolutions with Conv2d.Algorithm.WINOGRAD (3x3
-                                 stride 1 on large enough images; operator cases stay direct)
+                --winograd       build the convolutions with Conv2d.Algorithm.WINOGRAD (the models'
+                                 and the general conv cases': 3x3 stride 1 on large enough images)
                 --no-check       skip the self-check
                 --list           print the selected cases' problem strings (for the peer benchmarks)
             """;
@@ -150,7 +150,8 @@ final class Bench {
         for (Suite suite : suites) {
             List<? extends BenchCase> list = suite.cases().get();
             if (args.winograd()) {
-                list = list.stream().map(c -> c instanceof ModelCase m ? m.withAlgorithm(Conv2d.Algorithm.WINOGRAD) : c)
+                list = list.stream().map(c -> c instanceof ModelCase m ? m.withAlgorithm(Conv2d.Algorithm.WINOGRAD)
+                        : c instanceof OperatorCase o ? o.withAlgorithm(Conv2d.Algorithm.WINOGRAD) : c)
                         .toList();
             }
             cases.add(list);
@@ -176,7 +177,7 @@ final class Bench {
                     yardsticks.peakGflops(), yardsticks.bandwidthGbps(), load,
                     args.quick() ? ", --quick (indicative only)" : "");
             out.println("batch 1, fp32, NCHW in and out, bias on, no activation; medians of single runs with warm caches"
-                    + (args.winograd() ? "; models with Winograd convolutions (--winograd)" : ""));
+                    + (args.winograd() ? "; Winograd convolutions (--winograd)" : ""));
             if (load > 0.5 * Runtime.getRuntime().availableProcessors()) {
                 out.printf(Locale.ROOT, "note: the machine is busy (load %.2f on %d CPUs): timings are unreliable%n", load,
                         Runtime.getRuntime().availableProcessors());

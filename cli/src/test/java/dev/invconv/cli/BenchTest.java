@@ -205,6 +205,27 @@ class BenchTest {
         }
     }
 
+    /**
+     * --winograd on an operator case: a general 3x3 stride-1 conv takes Winograd (NCHW in and
+     * out) and passes its check; a pointwise one is unchanged.
+     */
+    @Test
+    void aWinogradOperatorCaseRunsWinogradAndPassesItsCheck() {
+        OperatorCase conv = OperatorCase.of("mb1ic64ih20oc48kh3sh1ph1", 1).withAlgorithm(Conv2d.Algorithm.WINOGRAD);
+        assertEquals("mb1ic64ih20oc48kh3sh1ph1", conv.name()); // the peers' case name
+        assertEquals(Conv2d.Algorithm.WINOGRAD, ((OperatorCase) conv.checkVariant()).algorithm());
+        OperatorCase pointwise = OperatorCase.of("mb1ic64ih20oc48kh1sh1ph0", 1).withAlgorithm(Conv2d.Algorithm.WINOGRAD);
+        try (Context context = Context.create(2);
+             BenchCase.Prepared p = conv.prepare(context, 7);
+             BenchCase.Prepared q = pointwise.prepare(context, 7)) {
+            assertTrue(p.kernelName().contains("+f32_winograd_4x4_3x3_"), p.kernelName());
+            assertFalse(q.kernelName().contains("winograd"), q.kernelName());
+            p.run();
+            BenchCase.Verdict verdict = p.check();
+            assertTrue(verdict.passed(), verdict.detail());
+        }
+    }
+
     @SuppressWarnings("unchecked")
     private static List<OperatorCase> cases(String suite) {
         return (List<OperatorCase>) Suites.select(suite).get(0).cases().get();

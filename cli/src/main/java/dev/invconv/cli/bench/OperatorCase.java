@@ -27,19 +27,34 @@ import java.util.SplittableRandom;
  * plain-Java reference of {@code dev.invconv.reference}. Bias on, no fused activation, so peers
  * compute the same thing; NCHW in and out.
  *
- * @param problem  the operator and shape
- * @param count    how often the layer occurs in its network
- * @param targetMs the issue's target median (ms), or NaN
+ * @param problem   the operator and shape
+ * @param count     how often the layer occurs in its network
+ * @param targetMs  the issue's target median (ms), or NaN
+ * @param algorithm how a general convolution is built ({@code bench --winograd}: its 3x3 stride-1
+ *                  ones then take Winograd on large enough images; depthwise and pointwise ones
+ *                  have no choice)
  */
-public record OperatorCase(Problem problem, int count, double targetMs) implements BenchCase {
+public record OperatorCase(Problem problem, int count, double targetMs, Conv2d.Algorithm algorithm)
+        implements BenchCase {
 
     public OperatorCase {
         Objects.requireNonNull(problem, "problem");
+        Objects.requireNonNull(algorithm, "algorithm");
+    }
+
+    /** A case of the direct kernels. */
+    public OperatorCase(Problem problem, int count, double targetMs) {
+        this(problem, count, targetMs, Conv2d.Algorithm.DIRECT);
     }
 
     /** A case occurring {@code count} times in its network. */
     public static OperatorCase of(String problem, int count) {
         return new OperatorCase(Problem.parse(problem), count, Double.NaN);
+    }
+
+    /** The same case, a general convolution built with {@code algorithm}. */
+    public OperatorCase withAlgorithm(Conv2d.Algorithm algorithm) {
+        return new OperatorCase(problem, count, targetMs, algorithm);
     }
 
     @Override
@@ -100,7 +115,7 @@ public record OperatorCase(Problem problem, int count, double targetMs) implemen
     @Override
     public BenchCase checkVariant() {
         Problem small = problem.smallVariant();
-        return small.equals(problem) ? this : new OperatorCase(small, count, Double.NaN);
+        return small.equals(problem) ? this : new OperatorCase(small, count, Double.NaN, algorithm);
     }
 
     @Override
@@ -133,7 +148,7 @@ public record OperatorCase(Problem problem, int count, double targetMs) implemen
             case DEPTHWISE -> DepthwiseConv2d.builder(p.c(), p.kh(), p.kw()).stride(p.sh(), p.sw()).padding(pads)
                     .build(weights, bias);
             default -> Conv2d.builder(p.c(), p.oc(), p.kh(), p.kw()).stride(p.sh(), p.sw()).padding(pads)
-                    .groups(p.g()).build(weights, bias);
+                    .groups(p.g()).algorithm(algorithm).build(weights, bias);
         };
         Tensor out = Tensor.allocate(arena, conv.outputShape(input.shape()));
         return new Base(arena, conv, out, conv.kernelName()) {
