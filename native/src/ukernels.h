@@ -440,6 +440,24 @@ typedef struct ic_f32_peak_args {
 typedef void (*ic_f32_peak_ukernel_fn)(const ic_f32_peak_args_t* args);
 
 /* ---------------------------------------------------------------------------------------------
+ * f32 transpose (f32-transpose/): for r in [r0, r1), c in [c0, c1) of a rows x cols matrix
+ *   dst[c * rows + r] = act(src[r * cols + c] + residual[c * rows + r])
+ * (no residual: + 0; residual may be dst). An NCHW image is its [channels][pixels] matrix,
+ * an NHWC one the transposed [pixels][channels]. Exact: the same bits on every ISA.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ic_f32_transpose_args {
+  const float* src;
+  float* dst;
+  const float* residual; /* NULL, or addressed like dst */
+  int32_t activation;
+  int64_t rows, cols; /* of src */
+  int64_t r0, r1, c0, c1;
+} ic_f32_transpose_args_t;
+
+typedef void (*ic_f32_transpose_ukernel_fn)(const ic_f32_transpose_args_t* args);
+
+/* ---------------------------------------------------------------------------------------------
  * Declarations, generated from the kernel lists.
  * ------------------------------------------------------------------------------------------- */
 
@@ -456,6 +474,7 @@ typedef void (*ic_f32_peak_ukernel_fn)(const ic_f32_peak_args_t* args);
 #include "f32-maxpool/f32-maxpool2d.inc"
 #include "f32-peak/f32-peak.inc"
 #include "f32-pwconv/f32-pwconv2d.inc"
+#include "f32-transpose/f32-transpose.inc"
 #include "f32-winograd/f32-winograd.inc"
 #undef IC_UKERNEL
 
@@ -491,6 +510,8 @@ ic_f32_maxpool2d_ukernel_fn ic_select_f32_maxpool2d_ukernel(ic_isa_t max_isa,
 ic_f32_peak_ukernel_fn ic_select_f32_peak_ukernel(ic_isa_t max_isa, ic_ukernel_info_t* info);
 ic_f32_winograd_ukernel_fn ic_select_f32_winograd_ukernel(ic_isa_t max_isa,
                                                           ic_ukernel_info_t* info);
+ic_f32_transpose_ukernel_fn ic_select_f32_transpose_ukernel(ic_isa_t max_isa,
+                                                            ic_ukernel_info_t* info);
 
 /* ---------------------------------------------------------------------------------------------
  * Helpers shared by scalar kernels.

@@ -40,6 +40,13 @@ static const struct {
 static const struct {
   ic_isa_t isa;
   const char* name;
+  ic_f32_transpose_ukernel_fn fn;
+} transpose_kernels[] = {
+#include "f32-transpose/f32-transpose.inc"
+};
+static const struct {
+  ic_isa_t isa;
+  const char* name;
   ic_f32_peak_ukernel_fn fn;
 } peak_kernels[] = {
 #include "f32-peak/f32-peak.inc"
@@ -216,6 +223,51 @@ static void test_peak(const char* name, ic_f32_peak_ukernel_fn fn) {
             2.0 * lanes);
 }
 
+/* Transposes: random matrices around the 8/16/32 blocks, a random rectangle, with and without
+ * a residual (separate or dst itself) and an activation; exact (one float add at most), and
+ * nothing outside the rectangle written. */
+static void test_transpose(const char* name, ic_f32_transpose_ukernel_fn fn) {
+  static const int64_t sizes[] = {1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 40, 49, 64, 70};
+  for (int iteration = 0; iteration < 200; iteration++) {
+    const int64_t rows = sizes[rng_int(0, 14)], cols = sizes[rng_int(0, 14)];
+    const int64_t r0 = rng_int(0, rows - 1), r1 = rng_int(r0 + 1, rows);
+    const int64_t c0 = rng_int(0, cols - 1), c1 = rng_int(c0 + 1, cols);
+    const int residual = (int)rng_int(0, 2); /* none, separate, dst itself */
+    const int32_t activation = (int32_t)rng_int(0, 2);
+    test_set_problem("%s: %lldx%lld, rows [%lld, %lld), cols [%lld, %lld), residual %d, act %d",
+                     name, (long long)rows, (long long)cols, (long long)r0, (long long)r1,
+                     (long long)c0, (long long)c1, residual, (int)activation);
+    const size_t count = (size_t)(rows * cols);
+    float* src = xfloats(count);
+    float* res = xfloats(count);
+    float* dst = xfloats(count);
+    fill_uniform(src, count, -1, 1);
+    fill_uniform(res, count, -1, 1);
+    for (size_t i = 0; i < count; i++) dst[i] = residual == 2 ? res[i] : NAN;
+    const ic_f32_transpose_args_t args = {src, dst,
+                                          residual == 1 ? res : residual == 2 ? dst : NULL,
+                                          activation, rows, cols, r0, r1, c0, c1};
+    fn(&args);
+    for (int64_t c = 0; c < cols; c++) {
+      for (int64_t r = 0; r < rows; r++) {
+        const float got = dst[c * rows + r];
+        if (r >= r0 && r < r1 && c >= c0 && c < c1) {
+          const float expected = ic_activate(
+              src[r * cols + c] + (residual != 0 ? res[c * rows + r] : 0.0f), activation);
+          CHECK_MSG(got == expected, "dst[%lld][%lld] = %.9g, expected %.9g", (long long)c,
+                    (long long)r, (double)got, (double)expected);
+        } else if (residual == 2) {
+          CHECK_MSG(got == res[c * rows + r], "dst[%lld][%lld] outside was written",
+                    (long long)c, (long long)r);
+        } else {
+          CHECK_MSG(isnan(got), "dst[%lld][%lld] outside was written", (long long)c, (long long)r);
+        }
+      }
+    }
+    free(src), free(res), free(dst);
+  }
+}
+
 static void test_all_listed_kernels(void) {
   kernels_tested += test_conv_family_kernels();
   for (size_t i = 0; i < COUNT(invol_kernels); i++) {
@@ -233,6 +285,11 @@ static void test_all_listed_kernels(void) {
     test_pool(maxpool_kernels[i].name, maxpool_kernels[i].fn, true);
     kernels_tested++;
   }
+  for (size_t i = 0; i < COUNT(transpose_kernels); i++) {
+    if (!runnable(transpose_kernels[i].isa)) continue;
+    test_transpose(transpose_kernels[i].name, transpose_kernels[i].fn);
+    kernels_tested++;
+  }
   for (size_t i = 0; i < COUNT(peak_kernels); i++) {
     if (!runnable(peak_kernels[i].isa)) continue;
     test_peak(peak_kernels[i].name, peak_kernels[i].fn);
@@ -240,7 +297,7 @@ static void test_all_listed_kernels(void) {
   }
   kernels_tested += test_invol_nchwc_kernels();
   printf("tested %d kernels at ISA limit %s\n", kernels_tested, ic_isa_name(ic_active_isa()));
-  CHECK(kernels_tested >= 7); /* at least every family's scalar kernel */
+  CHECK(kernels_tested >= 8); /* at least every family's scalar kernel */
 }
 
 /* Selection picks the best listed kernel at or below the limit. */
@@ -258,6 +315,8 @@ static void test_selection(void) {
   CHECK(ic_select_f32_maxpool2d_ukernel(IC_ISA_SCALAR, &info) ==
         ic_f32_maxpool2d_ukernel_direct__scalar);
   CHECK(strcmp(info.name, "f32_maxpool2d_direct__scalar") == 0);
+  CHECK(ic_select_f32_transpose_ukernel(IC_ISA_SCALAR, &info) ==
+        ic_f32_transpose_ukernel_32x32__scalar);
   CHECK(ic_select_f32_peak_ukernel(IC_ISA_SCALAR, &info) == ic_f32_peak_ukernel_12x1__scalar);
   CHECK(strcmp(info.name, "f32_peak_12x1__scalar") == 0);
 #if IC_ARCH_X86_64

@@ -90,3 +90,8 @@ static const IC_TABLE_ENTRY(f32_winograd) ic_f32_winograd_table[] = {
 #include "f32-winograd/f32-winograd.inc"
 };
 IC_DEFINE_SELECT(f32_winograd)
+
+static const IC_TABLE_ENTRY(f32_transpose) ic_f32_transpose_table[] = {
+#include "f32-transpose/f32-transpose.inc"
+};
+IC_DEFINE_SELECT(f32_transpose)

@@ -3,8 +3,8 @@
  *
  * Each image is a matrix transpose: NCHW -> NHWC turns [channels][pixels] into
  * [pixels][channels], NHWC -> NCHW the reverse. Tasks are rectangles of the source matrix of
- * about IC_LAYOUT_TASK_FLOATS elements, walked in 32 x 32 tiles so that both the rows read
- * and the rows written stay in L1 while a tile is copied. Every element is copied once, by
+ * about IC_LAYOUT_TASK_FLOATS elements, each transposed by the ISA's f32-transpose kernel
+ * (blocks of 16 x 16 in registers on AVX-512, 8 x 8 on AVX2). Every element is copied once, by
  * one task: the result does not depend on the number of threads. Operators that compute an
  * NCHW image in NHWC (Winograd) convert inside their run with ic_layout_transpose, which can
  * add a residual and apply the activation on the way back.
@@ -12,13 +12,15 @@
 #include <string.h>
 
 #include "internal.h"
-#include "ukernels.h" /* ic_activate */
+#include "ukernels.h"
 
 static const char ic_op[] = "convert_layout";
 
+/* Bands are multiples of IC_LAYOUT_TILE: whole blocks of every kernel's. */
 enum { IC_LAYOUT_TILE = 32, IC_LAYOUT_TASK_FLOATS = 1 << 15, IC_LAYOUT_BAND_MAX = 256 };
 
 typedef struct ic_layout_job {
+  ic_f32_transpose_ukernel_fn fn;
   const float* src;
   float* dst;
   const float* residual;         /* NULL, or added, addressed like dst */
@@ -35,30 +37,20 @@ static void ic_layout_task(void* arg, size_t task, uint32_t thread_index) {
   const int64_t image = (int64_t)task / per_image, band = (int64_t)task % per_image;
   const int64_t r0 = band / job->col_bands * job->row_band;
   const int64_t c0 = band % job->col_bands * job->col_band;
-  const int64_t r1 = ic_min_i64(r0 + job->row_band, job->rows);
-  const int64_t c1 = ic_min_i64(c0 + job->col_band, job->cols);
-  const float* src = job->src + image * job->rows * job->cols;
-  float* dst = job->dst + image * job->rows * job->cols;
-  const float* residual = job->residual != NULL ? job->residual + image * job->rows * job->cols
-                                                : NULL;
-  const bool plain = residual == NULL && job->activation == IC_ACTIVATION_NONE;
-  for (int64_t rt = r0; rt < r1; rt += IC_LAYOUT_TILE) {
-    const int64_t rt1 = ic_min_i64(rt + IC_LAYOUT_TILE, r1);
-    for (int64_t ct = c0; ct < c1; ct += IC_LAYOUT_TILE) {
-      const int64_t ct1 = ic_min_i64(ct + IC_LAYOUT_TILE, c1);
-      for (int64_t c = ct; c < ct1; c++) {
-        if (plain) {
-          for (int64_t r = rt; r < rt1; r++) dst[c * job->rows + r] = src[r * job->cols + c];
-          continue;
-        }
-        for (int64_t r = rt; r < rt1; r++) {
-          const int64_t at = c * job->rows + r;
-          const float v = src[r * job->cols + c] + (residual != NULL ? residual[at] : 0.0f);
-          dst[at] = ic_activate(v, job->activation);
-        }
-      }
-    }
-  }
+  const int64_t offset = image * job->rows * job->cols;
+  const ic_f32_transpose_args_t args = {
+      .src = job->src + offset,
+      .dst = job->dst + offset,
+      .residual = job->residual != NULL ? job->residual + offset : NULL,
+      .activation = job->activation,
+      .rows = job->rows,
+      .cols = job->cols,
+      .r0 = r0,
+      .r1 = ic_min_i64(r0 + job->row_band, job->rows),
+      .c0 = c0,
+      .c1 = ic_min_i64(c0 + job->col_band, job->cols),
+  };
+  job->fn(&args);
 }
 
 /* A band: the whole extent when it is short, else a multiple of the tile near `target`. */
@@ -99,7 +91,9 @@ void ic_layout_transpose(ic_run_t* run, int32_t src_layout, int64_t batch, int64
                          int64_t h, int64_t w, const float* src, float* dst,
                          const float* residual, int32_t activation) {
   const int64_t pixels = h * w;
-  ic_layout_job_t job = {.src = src, .dst = dst, .residual = residual, .activation = activation};
+  ic_ukernel_info_t info;
+  ic_layout_job_t job = {.fn = ic_select_f32_transpose_ukernel(ic_active_isa(), &info),
+                         .src = src, .dst = dst, .residual = residual, .activation = activation};
   job.rows = src_layout == IC_LAYOUT_NCHW ? channels : pixels;
   job.cols = src_layout == IC_LAYOUT_NCHW ? pixels : channels;
   if (job.rows <= IC_LAYOUT_BAND_MAX) {
