@@ -440,8 +440,8 @@ typedef struct ic_f32_peak_args {
 typedef void (*ic_f32_peak_ukernel_fn)(const ic_f32_peak_args_t* args);
 
 /* ---------------------------------------------------------------------------------------------
- * f32 transpose (f32-transpose/): for r in [r0, r1), c in [c0, c1) of a rows x cols matrix
- *   dst[c * rows + r] = act(src[r * cols + c] + residual[c * rows + r])
+ * f32 transpose (f32-transpose/): for r in [r0, r1), c in [c0, c1)
+ *   dst[c * dst_stride + r] = act(src[r * src_stride + c] + residual[c * dst_stride + r])
  * (no residual: + 0; residual may be dst). An NCHW image is its [channels][pixels] matrix,
  * an NHWC one the transposed [pixels][channels]. Exact: the same bits on every ISA.
  * ------------------------------------------------------------------------------------------- */
@@ -449,9 +449,9 @@ typedef void (*ic_f32_peak_ukernel_fn)(const ic_f32_peak_args_t* args);
 typedef struct ic_f32_transpose_args {
   const float* src;
   float* dst;
-  const float* residual; /* NULL, or addressed like dst */
+  const float* residual;          /* NULL, or addressed like dst */
   int32_t activation;
-  int64_t rows, cols; /* of src */
+  int64_t src_stride, dst_stride; /* floats between rows of src, of dst */
   int64_t r0, r1, c0, c1;
 } ic_f32_transpose_args_t;
 

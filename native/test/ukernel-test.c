@@ -223,41 +223,44 @@ static void test_peak(const char* name, ic_f32_peak_ukernel_fn fn) {
             2.0 * lanes);
 }
 
-/* Transposes: random matrices around the 8/16/32 blocks, a random rectangle, with and without
- * a residual (separate or dst itself) and an activation; exact (one float add at most), and
- * nothing outside the rectangle written. */
+/* Transposes: random matrices around the 8/16/32 blocks, rows of src and dst a few floats
+ * apart beyond the matrix, a random rectangle, with and without a residual (separate or dst
+ * itself) and an activation; exact (one float add at most), and nothing outside the rectangle
+ * written. */
 static void test_transpose(const char* name, ic_f32_transpose_ukernel_fn fn) {
   static const int64_t sizes[] = {1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 40, 49, 64, 70};
   for (int iteration = 0; iteration < 200; iteration++) {
     const int64_t rows = sizes[rng_int(0, 14)], cols = sizes[rng_int(0, 14)];
+    const int64_t xs = cols + rng_int(0, 3), ds = rows + rng_int(0, 3); /* row strides */
     const int64_t r0 = rng_int(0, rows - 1), r1 = rng_int(r0 + 1, rows);
     const int64_t c0 = rng_int(0, cols - 1), c1 = rng_int(c0 + 1, cols);
     const int residual = (int)rng_int(0, 2); /* none, separate, dst itself */
     const int32_t activation = (int32_t)rng_int(0, 2);
-    test_set_problem("%s: %lldx%lld, rows [%lld, %lld), cols [%lld, %lld), residual %d, act %d",
-                     name, (long long)rows, (long long)cols, (long long)r0, (long long)r1,
-                     (long long)c0, (long long)c1, residual, (int)activation);
-    const size_t count = (size_t)(rows * cols);
-    float* src = xfloats(count);
-    float* res = xfloats(count);
-    float* dst = xfloats(count);
-    fill_uniform(src, count, -1, 1);
-    fill_uniform(res, count, -1, 1);
-    for (size_t i = 0; i < count; i++) dst[i] = residual == 2 ? res[i] : NAN;
+    test_set_problem("%s: %lldx%lld (strides %lld, %lld), rows [%lld, %lld), cols [%lld, %lld), "
+                     "residual %d, act %d", name, (long long)rows, (long long)cols, (long long)xs,
+                     (long long)ds, (long long)r0, (long long)r1, (long long)c0, (long long)c1,
+                     residual, (int)activation);
+    const size_t src_count = (size_t)(rows * xs), dst_count = (size_t)(cols * ds);
+    float* src = xfloats(src_count);
+    float* res = xfloats(dst_count);
+    float* dst = xfloats(dst_count);
+    fill_uniform(src, src_count, -1, 1);
+    fill_uniform(res, dst_count, -1, 1);
+    for (size_t i = 0; i < dst_count; i++) dst[i] = residual == 2 ? res[i] : NAN;
     const ic_f32_transpose_args_t args = {src, dst,
                                           residual == 1 ? res : residual == 2 ? dst : NULL,
-                                          activation, rows, cols, r0, r1, c0, c1};
+                                          activation, xs, ds, r0, r1, c0, c1};
     fn(&args);
     for (int64_t c = 0; c < cols; c++) {
-      for (int64_t r = 0; r < rows; r++) {
-        const float got = dst[c * rows + r];
+      for (int64_t r = 0; r < ds; r++) {
+        const float got = dst[c * ds + r];
         if (r >= r0 && r < r1 && c >= c0 && c < c1) {
           const float expected = ic_activate(
-              src[r * cols + c] + (residual != 0 ? res[c * rows + r] : 0.0f), activation);
+              src[r * xs + c] + (residual != 0 ? res[c * ds + r] : 0.0f), activation);
           CHECK_MSG(got == expected, "dst[%lld][%lld] = %.9g, expected %.9g", (long long)c,
                     (long long)r, (double)got, (double)expected);
         } else if (residual == 2) {
-          CHECK_MSG(got == res[c * rows + r], "dst[%lld][%lld] outside was written",
+          CHECK_MSG(got == res[c * ds + r], "dst[%lld][%lld] outside was written",
                     (long long)c, (long long)r);
         } else {
           CHECK_MSG(isnan(got), "dst[%lld][%lld] outside was written", (long long)c, (long long)r);

@@ -307,7 +307,9 @@ static void ic_interleaved(const ic_f32_dwconv2d_args_t* a) {
  * row ends and borders cost the pixel-vector paths masks and unaligned re-reads): IC_VL
  * channels at a time are transposed into a pixel-major tile (blocks of IC_VL x IC_VL in
  * registers), run through ic_row_runs (the borders as zero vectors), and transposed back with
- * the residual and activation. */
+ * the residual and activation. The transposes are written here rather than calls of the
+ * f32-transpose kernels: through those, 7x7x960 took 11 % longer (0.025 -> 0.028 ms on one
+ * thread, AVX2 0.036 -> 0.040). */
 enum { IC_TILE_PIXELS = 256 };
 
 static bool ic_transposed_fits(const ic_f32_dwconv2d_args_t* a) {

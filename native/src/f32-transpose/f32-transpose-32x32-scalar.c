@@ -14,14 +14,14 @@ void ic_f32_transpose_ukernel_32x32__scalar(const ic_f32_transpose_args_t* a) {
     for (int64_t ct = a->c0; ct < a->c1; ct += IC_TILE) {
       const int64_t ct1 = ic_min_i64(ct + IC_TILE, a->c1);
       for (int64_t c = ct; c < ct1; c++) {
-        float* dst = a->dst + c * a->rows;
+        float* dst = a->dst + c * a->dst_stride;
         if (plain) {
-          for (int64_t r = rt; r < rt1; r++) dst[r] = a->src[r * a->cols + c];
+          for (int64_t r = rt; r < rt1; r++) dst[r] = a->src[r * a->src_stride + c];
           continue;
         }
-        const float* res = a->residual != NULL ? a->residual + c * a->rows : NULL;
+        const float* res = a->residual != NULL ? a->residual + c * a->dst_stride : NULL;
         for (int64_t r = rt; r < rt1; r++) {
-          const float v = a->src[r * a->cols + c] + (res != NULL ? res[r] : 0.0f);
+          const float v = a->src[r * a->src_stride + c] + (res != NULL ? res[r] : 0.0f);
           dst[r] = ic_activate(v, a->activation);
         }
       }

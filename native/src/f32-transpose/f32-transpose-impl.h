@@ -19,13 +19,13 @@ IC_INLINE void ic_transpose_block(const ic_f32_transpose_args_t* a, int64_t r, i
   IC_V v[IC_VL];
   /* Constant indices into v throughout: it stays in registers. */
   IC_UNROLL for (int i = 0; i < IC_VL; i++) {
-    const float* p = a->src + (r + i) * a->cols + c;
+    const float* p = a->src + (r + i) * a->src_stride + c;
     v[i] = full ? IC_VLOAD(p) : i < nr ? IC_VMASKLOAD(p, cols) : IC_VZERO();
   }
   IC_TRANSPOSE(v);
   IC_UNROLL for (int j = 0; j < IC_VL; j++) {
     if (!full && j >= nc) break;
-    const int64_t at = (c + j) * a->rows + r;
+    const int64_t at = (c + j) * a->dst_stride + r;
     IC_V y = v[j];
     if (!plain) {
       if (a->residual != NULL) {
