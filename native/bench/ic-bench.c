@@ -365,7 +365,7 @@ static void usage(void) {
           "                [--no-check] [--cold] [--winograd] [--padding same|torch]\n"
           "--cold reads 128 MB before each timed run (caches cold, as inside a network); run it\n"
           "with INVCONV_SPIN_US=10000 so that the workers stay awake through that read\n"
-          "--winograd creates the convs with IC_CONV2D_WINOGRAD (3x3 stride 1, NHWC runs)\n"
+          "--winograd creates the convs with IC_CONV2D_WINOGRAD (3x3 stride 1)\n"
           "--padding torch pads (k - 1) / 2 on every side (PyTorch's models) instead of SAME\n");
   exit(2);
 }
