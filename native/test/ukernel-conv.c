@@ -297,8 +297,8 @@ static void test_dwconv_kernel(const char* name, ic_f32_dwconv2d_ukernel_fn fn) 
     k.bias = rng_bool(0.5), k.residual = rng_bool(0.5);
     run_conv_case(name, fn, true, &k);
   }
-  /* Small planes, 3x3 (AVX-512 transposes pixel-contiguous planes of up to 256 pixels into
-   * channel-contiguous tiles): stride 1 with up to 2 columns of padding each side (outputs of
+  /* Small planes, 3x3 (the SIMD kernels transpose pixel-contiguous planes of up to 256 pixels
+   * into channel-contiguous tiles): stride 1 with up to 2 columns of padding each side (outputs of
    * more than 256 pixels from inputs of fewer: 16x16 padded to 18x18), stride 2 with the
    * padding after (even sizes, out = in / 2); sizes around 16 pixels per vector and the
    * 256-pixel limit. A third of them channel-contiguous: rows as runs of up to 8 pixels. */
