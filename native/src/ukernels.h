@@ -117,6 +117,11 @@ typedef void (*ic_f32_conv2d_ukernel_fn)(const ic_f32_conv2d_args_t* args);
 typedef ic_f32_conv2d_args_t ic_f32_dwconv2d_args_t;
 typedef ic_f32_conv2d_ukernel_fn ic_f32_dwconv2d_ukernel_fn;
 
+/* Pixel-contiguous 3x3 planes of up to this many input pixels: the SIMD depthwise kernels
+ * transpose 16 (AVX2: 8) whole planes at a time into a channel-contiguous tile, so calls on
+ * such planes should cover whole planes and whole vectors of channels. */
+enum { IC_F32_DWCONV2D_TILE_PIXELS = 256 };
+
 /*
  * Prepared operands of the SIMD direct conv kernels (f32-conv/f32-conv2d-pack.c).
  *
@@ -183,7 +188,7 @@ static inline int64_t ic_f32_conv2d_shared_rows(int64_t out_w, int64_t row_float
   return rows > 1 ? rows : 1;
 }
 
-/* Depthwise weights for channel-contiguous images: [kh * kw][ceil(out_channels / 16) * 16],
+/* Depthwise weights as vectors over the output channels: [kh * kw][ceil(out_channels / 16) * 16],
  * zero-padded. */
 int64_t ic_f32_dwconv2d_packed_floats(int64_t out_channels, int64_t taps);
 void ic_f32_dwconv2d_pack_weights(int64_t out_channels, int64_t taps, const float* weights,

@@ -825,17 +825,23 @@ ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_
     /* Memory-bound and short: a quarter of the usual task work, so that a few dozen tasks
      * balance the threads. */
     const int64_t work = IC_CONV2D_TASK_WORK / 4;
-    const int64_t channel_block =
-        interleaved ? p->out_channels
-                    : ic_max_i64(1, work / ic_max_i64(1, ic_mul_saturate(
-                                                             taps, ic_mul_saturate(output.out_h,
-                                                                                   output.out_w))));
+    const int64_t plane_work =
+        ic_max_i64(1, ic_mul_saturate(taps, ic_mul_saturate(output.out_h, output.out_w)));
+    int64_t channel_block = interleaved ? p->out_channels : ic_max_i64(1, work / plane_work);
     const int64_t per_row = ic_mul_saturate(ic_mul_saturate(taps, output.out_w),
                                             ic_min_i64(channel_block, p->out_channels));
-    const int64_t rows = ic_max_i64(1, work / ic_max_i64(per_row, 1));
-    /* Whole blocks of four rows for the 3x3 row blocks of the planar kernels. */
-    ic_conv2d_tiling(&job.tiling, batch, p->out_channels, channel_block, output.out_h,
-                     rows >= 4 ? rows / 4 * 4 : rows, true /* depthwise: small weights */);
+    int64_t rows = ic_max_i64(1, work / ic_max_i64(per_row, 1));
+    rows = rows >= 4 ? rows / 4 * 4 : rows; /* whole 4-row blocks of the planar kernels */
+    if (!interleaved && in_h * in_w <= IC_F32_DWCONV2D_TILE_PIXELS) {
+      /* Small planes are transposed whole, 16 at a time: a task of some of their rows would
+       * transpose all of the input for them (7x7 planes cut 4 + 3 rows read each input plane
+       * twice). Whole planes, whole vectors of channels, and at least 8 tasks to balance. */
+      rows = output.out_h;
+      channel_block = ic_min_i64(channel_block / 16, ic_divide_round_up(p->out_channels, 8 * 16));
+      channel_block = ic_max_i64(1, channel_block) * 16;
+    }
+    ic_conv2d_tiling(&job.tiling, batch, p->out_channels, channel_block, output.out_h, rows,
+                     true /* depthwise: small weights */);
     ic_run_parallelize(&run, job.tiling.task_count, ic_conv2d_raw_task, &job);
   } else {
     /* Direct: the SIMD kernels need the packed image; shapes whose packed image would dwarf
