@@ -832,13 +832,17 @@ ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_
                                             ic_min_i64(channel_block, p->out_channels));
     int64_t rows = ic_max_i64(1, work / ic_max_i64(per_row, 1));
     rows = rows >= 4 ? rows / 4 * 4 : rows; /* whole 4-row blocks of the planar kernels */
-    if (!interleaved && in_h * in_w <= IC_F32_DWCONV2D_TILE_PIXELS) {
-      /* Small planes are transposed whole, 16 at a time: a task of some of their rows would
-       * transpose all of the input for them (7x7 planes cut 4 + 3 rows read each input plane
-       * twice). Whole planes, whole vectors of channels, and at least 8 tasks to balance. */
+    if (!interleaved && plane_work <= work) {
+      /* Whole planes, in at least 8 blocks of nearly equal channel counts (blocks of 37
+       * channels cut 192 into 5 and a 7). Small planes are transposed whole, 16 at a time:
+       * whole vectors of channels then, and never some rows of a plane, for which a task
+       * would transpose all of the input (7x7 planes cut 4 + 3 rows read each plane twice). */
+      const int64_t blocks = ic_max_i64(8, ic_divide_round_up(p->out_channels, channel_block));
+      channel_block = ic_divide_round_up(p->out_channels, blocks);
+      if (in_h * in_w <= IC_F32_DWCONV2D_TILE_PIXELS) {
+        channel_block = ic_divide_round_up(channel_block, 16) * 16;
+      }
       rows = output.out_h;
-      channel_block = ic_min_i64(channel_block / 16, ic_divide_round_up(p->out_channels, 8 * 16));
-      channel_block = ic_max_i64(1, channel_block) * 16;
     }
     ic_conv2d_tiling(&job.tiling, batch, p->out_channels, channel_block, output.out_h, rows,
                      true /* depthwise: small weights */);
