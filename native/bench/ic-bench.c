@@ -4,7 +4,7 @@
  *   ic-bench [--suite targets|resnet50|rednet50|mobilenetv2|separable|pool|all] [--threads N]
  *            [--isa scalar|avx2|avx512] [--layout nchw|nhwc] [--filter TEXT]
  *            [--min-time SECONDS] [--min-runs N] [--peak-seconds SECONDS] [--no-check]
- *            [--cold] [--winograd] [--padding same|torch]
+ *            [--cold] [--winograd] [--padding same|torch] [--residual]
  *
  * Every case runs through the public API (create, then run on the same buffers: caches are
  * warm, as in a network whose activations fit the L3), at least --min-runs times and for at
@@ -28,7 +28,9 @@
  * 224x224, RedNet-50's stem convs, MobileNetV2's depthwise and pointwise layers, and the three
  * target cases; and the pooling layers of those networks (suite pool: padding (k - 1) / 2 as
  * in PyTorch, no FLOPs, checked bit for bit against the scalar kernels, which the SIMD ones
- * match exactly).
+ * match exactly). --residual gives the convolutions a residual tensor of the output's shape,
+ * added before the activation (ResNet's last conv of each block), in the timed runs and the
+ * check; GB/s then counts it too.
  */
 #define _GNU_SOURCE /* pthread_setaffinity_np (core-round-trip.h) */
 #include <math.h>
@@ -148,6 +150,7 @@ typedef struct options {
   bool cold;
   int32_t conv_flags; /* IC_CONV2D_WINOGRAD with --winograd */
   bool torch_padding; /* --padding torch: (k - 1) / 2 on every side instead of SAME */
+  bool residual;      /* --residual: convolutions add a residual tensor */
 } options_t;
 
 /* --cold: reads a buffer far larger than the caches before each timed run, so that the run
@@ -263,8 +266,9 @@ static op_t op_create(const bench_case_t* c, const tensors_t* t, bool with_bias,
   return op;
 }
 
+/* residual: NULL, or y_count floats added before the activation (convolutions only). */
 static void op_run(const op_t* op, ic_context_t* context, int32_t layout, const float* x,
-                   size_t x_count, float* y, size_t y_count) {
+                   size_t x_count, const float* residual, float* y, size_t y_count) {
   const bench_case_t* c = op->c;
   ic_status_t status = IC_STATUS_SUCCESS;
   if (c->op == OP_MAXPOOL || c->op == OP_AVGPOOL) {
@@ -275,7 +279,8 @@ static void op_run(const op_t* op, ic_context_t* context, int32_t layout, const 
                                         x_count * sizeof(float), y, y_count * sizeof(float));
   } else if (c->op == OP_CONV) {
     status = ic_conv2d_run(op->conv, context, layout, 1, c->h, c->w, x, x_count * sizeof(float),
-                           NULL, 0, y, y_count * sizeof(float));
+                           residual, residual != NULL ? y_count * sizeof(float) : 0, y,
+                           y_count * sizeof(float));
   } else {
     status = ic_separable_conv2d_run(op->separable, context, layout, 1, c->h, c->w, x,
                                      x_count * sizeof(float), y, y_count * sizeof(float));
@@ -299,15 +304,16 @@ static void op_destroy(op_t* op) {
 /* Returns the number of elements out of tolerance; *worst_out receives the largest
  * |error| / magnitude (SPEC 3 allows 1e-5 plus an absolute term), 0 for pools. */
 static size_t check_case(const bench_case_t* c, const tensors_t* t, ic_context_t* context,
-                         int32_t layout, const float* x, size_t x_count, const float* y,
-                         size_t y_count, ic_isa_t isa, bool torch_padding, double* worst_out) {
+                         int32_t layout, const float* x, size_t x_count, const float* residual,
+                         const float* y, size_t y_count, ic_isa_t isa, bool torch_padding,
+                         double* worst_out) {
   *worst_out = 0.0;
   /* The scalar result. */
   ic_set_max_isa(IC_ISA_SCALAR);
   op_t scalar = op_create(c, t, true, IC_ACTIVATION_RELU, IC_ACTIVATION_RELU, 0, torch_padding);
   ic_set_max_isa(isa);
   float* expected = alloc_floats(y_count);
-  op_run(&scalar, context, layout, x, x_count, expected, y_count);
+  op_run(&scalar, context, layout, x, x_count, residual, expected, y_count);
   op_destroy(&scalar);
   if (is_pool(c->op)) {
     /* The SIMD pooling kernels give the scalar kernels' bits. */
@@ -330,10 +336,11 @@ static size_t check_case(const bench_case_t* c, const tensors_t* t, ic_context_t
   abs_t.dw = t->dw != NULL ? absolute(t->dw, t->dw_count) : NULL;
   abs_t.dw_bias = t->dw_bias != NULL ? absolute(t->dw_bias, (size_t)(c->in_c * c->multiplier)) : NULL;
   float* abs_x = absolute(x, x_count);
+  float* abs_residual = residual != NULL ? absolute(residual, y_count) : NULL;
   float* magnitude = alloc_floats(y_count);
   op_t abs_op =
       op_create(c, &abs_t, true, IC_ACTIVATION_NONE, IC_ACTIVATION_NONE, 0, torch_padding);
-  op_run(&abs_op, context, layout, abs_x, x_count, magnitude, y_count);
+  op_run(&abs_op, context, layout, abs_x, x_count, abs_residual, magnitude, y_count);
   op_destroy(&abs_op);
   size_t bad = 0;
   double worst = 0.0;
@@ -351,7 +358,7 @@ static size_t check_case(const bench_case_t* c, const tensors_t* t, ic_context_t
     if (m > 0 && error / m > worst) worst = error / m;
   }
   *worst_out = worst;
-  free(expected), free(magnitude), free(abs_x);
+  free(expected), free(magnitude), free(abs_x), free(abs_residual);
   free(abs_t.w), free(abs_t.bias), free(abs_t.dw), free(abs_t.dw_bias);
   return bad;
 }
@@ -363,15 +370,17 @@ static void usage(void) {
           "                [--isa scalar|avx2|avx512] [--layout nchw|nhwc] [--filter TEXT]\n"
           "                [--min-time SECONDS] [--min-runs N] [--peak-seconds SECONDS]\n"
           "                [--no-check] [--cold] [--winograd] [--padding same|torch]\n"
+          "                [--residual]\n"
           "--cold reads 128 MB before each timed run (caches cold, as inside a network); run it\n"
           "with INVCONV_SPIN_US=10000 so that the workers stay awake through that read\n"
           "--winograd creates the convs with IC_CONV2D_WINOGRAD (3x3 stride 1)\n"
-          "--padding torch pads (k - 1) / 2 on every side (PyTorch's models) instead of SAME\n");
+          "--padding torch pads (k - 1) / 2 on every side (PyTorch's models) instead of SAME\n"
+          "--residual adds a residual tensor to the convolutions' output (ResNet's block ends)\n");
   exit(2);
 }
 
 static options_t parse(int argc, char** argv) {
-  options_t o = {"all", NULL, 2, -1, IC_LAYOUT_NCHW, 0.3, 0.5, 30, true, false, 0, false};
+  options_t o = {"all", NULL, 2, -1, IC_LAYOUT_NCHW, 0.3, 0.5, 30, true, false, 0, false, false};
   for (int i = 1; i < argc; i++) {
     const char* a = argv[i];
     const char* v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -385,6 +394,10 @@ static options_t parse(int argc, char** argv) {
     }
     if (strcmp(a, "--winograd") == 0) {
       o.conv_flags |= IC_CONV2D_WINOGRAD;
+      continue;
+    }
+    if (strcmp(a, "--residual") == 0) {
+      o.residual = true;
       continue;
     }
     if (v == NULL) usage();
@@ -441,9 +454,10 @@ int main(int argc, char** argv) {
     fprintf(stderr, "ic-bench: no bandwidth (%s); %% of bandwidth left out\n", ic_last_error());
     bandwidth = 0.0;
   }
-  printf("# invconv %s, ISA %s (detected %s), %d threads, layout %s, batch 1, fp32, %s caches\n",
+  printf("# invconv %s, ISA %s (detected %s), %d threads, layout %s, batch 1, fp32, %s caches%s\n",
          ic_version_string(), ic_isa_name(isa), ic_isa_name(ic_detected_isa()), (int)o.threads,
-         o.layout == IC_LAYOUT_NHWC ? "nhwc" : "nchw", o.cold ? "cold (--cold)" : "warm");
+         o.layout == IC_LAYOUT_NHWC ? "nhwc" : "nchw", o.cold ? "cold (--cold)" : "warm",
+         o.residual ? ", convolutions with a residual" : "");
   printf("# measured peak %.1f GFLOP/s (ic_measure_peak_gflops, %.2f s), memory bandwidth %.1f "
          "GB/s (ic_measure_bandwidth_gbps: copy, read + written); times: median of >= %d runs "
          "and >= %.2f s\n", peak, o.peak_seconds, bandwidth, o.min_runs, o.min_time);
@@ -485,17 +499,18 @@ int main(int argc, char** argv) {
     t.bias = random_floats((size_t)c->out_c);
     float* x = random_floats(x_count);
     float* y = alloc_floats(y_count);
+    float* residual = o.residual && c->op == OP_CONV ? random_floats(y_count) : NULL;
 
     op_t op = op_create(c, &t, true, IC_ACTIVATION_RELU, IC_ACTIVATION_RELU, o.conv_flags,
                         o.torch_padding);
-    op_run(&op, context, o.layout, x, x_count, y, y_count);
+    op_run(&op, context, o.layout, x, x_count, residual, y, y_count);
     size_t bad = 0;
     double worst = 0.0;
     if (o.check) {
-      bad = check_case(c, &t, context, o.layout, x, x_count, y, y_count, isa, o.torch_padding,
-                       &worst);
+      bad = check_case(c, &t, context, o.layout, x, x_count, residual, y, y_count, isa,
+                       o.torch_padding, &worst);
     }
-    op_run(&op, context, o.layout, x, x_count, y, y_count); /* second warm-up */
+    op_run(&op, context, o.layout, x, x_count, residual, y, y_count); /* second warm-up */
 
     size_t capacity = 1024, runs = 0;
     double* times = malloc(capacity * sizeof(double));
@@ -503,7 +518,7 @@ int main(int argc, char** argv) {
     while (runs < (size_t)o.min_runs || now_seconds() - start < o.min_time) {
       if (o.cold) evict_caches();
       const double t0 = now_seconds();
-      op_run(&op, context, o.layout, x, x_count, y, y_count);
+      op_run(&op, context, o.layout, x, x_count, residual, y, y_count);
       const double elapsed = now_seconds() - t0;
       if (runs == capacity) {
         capacity *= 2;
@@ -514,7 +529,9 @@ int main(int argc, char** argv) {
     qsort(times, runs, sizeof(double), compare_doubles);
     const double median = times[runs / 2], p10 = times[runs / 10], p90 = times[runs * 9 / 10];
     const double gflops = flops / median * 1e-9;
-    const double gbytes = 4.0 * ((double)x_count + (double)y_count + weight_floats) / median * 1e-9;
+    const double residual_floats = residual != NULL ? (double)y_count : 0.0;
+    const double gbytes =
+        4.0 * ((double)x_count + (double)y_count + residual_floats + weight_floats) / median * 1e-9;
     char shape[64], spread[32], percent[16], rate[16];
     snprintf(shape, sizeof shape, "%lldx%lldx%lld>%lld k%lld s%lld%s", (long long)c->in_c,
              (long long)c->h, (long long)c->w, (long long)c->out_c, (long long)c->k,
@@ -548,7 +565,7 @@ int main(int argc, char** argv) {
     fflush(stdout);
     if (bad) failures++;
     op_destroy(&op);
-    free(times), free(x), free(y), free(t.w), free(t.bias), free(t.dw), free(t.dw_bias);
+    free(times), free(x), free(y), free(residual), free(t.w), free(t.bias), free(t.dw), free(t.dw_bias);
   }
   ic_context_destroy(context);
   if (failures) fprintf(stderr, "ic-bench: %d case(s) failed their check\n", failures);
