@@ -38,7 +38,8 @@ final class Bench {
                 --suite S[,S]    %s, all (default: all)
                 --case PROBLEM   a problem string instead of suites, e.g. mb1ic64ih56oc64kh3sh1ph1,
                                  g32mb1ic32ih112oc32kh3sh1ph1, sep_mb1ic32ih112oc16kh3sh1ph1,
-                                 inv_mb1ic64ih56kh7sh1gc16r4 (repeatable)
+                                 inv_mb1ic64ih56kh7sh1gc16r4, or a model case: resnet50_mb1ih224
+                                 (repeatable)
                 --quick          short warm-up and timing, for a first run
                 --seconds S      timed seconds per case (default 1, --quick 0.15)
                 --compare-java   also time the plain-Java reference on every case (slow: seconds per
@@ -126,8 +127,10 @@ final class Bench {
         /** The selected suites; {@code --case} problems form one suite named "cases". */
         List<Suite> selectedSuites() {
             if (!cases.isEmpty()) {
-                List<OperatorCase> parsed = cases.stream().map(c -> OperatorCase.of(c, 1)).toList();
-                return List.of(new Suite("cases", "problem strings from --case", () -> parsed));
+                List<BenchCase> parsed = cases.stream()
+                        .map(c -> ModelCase.isName(c) ? (BenchCase) ModelCase.parse(c) : OperatorCase.of(c, 1))
+                        .toList();
+                return List.of(new Suite("cases", "problem strings and model cases from --case", () -> parsed));
             }
             return Suites.select(suites);
         }

@@ -177,6 +177,29 @@ class BenchTest {
         assertEquals("rednet50_mb1ih64", models.get(2).checkVariant().name()); // the self-check runs at 64x64
         assertThrows(IllegalArgumentException.class, () -> new ModelCase("resnet51", 224));
         assertThrows(IllegalArgumentException.class, () -> new ModelCase("resnet50", 16));
+        for (BenchCase model : models) {
+            assertEquals(model, ModelCase.parse(model.name())); // the names the peers print parse back
+        }
+        assertEquals(new ModelCase("rednet26", 96), ModelCase.parse("rednet26_mb1ih96"));
+        for (String bad : List.of("resnet51_mb1ih224", "resnet50_mb1ih16", "resnet50_mb2ih224", "resnet50")) {
+            assertThrows(IllegalArgumentException.class, () -> ModelCase.parse(bad), bad);
+        }
+    }
+
+    /** --case takes model case names too, so that one model can be timed alone (head-to-head.sh). */
+    @Test
+    void aCaseOptionRunsAModelByItsName() {
+        Run r = run("bench", "--case", "rednet26_mb1ih64", "--case", "mb1ic3ih9oc4kh3sh1ph1", "--list");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(List.of("rednet26_mb1ih64", "mb1ic3ih9oc4kh3sh1ph1"),
+                r.out().lines().filter(l -> !l.startsWith("#")).toList());
+        Run timed = run("bench", "--case", "rednet26_mb1ih64", "--quick");
+        assertEquals(0, timed.code(), timed.err());
+        assertTrue(timed.out().contains("rednet26_mb1ih64"), timed.out());
+        assertTrue(timed.out().contains(" ok "), timed.out());
+        Run bad = run("bench", "--case", "resnet51_mb1ih224");
+        assertEquals(2, bad.code(), bad.out());
+        assertTrue(bad.err().contains("resnet51"), bad.err());
     }
 
     /** The whole models path on a small input: built, timed, checked against the plain-Java network. */

@@ -16,6 +16,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.SplittableRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A whole network (suite {@code models}): one forward pass at batch 1 with seeded random
@@ -45,6 +47,29 @@ public record ModelCase(String model, long size, Conv2d.Algorithm algorithm) imp
         if (size < 32) {
             throw new IllegalArgumentException("model input size " + size + " must be at least 32 (five stride-2 stages)");
         }
+    }
+
+    /** A model case's name, as the peers read it: model, batch (1), input height (= width). */
+    private static final Pattern NAME = Pattern.compile("([a-z]+\\d+)_mb1ih(\\d{1,5})");
+
+    /** Whether {@code text} has the form of a model case name ({@code resnet50_mb1ih224}). */
+    public static boolean isName(String text) {
+        return NAME.matcher(text).matches();
+    }
+
+    /**
+     * The case {@link #name()} names, e.g. {@code rednet50_mb1ih224}.
+     *
+     * @throws IllegalArgumentException if it is not such a name, or names no model of
+     *                                  {@link Models#NAMES} or too small an input
+     */
+    public static ModelCase parse(String text) {
+        Matcher m = NAME.matcher(text);
+        if (!m.matches()) {
+            throw new IllegalArgumentException("'" + text + "' is not a model case name (MODEL_mb1ihSIZE, e.g. "
+                    + "resnet50_mb1ih224)");
+        }
+        return new ModelCase(m.group(1), Long.parseLong(m.group(2)));
     }
 
     /** ResNet-50 and RedNet-26/50 at 224×224: the models suite. */

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# invconv against ONNX Runtime Java on whole networks, in alternating rounds: each round times
+# every case in invconv (./invconv bench --case) and in ORT Java (OrtBench), each in its own
+# process, the two in turn and the order swapped every round. On a shared machine the speed
+# drifts by 10-20 % within minutes (see docs/BENCHMARKS.md, The machine); one run of each,
+# minutes apart, can show either side ahead. Rounds side by side show how often each is.
+#
+#   benchmarks/head-to-head.sh [--rounds N] [--seconds S] [--threads N] [--winograd]
+#                              [--models-dir DIR] [--out DIR] [CASE...]
+#
+#   CASE          model cases (default: resnet50_mb1ih224 rednet50_mb1ih224)
+#   --rounds      rounds (default 5); --seconds: timed seconds per case and side (default 3)
+#   --winograd    invconv builds the models' 3x3 stride-1 convolutions with Winograd
+#   --models-dir  the ONNX graphs (a run-all.sh result's onnx/); without it PyTorch (Debian
+#                 python3-torch) exports them into the output directory first
+#
+# Prints a markdown table: each round's medians (ms) and ORT / invconv (above 1: invconv is
+# faster), then per case the median of each side's medians, the median ratio and the rounds
+# invconv won. Results go to benchmarks/target/results/head-to-head-<date>/ (or --out).
+set -euo pipefail
+root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+rounds=5 seconds=3 threads=2 winograd="" models_dir="" out="" cases=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --winograd) winograd="--winograd"; shift ;;
+    --models-dir) models_dir=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "head-to-head: unknown option $1" >&2; exit 2 ;;
+    *) cases+=("$1"); shift ;;
+  esac
+done
+[ ${#cases[@]} -gt 0 ] || cases=(resnet50_mb1ih224 rednet50_mb1ih224)
+for c in "${cases[@]}"; do
+  [[ "$c" =~ ^(resnet|rednet)[0-9]+_mb1ih[0-9]+$ ]] || { echo "head-to-head: $c is not a model case" >&2; exit 2; }
+done
+out=${out:-$root/benchmarks/target/results/head-to-head-$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$out"
+python=/usr/bin/python3  # Debian's python3-torch lives in the system interpreter
+[ -x "$python" ] || python=python3
+log() { echo "head-to-head: $*" >&2; }
+
+printf '%s\n' "${cases[@]}" > "$out/cases.txt"
+if [ -z "$models_dir" ]; then
+  models_dir="$out/onnx"
+  "$python" -c 'import torch' 2>/dev/null || { log "no --models-dir and no PyTorch to export the models"; exit 1; }
+  log "PyTorch: exporting ${cases[*]} to ONNX ($models_dir)"
+  OMP_NUM_THREADS=$threads "$python" "$root/benchmarks/peers/torch_bench.py" --threads "$threads" \
+      --cases "$out/cases.txt" --export-onnx "$models_dir" --export-only > "$out/onnx-export.txt" 2>&1 \
+      || { log "ONNX export failed (see $out/onnx-export.txt)"; exit 1; }
+fi
+jar="$root/benchmarks/target/benchmarks.jar"
+if [ ! -f "$jar" ]; then
+  log "building $jar"
+  (cd "$root" && mvn -B -q -DskipTests package -pl benchmarks -am) >&2
+fi
+java=$("$root/tools/find-jdk.sh")
+case_args=()
+for c in "${cases[@]}"; do case_args+=(--case "$c"); done
+
+{
+  echo "date: $(date -Is)  threads: $threads  seconds: $seconds  rounds: $rounds  invconv: ${winograd:-direct}"
+  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+} > "$out/machine.txt"
+invconv_round() {
+  "$root/invconv" --threads "$threads" bench "${case_args[@]}" --seconds "$seconds" $winograd \
+      --json "$out/invconv-$1.json" > "$out/invconv-$1.txt"
+}
+ort_round() {
+  "$java" --enable-native-access=ALL-UNNAMED -cp "$jar" dev.invconv.benchmarks.OrtBench \
+      --threads "$threads" --seconds "$seconds" --models-dir "$models_dir" "${cases[@]}" > "$out/ort-$1.tsv"
+}
+for r in $(seq 1 "$rounds"); do
+  log "round $r of $rounds"
+  if [ $((r % 2)) -eq 1 ]; then invconv_round "$r"; ort_round "$r"; else ort_round "$r"; invconv_round "$r"; fi
+done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"
+
+"$python" - "$out" "$rounds" "${cases[@]}" <<'EOF' | tee "$out/summary.md"
+import json, statistics, sys
+out, rounds, cases = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+def invconv(r):
+    with open(f"{out}/invconv-{r}.json") as f:
+        return {o["name"]: o["median_ms"] for o in json.load(f)}
+def ort(r):
+    medians = {}
+    with open(f"{out}/ort-{r}.tsv") as f:
+        for line in f:
+            fields = line.rstrip("\n").split("\t")
+            if line.startswith("#") or len(fields) < 2: continue
+            try: medians[fields[0]] = float(fields[1])
+            except ValueError: pass  # n/a: the reason is in the file
+    return medians
+print(open(f"{out}/machine.txt").read().strip().replace("\n", "; "), "\n")
+print("| round | case | invconv ms | ORT Java ms | ORT / invconv |")
+print("|---:|---|---:|---:|---:|")
+rows = {c: [] for c in cases}
+for r in range(1, rounds + 1):
+    a, b = invconv(r), ort(r)
+    for c in cases:
+        x, y = a.get(c), b.get(c)
+        if x is None or y is None:
+            print(f"| {r} | {c} | {x if x else 'n/a'} | {y if y else 'n/a'} | - |")
+            continue
+        rows[c].append((x, y))
+        print(f"| {r} | {c} | {x:.2f} | {y:.2f} | {y / x:.2f} |")
+print("\n| case | invconv ms (median of rounds) | ORT Java ms | median ORT / invconv | rounds invconv faster |")
+print("|---|---:|---:|---:|---:|")
+for c in cases:
+    if not rows[c]:
+        print(f"| {c} | n/a | n/a | - | - |"); continue
+    xs, ys = [x for x, _ in rows[c]], [y for _, y in rows[c]]
+    ratio = statistics.median(y / x for x, y in rows[c])
+    wins = sum(1 for x, y in rows[c] if x < y)
+    print(f"| {c} | {statistics.median(xs):.2f} | {statistics.median(ys):.2f} | {ratio:.2f} | {wins} of {len(rows[c])} |")
+EOF
+log "results in $out"
