@@ -565,7 +565,8 @@ int main(int argc, char** argv) {
     fflush(stdout);
     if (bad) failures++;
     op_destroy(&op);
-    free(times), free(x), free(y), free(residual), free(t.w), free(t.bias), free(t.dw), free(t.dw_bias);
+    free(times), free(x), free(y), free(residual);
+    free(t.w), free(t.bias), free(t.dw), free(t.dw_bias);
   }
   ic_context_destroy(context);
   if (failures) fprintf(stderr, "ic-bench: %d case(s) failed their check\n", failures);
