@@ -274,6 +274,7 @@ typedef struct ic_nchwc_job {
   atomic_int* x_flags;     /* module: [batch][tiles][blocks] */
   float* thread_scratch;
   int64_t thread_floats;
+  int64_t threads; /* the context's: thread indices are [0, threads) */
 } ic_nchwc_job_t;
 
 static float* ic_packed_row(const ic_nchwc_job_t* job, int64_t n, int64_t b, int64_t iy) {
@@ -531,13 +532,25 @@ static bool ic_all_done(atomic_int* flags, int64_t count) {
   return true;
 }
 
+/* The unit a thread tries first of `count` units of a tile's X' or T; it goes on from there,
+ * wrapping around. When tasks share tiles (small images: their groups are split over tasks),
+ * each thread starts at its own share of the units, so that the threads do not race through
+ * the same flags (a failed claim moves the flags' cache line between the cores): 14x14x512
+ * stride 2 0.163-0.169 -> 0.135-0.138 ms, 7x7x512 0.132-0.136 -> 0.123-0.126. Tasks that own
+ * their tiles start at 0. */
+static int64_t ic_first_unit(const ic_nchwc_job_t* job, int64_t count, uint32_t thread_index) {
+  return job->runs.part_runs == 1 ? 0 : (int64_t)thread_index * count / job->threads;
+}
+
 /* Claims and does the free X' units of tile t, then (once X' is complete) its free T units.
  * Never waits while it holds a claim. */
-static void ic_help_features(const ic_nchwc_job_t* job, int64_t n, int64_t t) {
+static void ic_help_features(const ic_nchwc_job_t* job, int64_t n, int64_t t,
+                             uint32_t thread_index) {
   atomic_int* x_flags = job->x_flags + (n * job->tiles + t) * job->blocks;
   atomic_int* t_flags = job->t_flags + (n * job->tiles + t) * job->t_chunks;
   if (!job->planar_features) {
-    for (int64_t b = 0; b < job->blocks; b++) {
+    const int64_t first = ic_first_unit(job, job->blocks, thread_index);
+    for (int64_t i = 0, b = first; i < job->blocks; i++, b = b + 1 == job->blocks ? 0 : b + 1) {
       if (ic_claim(&x_flags[b])) {
         ic_module_pool(job, n, t, b);
         ic_publish(&x_flags[b]);
@@ -545,7 +558,9 @@ static void ic_help_features(const ic_nchwc_job_t* job, int64_t n, int64_t t) {
     }
     if (!ic_all_done(x_flags, job->blocks)) return;
   }
-  for (int64_t chunk = 0; chunk < job->t_chunks; chunk++) {
+  const int64_t first = ic_first_unit(job, job->t_chunks, thread_index);
+  for (int64_t i = 0, chunk = first; i < job->t_chunks;
+       i++, chunk = chunk + 1 == job->t_chunks ? 0 : chunk + 1) {
     if (ic_claim(&t_flags[chunk])) {
       ic_module_reduce(job, n, t, chunk);
       ic_publish(&t_flags[chunk]);
@@ -554,13 +569,14 @@ static void ic_help_features(const ic_nchwc_job_t* job, int64_t n, int64_t t) {
 }
 
 /* T of tile t complete: helps, waits for X', helps again, waits for T. */
-static void ic_ensure_features(const ic_nchwc_job_t* job, int64_t n, int64_t t) {
+static void ic_ensure_features(const ic_nchwc_job_t* job, int64_t n, int64_t t,
+                               uint32_t thread_index) {
   atomic_int* x_flags = job->x_flags + (n * job->tiles + t) * job->blocks;
   atomic_int* t_flags = job->t_flags + (n * job->tiles + t) * job->t_chunks;
   if (!job->planar_features) {
     for (int64_t b = 0; b < job->blocks; b++) ic_wait_done(&x_flags[b]);
   }
-  ic_help_features(job, n, t);
+  ic_help_features(job, n, t, thread_index);
   for (int64_t chunk = 0; chunk < job->t_chunks; chunk++) ic_wait_done(&t_flags[chunk]);
 }
 
@@ -579,7 +595,7 @@ static void ic_module_tile_group(const ic_nchwc_job_t* job, int64_t n, int64_t t
   float* kernels = job->thread_scratch + (int64_t)thread_index * job->thread_floats;
   float* out_tile = kernels + taps * tile;
 
-  ic_help_features(job, n, t);
+  ic_help_features(job, n, t, thread_index);
   const int64_t b0 = g * (s->group_channels / block), b1 = b0 + s->group_channels / block;
   const int64_t reach = (s->kernel_size - 1) * s->dilation + 1;
   ic_ensure_rows(job, n, b0, b1, y0 * s->stride - s->padding,
@@ -589,9 +605,9 @@ static void ic_module_tile_group(const ic_nchwc_job_t* job, int64_t n, int64_t t
   for (int64_t next = t + 1; next < ic_min_i64(t + 3, job->tiles) &&
                              !ic_all_done(t_flags, job->t_chunks);
        next++) {
-    ic_help_features(job, n, next);
+    ic_help_features(job, n, next, thread_index);
   }
-  ic_ensure_features(job, n, t);
+  ic_ensure_features(job, n, t, thread_index);
 
   /* The group's K*K weights for the tile's pixels, tap-major: [taps][tile]. */
   const ic_f32_involgen_args_t span = {
@@ -643,6 +659,7 @@ static ic_status_t ic_module_pass(const ic_invol_nchwc_t* path,
       .src_strides = ic_layout_strides(layout, shape->channels, in_h, in_w),
       .dst_strides = ic_layout_strides(layout, shape->channels, out_h, out_w),
       .planar_features = layout == IC_LAYOUT_NCHW && shape->stride == 1,
+      .threads = threads,
   };
   /* Tiles of about 128 output pixels: the group's kernels for them stay in L1/L2. */
   job.tile_rows = ic_min_i64(ic_max_i64(128 / out_w, 1), out_h);
