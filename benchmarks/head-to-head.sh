@@ -79,21 +79,16 @@ for r in $(seq 1 "$rounds"); do
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"
 
-"$python" - "$out" "$rounds" "${cases[@]}" <<'EOF' | tee "$out/summary.md"
+"$python" - "$root/benchmarks/peers" "$out" "$rounds" "${cases[@]}" <<'EOF' | tee "$out/summary.md"
 import json, statistics, sys
-out, rounds, cases = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+sys.path.insert(0, sys.argv[1])
+from collect import read_peer  # run-all.sh's reader of the peers' tab-separated output
+out, rounds, cases = sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 def invconv(r):
     with open(f"{out}/invconv-{r}.json") as f:
         return {o["name"]: o["median_ms"] for o in json.load(f)}
 def ort(r):
-    medians = {}
-    with open(f"{out}/ort-{r}.tsv") as f:
-        for line in f:
-            fields = line.rstrip("\n").split("\t")
-            if line.startswith("#") or len(fields) < 2: continue
-            try: medians[fields[0]] = float(fields[1])
-            except ValueError: pass  # n/a: the reason is in the file
-    return medians
+    return read_peer(f"{out}/ort-{r}.tsv")[0] or {}  # n/a cases: None (the reason is in the file)
 print(open(f"{out}/machine.txt").read().strip().replace("\n", "; "), "\n")
 print("| round | case | invconv ms | ORT Java ms | ORT / invconv |")
 print("|---:|---|---:|---:|---:|")
