@@ -39,24 +39,18 @@ for c in "${cases[@]}"; do
 done
 out=${out:-$root/benchmarks/target/results/head-to-head-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
-python=/usr/bin/python3  # Debian's python3-torch lives in the system interpreter
-[ -x "$python" ] || python=python3
 log() { echo "head-to-head: $*" >&2; }
+. "$root/benchmarks/common.sh"
 
 printf '%s\n' "${cases[@]}" > "$out/cases.txt"
 if [ -z "$models_dir" ]; then
   models_dir="$out/onnx"
   "$python" -c 'import torch' 2>/dev/null || { log "no --models-dir and no PyTorch to export the models"; exit 1; }
   log "PyTorch: exporting ${cases[*]} to ONNX ($models_dir)"
-  OMP_NUM_THREADS=$threads "$python" "$root/benchmarks/peers/torch_bench.py" --threads "$threads" \
-      --cases "$out/cases.txt" --export-onnx "$models_dir" --export-only > "$out/onnx-export.txt" 2>&1 \
+  export_onnx "$out/cases.txt" "$models_dir" "$threads" > "$out/onnx-export.txt" 2>&1 \
       || { log "ONNX export failed (see $out/onnx-export.txt)"; exit 1; }
 fi
-jar="$root/benchmarks/target/benchmarks.jar"
-if [ ! -f "$jar" ]; then
-  log "building $jar"
-  (cd "$root" && mvn -B -q -DskipTests package -pl benchmarks -am) >&2
-fi
+jar=$(benchmarks_jar)
 java=$("$root/tools/find-jdk.sh")
 case_args=()
 for c in "${cases[@]}"; do case_args+=(--case "$c"); done

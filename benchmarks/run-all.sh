@@ -34,9 +34,8 @@ while [ $# -gt 0 ]; do
 done
 out=${out:-$root/benchmarks/target/results/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
-python=/usr/bin/python3  # Debian's python3-torch lives in the system interpreter
-[ -x "$python" ] || python=python3
 log() { echo "run-all: $*" >&2; }
+. "$root/benchmarks/common.sh"
 
 {
   echo "date:    $(date -Is)"
@@ -74,8 +73,7 @@ if "$python" -c 'import torch' 2>/dev/null; then
       --cases "$out/cases.txt" > "$out/torch.tsv" || log "torch_bench reported errors (see torch.tsv)"
   if [ "$models" -gt 0 ]; then
     log "PyTorch: exporting $models model(s) to ONNX for ORT Java ($out/onnx)"
-    OMP_NUM_THREADS=$threads "$python" "$root/benchmarks/peers/torch_bench.py" --threads "$threads" \
-        --cases "$out/cases.txt" --export-onnx "$out/onnx" --export-only > "$out/onnx-export.txt" 2>&1 \
+    export_onnx "$out/cases.txt" "$out/onnx" "$threads" > "$out/onnx-export.txt" 2>&1 \
         || log "ONNX export reported errors (see onnx-export.txt); ORT Java reports those models n/a"
   fi
 else
@@ -83,11 +81,7 @@ else
   if [ "$models" -gt 0 ]; then log "no ONNX models without PyTorch: ORT Java reports the model cases n/a"; fi
 fi
 
-jar="$root/benchmarks/target/benchmarks.jar"
-if [ ! -f "$jar" ]; then
-  log "building $jar"
-  (cd "$root" && mvn -B -q -DskipTests package -pl benchmarks -am) >&2
-fi
+jar=$(benchmarks_jar)
 java=$("$root/tools/find-jdk.sh")
 log "ONNX Runtime Java"
 "$java" --enable-native-access=ALL-UNNAMED -cp "$jar" dev.invconv.benchmarks.OrtBench --threads "$threads" $quick \
