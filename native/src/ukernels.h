@@ -104,6 +104,7 @@ typedef struct ic_f32_conv2d_args {
    *                   ic_f32_dwconv2d_pack_weights() (without it channel-contiguous images
    *                   take the scalar kernel)
    *   packed_src      direct: rows [0, packing.rows) of ic_f32_conv2d_pack_src() of the image
+   *                   (src and src_stride too: the columns read in place come from there)
    *   scratch         direct: ic_f32_conv2d_scratch_floats() floats of this call's own */
   const float* packed_weights;
   const float* packed_src;
@@ -140,7 +141,11 @@ enum { IC_F32_DWCONV2D_TILE_PIXELS = 256 };
  * channels, channel f = kw * group_in + c of packed column x holding
  * x[g * group_in + c][r - pad_top][x * stride_w - pad_left + kw * dilation_w]; the kernels then
  * see taps_w = 1 column of `channels` = kernel_w * group_in channels (col_step 1), and the
- * weights' [kh][kw][c] order is already [kh][f].
+ * weights' [kh][kw][c] order is already [kh][f]. In a channel-contiguous image of one group
+ * without column dilation (a network's NHWC stem) the lanes of a packed column are `channels`
+ * consecutive floats of the image row: a kernel reads its tiles of columns whose windows lie
+ * inside the image from src itself (ic_f32_conv2d_in_place_columns), and the packing leaves
+ * out the columns no other tile reads.
  */
 typedef struct ic_f32_conv2d_packing {
   int64_t group_in, group_out;
@@ -165,7 +170,20 @@ void ic_f32_conv2d_pack_weights(const ic_conv2d_geometry_t* geometry,
                                 const ic_f32_conv2d_packing_t* packing, const float* weights,
                                 float* packed);
 
-/* Packs rows [r0, r1) of every plane of the packed source from an image in any layout. */
+/* The widest tile of output columns of any direct kernel. */
+enum { IC_F32_CONV2D_MAX_TILE_W = 16 };
+
+/* True for a folded packing of an image with strides `src_stride` whose packed columns are
+ * runs of the image's rows (see above); [*lo, *hi) are then the columns whose windows lie inside
+ * the image. A kernel reads a tile of columns [x, x + w) in place when lo <= x and x + w <= hi;
+ * the packing leaves out [lo + IC_F32_CONV2D_MAX_TILE_W, hi - IC_F32_CONV2D_MAX_TILE_W), which
+ * no other tile reads. False (and an empty range) otherwise. */
+bool ic_f32_conv2d_in_place_columns(const ic_conv2d_geometry_t* geometry,
+                                    const ic_f32_conv2d_packing_t* packing,
+                                    ic_view_strides_t src_stride, int64_t* lo, int64_t* hi);
+
+/* Packs rows [r0, r1) of every plane of the packed source from an image in any layout, except
+ * the columns read in place. */
 void ic_f32_conv2d_pack_src(const ic_conv2d_geometry_t* geometry,
                             const ic_f32_conv2d_packing_t* packing, const float* src,
                             ic_view_strides_t src_stride, float* packed, int64_t r0, int64_t r1);

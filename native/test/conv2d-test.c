@@ -430,6 +430,53 @@ static void test_conv2d_winograd_is_taken(void) {
   free(w);
 }
 
+/* A folded stem on an NHWC image reads the columns whose windows lie inside the image in
+ * place (ic_f32_conv2d_in_place_columns), in the packed tiles' order: its bits equal the NCHW
+ * run's, which packs every column. */
+static void test_conv2d_folded_in_place_bits(void) {
+  struct {
+    int64_t in_c, out_c, k, stride, dilation_h, pad, h, w;
+  } shapes[] = {{3, 64, 7, 2, 1, 3, 40, 90}, {3, 32, 3, 2, 1, 1, 30, 120},
+                {4, 20, 5, 1, 2, 2, 12, 70}, {15, 33, 7, 1, 1, 3, 9, 60}};
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    ic_conv2d_params_t p = base_params(shapes[i].in_c, shapes[i].out_c, shapes[i].k);
+    p.stride_h = p.stride_w = shapes[i].stride;
+    p.dilation_h = shapes[i].dilation_h;
+    p.padding = IC_PADDING_EXPLICIT;
+    p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = shapes[i].pad;
+    p.activation = IC_ACTIVATION_RELU;
+    const size_t w_count = (size_t)(p.out_channels * p.in_channels * p.kernel_h * p.kernel_w);
+    float* wt = xfloats(w_count);
+    float* bias = xfloats((size_t)p.out_channels);
+    fill_uniform(wt, w_count, -1, 1);
+    fill_uniform(bias, (size_t)p.out_channels, -1, 1);
+    ic_conv2d_t* conv = NULL;
+    CHECK_OK(ic_conv2d_create(&p, wt, w_count * sizeof(float), bias,
+                              (size_t)p.out_channels * sizeof(float), &conv));
+    const int64_t h = shapes[i].h, w = shapes[i].w;
+    int64_t oh = 0, ow = 0;
+    CHECK_OK(ic_conv2d_output_size(conv, h, w, &oh, &ow));
+    const size_t x_count = (size_t)(p.in_channels * h * w);
+    const size_t y_count = (size_t)(p.out_channels * oh * ow);
+    float* x = xfloats(x_count);
+    float* x_nchw = xfloats(x_count);
+    float* y = xfloats(y_count);
+    float* y_nchw = xfloats(y_count);
+    float* y_back = xfloats(y_count);
+    fill_uniform(x, x_count, -1, 1);
+    nhwc_to_nchw(x_nchw, x, 1, p.in_channels, h, w);
+    test_set_problem("folded in place: %s, shape %zu", ic_conv2d_kernel_name(conv), i);
+    CHECK_OK(ic_conv2d_run(conv, two_threads, IC_LAYOUT_NHWC, 1, h, w, x,
+                           x_count * sizeof(float), NULL, 0, y, y_count * sizeof(float)));
+    CHECK_OK(ic_conv2d_run(conv, NULL, IC_LAYOUT_NCHW, 1, h, w, x_nchw,
+                           x_count * sizeof(float), NULL, 0, y_nchw, y_count * sizeof(float)));
+    nchw_to_nhwc(y_back, y_nchw, 1, p.out_channels, oh, ow);
+    check_identical("NHWC in place against NCHW packed", y, y_back, y_count);
+    ic_conv2d_destroy(conv);
+    free(wt), free(bias), free(x), free(x_nchw), free(y), free(y_nchw), free(y_back);
+  }
+}
+
 /* Runs a conv on src with a context; dst receives the output. */
 static void run_with(const ic_conv2d_t* conv, ic_context_t* context, int32_t layout, int64_t h,
                      int64_t w, const float* src, size_t src_count, const float* residual,
@@ -451,7 +498,9 @@ static void test_conv2d_thread_counts_bit_identical(void) {
                 {256, 256, 1, 3, 1, 9, 11, 0},  {128, 160, 1, 3, 2, 15, 13, 0},
                 /* Winograd (NHWC): tasks of tile runs, and of channel blocks too */
                 {64, 64, 1, 3, 1, 30, 34, IC_CONV2D_WINOGRAD},
-                {256, 200, 1, 3, 1, 22, 19, IC_CONV2D_WINOGRAD}};
+                {256, 200, 1, 3, 1, 22, 19, IC_CONV2D_WINOGRAD},
+                /* a 3-channel stem: NHWC reads its inner columns in place */
+                {3, 64, 1, 7, 2, 60, 100, 0}};
   ic_context_t* three = NULL;
   CHECK_OK(ic_context_create(3, &three));
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
@@ -674,6 +723,7 @@ int main(int argc, char** argv) {
   RUN_TEST(test_conv2d_winograd);
   RUN_TEST(test_conv2d_winograd_is_taken);
   RUN_TEST(test_conv2d_thread_counts_bit_identical);
+  RUN_TEST(test_conv2d_folded_in_place_bits);
   RUN_TEST(test_conv2d_hand_computed);
   RUN_TEST(test_conv2d_output_sizes);
   RUN_TEST(test_conv2d_copies_weights);

@@ -249,6 +249,23 @@ static void test_conv_kernel(const char* name, ic_f32_conv2d_ukernel_fn fn) {
     k.bias = rng_bool(0.5), k.residual = rng_bool(0.5);
     run_conv_case(name, fn, false, &k);
   }
+  /* Folded (fewer than 16 channels per group, kernel_w > 1) channel-contiguous images wide
+   * enough for tiles read in place (ic_f32_conv2d_in_place_columns) between the packed tiles
+   * at the edges; 15 channels x 7 columns make two chunks. */
+  static const int64_t folded_ins[] = {1, 2, 3, 4, 5, 8, 15};
+  for (int i = 0; i < 30; i++) {
+    conv_case_t k = {0};
+    k.p.groups = 1;
+    k.p.in_channels = pick(folded_ins, COUNT(folded_ins));
+    k.p.out_channels = pick(outs, COUNT(outs));
+    random_window(&k.p, 7, 3);
+    k.p.kernel_w = rng_int(2, 7), k.p.dilation_w = 1;
+    k.in_w = rng_int(40, 140), k.in_h = rng_int(1, 8);
+    k.layout = IC_LAYOUT_NHWC;
+    k.bias = rng_bool(0.5), k.residual = rng_bool(0.5);
+    k.whole = rng_bool(0.3);
+    run_conv_case(name, fn, false, &k);
+  }
   /* Long reductions: several chunks of blocks, and a partial last block. */
   static const int64_t long_ins[] = {200, 257, 600};
   for (int i = 0; i < 3; i++) {

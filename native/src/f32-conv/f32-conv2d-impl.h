@@ -120,6 +120,7 @@ IC_TILE(3)
 IC_TILE(4)
 IC_TILE(5)
 IC_TILE(6)
+_Static_assert(IC_MR <= IC_F32_CONV2D_MAX_TILE_W, "tiles wider than the packing assumes");
 #if IC_MR == 14
 IC_TILE(7)
 IC_TILE(8)
@@ -150,7 +151,11 @@ static const ic_tile_fn ic_tiles[IC_MR + 1] = {
 #endif
 };
 
+/* In place on a stride-2 3-channel stem (RGB): pixels 6 floats apart. */
+static void ic_tile_full_ps6(const ic_conv_tile_t* t) { ic_tile_body(t, IC_MR, 6); }
+
 static ic_tile_fn ic_pick_tile(int64_t mr, int64_t ps) {
+  if (mr == IC_MR && ps == 6) return ic_tile_full_ps6;
   if (mr == IC_MR && ps == 16) return ic_tile_full_ps16;
   if (mr == IC_MR && ps == 32) return ic_tile_full_ps32;
 #if IC_MR == 14
@@ -180,6 +185,9 @@ void IC_CONV_FN(const ic_f32_conv2d_args_t* args) {
   /* Narrow rows (a tile or two) share each weight chunk; wide ones go one at a time, or the
    * partial sums would push the chunk out of L1. */
   const int64_t group_rows = ic_f32_conv2d_shared_rows(g->out_w, IC_ROW);
+  /* Folded NHWC stems: the columns [place_lo, place_hi) come from the image itself. */
+  int64_t place_lo = 0, place_hi = 0;
+  ic_f32_conv2d_in_place_columns(g, &pk, args->src_stride, &place_lo, &place_hi);
 
   const int64_t g0 = args->c0 / pk.group_out, g1 = (args->c1 - 1) / pk.group_out + 1;
   for (int64_t gi = g0; gi < g1; gi++) {
@@ -260,13 +268,34 @@ void IC_CONV_FN(const ic_f32_conv2d_args_t* args) {
             t.w1 = w1 + (kh0 * pk.taps_w * pk.channels + b0 * pk.block) * 16;
             t.add = b0 > 0;
             t.prefetch = prefetch.per_step > 0 ? &prefetch : NULL;
-            const float* x_row = group_src + b0 * pk.plane_floats +
-                                 (y * pk.row_step + kh0 * pk.tap_h) * row_floats;
+            const float* packed_row = group_src + b0 * pk.plane_floats +
+                                      (y * pk.row_step + kh0 * pk.tap_h) * row_floats;
+            const float* x_row = NULL;
+            /* In place: the chunk's channels are one run of floats per column, the columns
+             * stride_w pixels apart. Channel order and sums are the packed tiles' own. */
+            ic_conv_tile_t in_place = t;
+            if (place_lo < place_hi) {
+              const ic_view_strides_t xs = args->src_stride;
+              in_place.x_kh = t.kh_count > 1 ? g->dilation_h * xs.h : 0;
+              in_place.x_block = 0;
+              in_place.ps = g->stride_w * xs.w;
+              in_place.blocks = 1;
+              in_place.block = in_place.last_lanes =
+                  ic_min_i64(pk.channels, (b0 + t.blocks) * pk.block) - b0 * pk.block;
+              x_row = args->src + (y * g->stride_h - g->pad_top + kh0 * g->dilation_h) * xs.h +
+                      b0 * pk.block;
+            }
             for (int64_t x = 0; x < g->out_w; x += IC_MR) {
               const int64_t mr = ic_min_i64(IC_MR, g->out_w - x);
-              t.x = x_row + x * t.ps;
-              t.out = rows + x * IC_ROW;
-              ic_pick_tile(mr, t.ps)(&t);
+              if (x >= place_lo && x + mr <= place_hi) {
+                in_place.x = x_row + (x * g->stride_w - g->pad_left) * args->src_stride.w;
+                in_place.out = rows + x * IC_ROW;
+                ic_pick_tile(mr, in_place.ps)(&in_place);
+              } else {
+                t.x = packed_row + x * t.ps;
+                t.out = rows + x * IC_ROW;
+                ic_pick_tile(mr, t.ps)(&t);
+              }
             }
           }
         }

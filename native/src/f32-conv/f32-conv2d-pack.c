@@ -137,21 +137,31 @@ static void ic_pack_row_planar(const float* src, int64_t channel_stride, int64_t
   }
 }
 
+bool ic_f32_conv2d_in_place_columns(const ic_conv2d_geometry_t* g,
+                                    const ic_f32_conv2d_packing_t* pk, ic_view_strides_t xs,
+                                    int64_t* lo, int64_t* hi) {
+  *lo = *hi = 0;
+  if (!pk->folded || g->groups != 1 || xs.c != 1 || xs.w != pk->group_in || g->dilation_w != 1) {
+    return false;
+  }
+  /* x * stride_w - pad_left >= 0 and x * stride_w - pad_left + kernel_w - 1 < in_w */
+  *lo = ic_min_i64(ic_divide_round_up(g->pad_left, g->stride_w), pk->cols);
+  const int64_t last = g->in_w - g->kernel_w + g->pad_left; /* largest x * stride_w */
+  *hi = last < 0 ? *lo : ic_max_i64(*lo, ic_min_i64(last / g->stride_w + 1, pk->cols));
+  return true;
+}
+
 /* Folded packing: lane f = kw * group_in + c of packed column x holds input column
- * x * stride_w - pad_left + kw * dilation_w of channel c. In a channel-contiguous image of one
- * group without dilation (a network's NHWC stem) those are group_in * kernel_w consecutive
- * floats, copied a block at a time for the columns whose window lies inside the image; the
- * others, and other images, go lane by lane. */
+ * x * stride_w - pad_left + kw * dilation_w of channel c, lane by lane. The columns only tiles
+ * read in place cover (ic_f32_conv2d_in_place_columns) are left out: not even zeroed. */
 static void ic_pack_rows_folded(const ic_conv2d_geometry_t* g, const ic_f32_conv2d_packing_t* pk,
                                 const float* src, ic_view_strides_t xs, float* packed, int64_t r0,
                                 int64_t r1) {
   const int64_t row_floats = pk->cols * 16;
-  int64_t xa = 0, xb = 0; /* the columns copied whole: [xa, xb) */
-  if (g->groups == 1 && xs.c == 1 && g->dilation_w == 1 && xs.w == pk->group_in) {
-    /* x * stride_w - pad_left >= 0 and x * stride_w - pad_left + kernel_w - 1 < in_w */
-    xa = ic_min_i64(ic_divide_round_up(g->pad_left, g->stride_w), pk->cols);
-    const int64_t last = g->in_w - g->kernel_w + g->pad_left; /* largest x * stride_w */
-    xb = last < 0 ? xa : ic_max_i64(xa, ic_min_i64(last / g->stride_w + 1, pk->cols));
+  int64_t xa = 0, xb = 0; /* the columns left out: [xa, xb) */
+  if (ic_f32_conv2d_in_place_columns(g, pk, xs, &xa, &xb)) {
+    xa += IC_F32_CONV2D_MAX_TILE_W, xb -= IC_F32_CONV2D_MAX_TILE_W;
+    if (xb <= xa) xa = xb = 0;
   }
   for (int64_t gi = 0; gi < g->groups; gi++) {
     for (int64_t b = 0; b < pk->blocks; b++) {
@@ -159,23 +169,10 @@ static void ic_pack_rows_folded(const ic_conv2d_geometry_t* g, const ic_f32_conv
       const int64_t lanes = ic_min_i64(16, pk->channels - b * 16);
       for (int64_t r = r0; r < r1; r++) {
         float* row = plane + r * row_floats;
-        memset(row, 0, (size_t)row_floats * sizeof(float));
+        memset(row, 0, (size_t)(xa * 16) * sizeof(float));
+        memset(row + xb * 16, 0, (size_t)(row_floats - xb * 16) * sizeof(float));
         const int64_t iy = r - g->pad_top;
         if (iy < 0 || iy >= g->in_h) continue;
-        const int64_t step = g->stride_w * xs.w;
-        /* Column x starts at input column x * stride_w - pad_left, inside the image here. */
-        const float* whole = src + iy * xs.h + b * 16 + (xa * g->stride_w - g->pad_left) * xs.w;
-        if (lanes == 16) { /* a constant size: an inline 64-byte copy, not a call */
-          for (int64_t x = xa; x < xb; x++) {
-            memcpy(row + x * 16, whole + (x - xa) * step, 16 * sizeof(float));
-          }
-        } else {
-          for (int64_t x = xa; x < xb; x++) {
-            for (int64_t lane = 0; lane < lanes; lane++) {
-              row[x * 16 + lane] = whole[(x - xa) * step + lane];
-            }
-          }
-        }
         for (int64_t lane = 0; lane < lanes; lane++) {
           const int64_t f = b * 16 + lane;
           const int64_t kw = f / pk->group_in, c = gi * pk->group_in + f % pk->group_in;
@@ -185,7 +182,6 @@ static void ic_pack_rows_folded(const ic_conv2d_geometry_t* g, const ic_f32_conv
           const int64_t x0 = shift >= 0 ? 0 : ic_divide_round_up(-shift, g->stride_w);
           const int64_t last = g->in_w - 1 - shift;
           const int64_t x1 = last < 0 ? 0 : ic_min_i64(last / g->stride_w + 1, pk->cols);
-          /* The columns not copied whole above: [x0, xa) and [xb, x1). */
           for (int64_t x = x0; x < ic_min_i64(x1, xa); x++) {
             row[x * 16 + lane] = in[(x * g->stride_w + shift) * xs.w];
           }

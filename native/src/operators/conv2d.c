@@ -18,7 +18,8 @@
  * which handle pixel-contiguous and channel-contiguous images natively. The direct SIMD kernels
  * read a packed, zero-padded, channel-blocked copy of the image (ic_f32_conv2d_pack_src): each
  * run packs the image in a first parallel phase, then computes the output in a second, with
- * the output transposed back to the caller's layout in the kernels' epilogue. A 1x1 kernel's
+ * the output transposed back to the caller's layout in the kernels' epilogue (an NHWC stem with
+ * fewer than 16 channels is read in place but for the columns at its edges). A 1x1 kernel's
  * packed image is one long row of pixels to the kernels (no neighbourhood to keep), so small
  * images still fill the 14-pixel tiles; and NCHW pointwise convs whose channel planes are not
  * a multiple of 16 pixels (14x14, 7x7: every vector load of a plane would straddle cache
@@ -450,24 +451,25 @@ static void ic_conv2d_packed_task(void* arg, size_t task, uint32_t thread_index)
   const ic_conv2d_t* conv = job->conv;
   const ic_tile_t tile = ic_tiling_tile(&job->tiling, task); /* batch 1: tile.n == 0 */
   float* scratch = job->scratch + (int64_t)thread_index * job->scratch_floats;
+  const ic_strides_t xs = job->src_strides, ys = job->dst_strides;
   const float* packed_src = job->packed_src;
   if (job->private_packing) { /* this thread's copy, packed by its first task of the image */
     float* copy = scratch + job->row_floats;
     int64_t* packed_image = job->packed_image + (int64_t)thread_index * 8;
     if (*packed_image != job->image + 1) {
-      const ic_strides_t xs = job->src_strides;
       ic_f32_conv2d_pack_src(&job->geometry, &job->packing, job->src + job->image * xs.n,
                              (ic_view_strides_t){xs.c, xs.h, xs.w}, copy, 0, job->packing.rows);
       *packed_image = job->image + 1;
     }
     packed_src = copy;
   }
-  const ic_strides_t ys = job->dst_strides;
   const int64_t y_offset = job->image * ys.n + tile.r0 * ys.h;
   const ic_f32_conv2d_args_t args = {
       .geometry = &job->compute,
       .bias = conv->bias,
       .activation = conv->params.activation,
+      .src = job->src + job->image * xs.n,
+      .src_stride = {xs.c, xs.h, xs.w},
       .dst = job->dst + y_offset,
       .residual = job->residual != NULL ? job->residual + y_offset : NULL,
       .dst_stride = {ys.c, ys.h, ys.w},
