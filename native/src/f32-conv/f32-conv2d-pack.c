@@ -152,16 +152,19 @@ bool ic_f32_conv2d_in_place_columns(const ic_conv2d_geometry_t* g,
 }
 
 /* Folded packing: lane f = kw * group_in + c of packed column x holds input column
- * x * stride_w - pad_left + kw * dilation_w of channel c, lane by lane. The columns only tiles
- * read in place cover (ic_f32_conv2d_in_place_columns) are left out: not even zeroed. */
+ * x * stride_w - pad_left + kw * dilation_w of channel c. Where the packed columns are runs of
+ * the image's rows (ic_f32_conv2d_in_place_columns), those whose window lies inside it are
+ * copied a block at a time, except the ones only tiles read in place cover: left out, not even
+ * zeroed. The others go lane by lane. */
 static void ic_pack_rows_folded(const ic_conv2d_geometry_t* g, const ic_f32_conv2d_packing_t* pk,
                                 const float* src, ic_view_strides_t xs, float* packed, int64_t r0,
                                 int64_t r1) {
   const int64_t row_floats = pk->cols * 16;
-  int64_t xa = 0, xb = 0; /* the columns left out: [xa, xb) */
-  if (ic_f32_conv2d_in_place_columns(g, pk, xs, &xa, &xb)) {
-    xa += IC_F32_CONV2D_MAX_TILE_W, xb -= IC_F32_CONV2D_MAX_TILE_W;
-    if (xb <= xa) xa = xb = 0;
+  int64_t lo = 0, hi = 0; /* the columns copied whole: [lo, xa) and [xb, hi) */
+  int64_t xa = 0, xb = 0; /* the columns left out */
+  if (ic_f32_conv2d_in_place_columns(g, pk, xs, &lo, &hi)) {
+    xa = lo + IC_F32_CONV2D_MAX_TILE_W, xb = hi - IC_F32_CONV2D_MAX_TILE_W;
+    if (xb <= xa) xa = xb = hi;
   }
   for (int64_t gi = 0; gi < g->groups; gi++) {
     for (int64_t b = 0; b < pk->blocks; b++) {
@@ -173,6 +176,18 @@ static void ic_pack_rows_folded(const ic_conv2d_geometry_t* g, const ic_f32_conv
         memset(row + xb * 16, 0, (size_t)(row_floats - xb * 16) * sizeof(float));
         const int64_t iy = r - g->pad_top;
         if (iy < 0 || iy >= g->in_h) continue;
+        const int64_t step = g->stride_w * xs.w;
+        /* Column x starts at input column x * stride_w - pad_left, inside the image here. */
+        const float* whole = src + iy * xs.h + b * 16 + (lo * g->stride_w - g->pad_left) * xs.w;
+        for (int64_t x = lo; x < hi; x = x + 1 == xa ? xb : x + 1) {
+          if (lanes == 16) { /* a constant size: an inline 64-byte copy, not a call */
+            memcpy(row + x * 16, whole + (x - lo) * step, 16 * sizeof(float));
+          } else {
+            for (int64_t lane = 0; lane < lanes; lane++) {
+              row[x * 16 + lane] = whole[(x - lo) * step + lane];
+            }
+          }
+        }
         for (int64_t lane = 0; lane < lanes; lane++) {
           const int64_t f = b * 16 + lane;
           const int64_t kw = f / pk->group_in, c = gi * pk->group_in + f % pk->group_in;
@@ -182,10 +197,11 @@ static void ic_pack_rows_folded(const ic_conv2d_geometry_t* g, const ic_f32_conv
           const int64_t x0 = shift >= 0 ? 0 : ic_divide_round_up(-shift, g->stride_w);
           const int64_t last = g->in_w - 1 - shift;
           const int64_t x1 = last < 0 ? 0 : ic_min_i64(last / g->stride_w + 1, pk->cols);
-          for (int64_t x = x0; x < ic_min_i64(x1, xa); x++) {
+          /* The columns not copied whole: [x0, lo) and [hi, x1). */
+          for (int64_t x = x0; x < ic_min_i64(x1, lo); x++) {
             row[x * 16 + lane] = in[(x * g->stride_w + shift) * xs.w];
           }
-          for (int64_t x = ic_max_i64(x0, xb); x < x1; x++) {
+          for (int64_t x = ic_max_i64(x0, hi); x < x1; x++) {
             row[x * 16 + lane] = in[(x * g->stride_w + shift) * xs.w];
           }
         }
