@@ -65,6 +65,15 @@ final class OrtModelCase implements AutoCloseable {
      * and binds a seeded random input in [-2, 2) (about ImageNet-normalised pixels).
      */
     static OrtModelCase create(Path directory, String text, int threads, long seed) throws OrtException {
+        return create(directory, text, threads, seed, null);
+    }
+
+    /**
+     * As {@link #create(Path, String, int, long)}, with ORT's own profiling of every node when
+     * {@code profilePrefix} is not null (its JSON file starts with it; see {@link #endProfiling}).
+     */
+    static OrtModelCase create(Path directory, String text, int threads, long seed, Path profilePrefix)
+            throws OrtException {
         Matcher m = NAME.matcher(text.trim());
         if (!m.matches()) {
             throw new IllegalArgumentException("not a model case: " + text);
@@ -80,6 +89,9 @@ final class OrtModelCase implements AutoCloseable {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         OrtSession session = null;
         try (OrtSession.SessionOptions options = OrtSessions.options(threads)) {
+            if (profilePrefix != null) {
+                options.enableProfiling(profilePrefix.toString());
+            }
             session = env.createSession(modelFile(directory, text).toString(), options);
             OnnxTensor input = OnnxTensor.createTensor(env, OrtSessions.direct(x), shape);
             return new OrtModelCase(session, input, directory, text.trim(), shape);
@@ -129,6 +141,11 @@ final class OrtModelCase implements AutoCloseable {
         return report.passed()
                 ? String.format(java.util.Locale.ROOT, "check ok vs PyTorch (max error %.3g)", report.maxError())
                 : "CHECK FAILED vs PyTorch: " + report;
+    }
+
+    /** Ends ORT's profiling (created with a profile prefix) and returns its JSON file. */
+    Path endProfiling() throws OrtException {
+        return Path.of(session.endProfiling());
     }
 
     @Override
