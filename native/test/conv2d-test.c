@@ -430,6 +430,21 @@ static void test_conv2d_winograd_is_taken(void) {
   free(w);
 }
 
+/* A conv of `p` with weights and bias uniform in [-1, 1). */
+static ic_conv2d_t* create_random_conv(const ic_conv2d_params_t* p) {
+  const size_t w_count =
+      (size_t)(p->out_channels * (p->in_channels / p->groups) * p->kernel_h * p->kernel_w);
+  float* wt = xfloats(w_count);
+  float* bias = xfloats((size_t)p->out_channels);
+  fill_uniform(wt, w_count, -1, 1);
+  fill_uniform(bias, (size_t)p->out_channels, -1, 1);
+  ic_conv2d_t* conv = NULL;
+  CHECK_OK(ic_conv2d_create(p, wt, w_count * sizeof(float), bias,
+                            (size_t)p->out_channels * sizeof(float), &conv));
+  free(wt), free(bias);
+  return conv;
+}
+
 /* A folded stem on an NHWC image reads the columns whose windows lie inside the image in
  * place (ic_f32_conv2d_in_place_columns), in the packed tiles' order: its bits equal the NCHW
  * run's, which packs every column. */
@@ -445,14 +460,7 @@ static void test_conv2d_folded_in_place_bits(void) {
     p.padding = IC_PADDING_EXPLICIT;
     p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = shapes[i].pad;
     p.activation = IC_ACTIVATION_RELU;
-    const size_t w_count = (size_t)(p.out_channels * p.in_channels * p.kernel_h * p.kernel_w);
-    float* wt = xfloats(w_count);
-    float* bias = xfloats((size_t)p.out_channels);
-    fill_uniform(wt, w_count, -1, 1);
-    fill_uniform(bias, (size_t)p.out_channels, -1, 1);
-    ic_conv2d_t* conv = NULL;
-    CHECK_OK(ic_conv2d_create(&p, wt, w_count * sizeof(float), bias,
-                              (size_t)p.out_channels * sizeof(float), &conv));
+    ic_conv2d_t* conv = create_random_conv(&p);
     const int64_t h = shapes[i].h, w = shapes[i].w;
     int64_t oh = 0, ow = 0;
     CHECK_OK(ic_conv2d_output_size(conv, h, w, &oh, &ow));
@@ -473,7 +481,7 @@ static void test_conv2d_folded_in_place_bits(void) {
     nchw_to_nhwc(y_back, y_nchw, 1, p.out_channels, oh, ow);
     check_identical("NHWC in place against NCHW packed", y, y_back, y_count);
     ic_conv2d_destroy(conv);
-    free(wt), free(bias), free(x), free(x_nchw), free(y), free(y_nchw), free(y_back);
+    free(x), free(x_nchw), free(y), free(y_nchw), free(y_back);
   }
 }
 
@@ -510,14 +518,7 @@ static void test_conv2d_thread_counts_bit_identical(void) {
     p.padding = IC_PADDING_SAME;
     p.activation = IC_ACTIVATION_RELU;
     p.flags = shapes[i].flags;
-    const size_t w_count = (size_t)(p.out_channels * (p.in_channels / p.groups) * p.kernel_h * p.kernel_w);
-    float* wt = xfloats(w_count);
-    float* bias = xfloats((size_t)p.out_channels);
-    fill_uniform(wt, w_count, -1, 1);
-    fill_uniform(bias, (size_t)p.out_channels, -1, 1);
-    ic_conv2d_t* conv = NULL;
-    CHECK_OK(ic_conv2d_create(&p, wt, w_count * sizeof(float), bias,
-                              (size_t)p.out_channels * sizeof(float), &conv));
+    ic_conv2d_t* conv = create_random_conv(&p);
     int64_t oh = 0, ow = 0;
     CHECK_OK(ic_conv2d_output_size(conv, shapes[i].h, shapes[i].w, &oh, &ow));
     const size_t x_count = (size_t)(2 * p.in_channels * shapes[i].h * shapes[i].w);
@@ -544,7 +545,7 @@ static void test_conv2d_thread_counts_bit_identical(void) {
       check_identical("3 threads, residual", many, one, y_count);
     }
     ic_conv2d_destroy(conv);
-    free(wt), free(bias), free(x), free(residual), free(one), free(many);
+    free(x), free(residual), free(one), free(many);
   }
   ic_context_destroy(three);
 }
