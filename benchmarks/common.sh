@@ -1,4 +1,4 @@
-# Sourced by run-all.sh and head-to-head.sh, after they set $root and define log().
+# Sourced by run-all.sh, head-to-head.sh and layers.sh, after they set $root and define log().
 
 python=/usr/bin/python3  # Debian's python3-torch lives in the system interpreter
 [ -x "$python" ] || python=python3
@@ -18,4 +18,19 @@ benchmarks_jar() {
     (cd "$root" && mvn -B -q -DskipTests package -pl benchmarks -am) >&2
   fi
   echo "$jar"
+}
+
+# require_models OUT THREADS CASE...: leaves in $models_dir the directory of the cases' ONNX
+# graphs: the caller's --models-dir if it set one, else OUT/onnx, where PyTorch exports them
+# first (OUT/cases.txt lists them); exits when neither is possible.
+require_models() {
+  local out=$1 threads=$2
+  shift 2
+  [ -n "$models_dir" ] && return 0
+  models_dir="$out/onnx"
+  "$python" -c 'import torch' 2>/dev/null || { log "no --models-dir and no PyTorch to export the models"; exit 1; }
+  printf '%s\n' "$@" > "$out/cases.txt"
+  log "PyTorch: exporting $* to ONNX ($models_dir)"
+  export_onnx "$out/cases.txt" "$models_dir" "$threads" > "$out/onnx-export.txt" 2>&1 \
+      || { log "ONNX export failed (see $out/onnx-export.txt)"; exit 1; }
 }

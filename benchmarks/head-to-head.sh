@@ -42,14 +42,7 @@ mkdir -p "$out"
 log() { echo "head-to-head: $*" >&2; }
 . "$root/benchmarks/common.sh"
 
-printf '%s\n' "${cases[@]}" > "$out/cases.txt"
-if [ -z "$models_dir" ]; then
-  models_dir="$out/onnx"
-  "$python" -c 'import torch' 2>/dev/null || { log "no --models-dir and no PyTorch to export the models"; exit 1; }
-  log "PyTorch: exporting ${cases[*]} to ONNX ($models_dir)"
-  export_onnx "$out/cases.txt" "$models_dir" "$threads" > "$out/onnx-export.txt" 2>&1 \
-      || { log "ONNX export failed (see $out/onnx-export.txt)"; exit 1; }
-fi
+require_models "$out" "$threads" "${cases[@]}"
 jar=$(benchmarks_jar)
 java=$("$root/tools/find-jdk.sh")
 case_args=()

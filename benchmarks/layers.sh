@@ -44,14 +44,7 @@ if [ ! -x "$bench" ]; then
   log "building the native library and its benches (mvn package -pl native)"
   (cd "$root" && mvn -B -q -DskipTests package -pl native) >&2
 fi
-if [ -z "$models_dir" ]; then
-  models_dir="$out/onnx"
-  "$python" -c 'import torch' 2>/dev/null || { log "no --models-dir and no PyTorch to export the model"; exit 1; }
-  echo "$case_name" > "$out/cases.txt"
-  log "PyTorch: exporting $case_name to ONNX ($models_dir)"
-  export_onnx "$out/cases.txt" "$models_dir" "$threads" > "$out/onnx-export.txt" 2>&1 \
-      || { log "ONNX export failed (see $out/onnx-export.txt)"; exit 1; }
-fi
+require_models "$out" "$threads" "$case_name"
 jar=$(benchmarks_jar)
 java=$("$root/tools/find-jdk.sh")
 
