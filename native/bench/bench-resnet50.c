@@ -2,15 +2,19 @@
  * ic-bench-resnet50 — a whole ResNet-50 pass (torchvision layout, 224x224, batch 1) in C
  * through the public API, without the JVM: what a layer costs inside a network, where its
  * weights come from memory (the pass streams ~100 MB of them) and its input was just written
- * by another layer, possibly on the other core.
+ * by another layer, possibly on the other core. `--model rednet50` runs RedNet-50 instead (the
+ * official cls/ backbone: its 3-layer stem with an involution, and bottlenecks whose middle
+ * layer is a 7x7 involution of 16 channels per group, reduction 4).
  *
- *   ic-bench-resnet50 [--threads N] [--layout nhwc|nchw] [--passes N] [--per-layer]
+ *   ic-bench-resnet50 [--model resnet50|rednet50] [--threads N] [--layout nhwc|nchw]
+ *                     [--passes N] [--per-layer] [--winograd]
  *
- * Every conv has its BatchNorm folded (bias) and its ReLU and residual add fused, as the Java
- * Network builds them; weights are seeded random numbers scaled to keep activations bounded.
- * Activations live in a handful of slots reused by every block, like the Java workspace. The
- * pass is the stem conv and max pool, the 16 bottlenecks and the global average pool and fc
- * (a 1x1 conv of the pooled pixel); the layout conversion at the edges is left out. Reported:
+ * Every conv has its BatchNorm folded (bias) and its ReLU and residual add fused, and every
+ * involution its following BatchNorm and ReLU, as the Java Network builds them; weights are
+ * seeded random numbers scaled to keep activations bounded. Activations live in a handful of
+ * slots reused by every block, like the Java workspace. The pass is the stem and max pool, the
+ * 16 bottlenecks and the global average pool and fc (a 1x1 conv of the pooled pixel); the
+ * layout conversion at the edges is left out. Reported:
  * the mean and best of --passes timed passes after 5 warm-up ones, and with --per-layer each
  * operator's mean time (timing each call separately). The header gives the core-to-core round
  * trip between CPUs 0 and 1 (two threads bouncing a cache line), which on a VM tells which
@@ -29,12 +33,13 @@
 
 enum { MAX_OPS = 64, SLOT_FLOATS = 64 * 112 * 112 /* the largest activation */ };
 
-typedef enum op_kind { OP_CONV, OP_MAXPOOL, OP_AVGPOOL } op_kind_t;
+typedef enum op_kind { OP_CONV, OP_INVOLUTION, OP_MAXPOOL, OP_AVGPOOL } op_kind_t;
 
 typedef struct op {
   char name[24];
   op_kind_t kind;
   ic_conv2d_t* conv;
+  ic_involution2d_t* involution;
   ic_pool2d_t* pool;
   const float* src;
   const float* residual;
@@ -110,6 +115,47 @@ static void add_conv(net_t* net, const char* name, const float* src, int64_t in_
   if (status != IC_STATUS_SUCCESS) fail(name, status);
 }
 
+/* Appends an involution (16 channels per group, reduction 4, stride 1 or 2) with its reduce
+ * BatchNorm and the BatchNorm + ReLU after it folded, of src into dst. */
+static void add_involution(net_t* net, const char* name, const float* src, int64_t c, int64_t k,
+                           int64_t stride, int64_t in_h, int64_t in_w, float* dst) {
+  op_t* op = &net->ops[net->count++];
+  snprintf(op->name, sizeof op->name, "%s", name);
+  const ic_involution2d_params_t p = {.datatype = IC_DATATYPE_F32,
+                                      .activation = IC_ACTIVATION_RELU,
+                                      .channels = c,
+                                      .kernel_size = k,
+                                      .stride = stride,
+                                      .dilation = 1,
+                                      .group_channels = 16,
+                                      .reduction_ratio = 4,
+                                      .bn_epsilon = 1e-5};
+  const size_t reduced = (size_t)(c / 4), span = (size_t)(k * k * (c / 16));
+  float* reduce = floats(reduced * (size_t)c);
+  float* span_weight = floats(span * reduced);
+  for (size_t i = 0; i < reduced * (size_t)c; i++) reduce[i] *= 1.0f / (float)c;
+  for (size_t i = 0; i < span * reduced; i++) span_weight[i] *= 1.0f / (float)reduced;
+  float* bn[4] = {floats(reduced), floats(reduced), floats(reduced), floats(reduced)};
+  for (size_t i = 0; i < reduced; i++) bn[3][i] = 1.0f + bn[3][i] * bn[3][i]; /* variance > 0 */
+  float* span_bias = floats(span);
+  float* out_scale = floats((size_t)c);
+  float* out_shift = floats((size_t)c);
+  const size_t f = sizeof(float);
+  ic_status_t status = ic_involution2d_create(
+      &p, reduce, reduced * (size_t)c * f, bn[0], reduced * f, bn[1], reduced * f, bn[2],
+      reduced * f, bn[3], reduced * f, span_weight, span * reduced * f, span_bias, span * f,
+      out_scale, (size_t)c * f, out_shift, (size_t)c * f, &op->involution);
+  if (status != IC_STATUS_SUCCESS) fail(name, status);
+  free(reduce), free(span_weight), free(span_bias), free(out_scale), free(out_shift);
+  for (int i = 0; i < 4; i++) free(bn[i]);
+  op->kind = OP_INVOLUTION;
+  op->src = src;
+  op->dst = dst;
+  op->in_c = op->out_c = c, op->in_h = in_h, op->in_w = in_w;
+  status = ic_involution2d_output_size(op->involution, in_h, in_w, &op->out_h, &op->out_w);
+  if (status != IC_STATUS_SUCCESS) fail(name, status);
+}
+
 static void add_pool(net_t* net, const char* name, op_kind_t kind, const float* src, int64_t c,
                      int64_t in_h, int64_t in_w, float* dst) {
   op_t* op = &net->ops[net->count++];
@@ -141,10 +187,11 @@ static void add_pool(net_t* net, const char* name, op_kind_t kind, const float* 
   if (status != IC_STATUS_SUCCESS) fail(name, status);
 }
 
-static void build(net_t* net, const float* input, float* logits) {
-  for (int i = 0; i < 5; i++) net->slots[i] = floats(SLOT_FLOATS);
-  add_conv(net, "conv1", input, 3, 224, 224, 64, 7, 2, true, NULL, net->slots[0]);
-  add_pool(net, "maxpool", OP_MAXPOOL, net->slots[0], 64, 112, 112, net->slots[1]);
+/* The 16 bottlenecks of a 50-layer network (stages of 3, 4, 6, 3), the pool and the fc, from
+ * the max pool's output in slot 1: 1x1 reduce, the middle layer (a 3x3 conv, or for RedNet a
+ * 7x7 involution) with the stage's stride, 1x1 expand with the residual; projections where the
+ * shape changes. */
+static void add_stages(net_t* net, bool involution, float* logits) {
   const int blocks[4] = {3, 4, 6, 3};
   int64_t c = 64, h = 56, w = 56;
   int out_slot = 1;
@@ -164,7 +211,12 @@ static void build(net_t* net, const float* input, float* logits) {
       snprintf(name, sizeof name, "l%d.%d.conv1", layer + 1, b);
       add_conv(net, name, x, c, h, w, width, 1, 1, true, NULL, net->slots[2]);
       snprintf(name, sizeof name, "l%d.%d.conv2", layer + 1, b);
-      add_conv(net, name, net->slots[2], width, h, w, width, 3, stride, true, NULL, net->slots[3]);
+      if (involution) {
+        add_involution(net, name, net->slots[2], width, 7, stride, h, w, net->slots[3]);
+      } else {
+        add_conv(net, name, net->slots[2], width, h, w, width, 3, stride, true, NULL,
+                 net->slots[3]);
+      }
       out_slot ^= 1;
       snprintf(name, sizeof name, "l%d.%d.conv3", layer + 1, b);
       add_conv(net, name, net->slots[3], width, oh, ow, out_c, 1, 1, true, identity,
@@ -176,6 +228,19 @@ static void build(net_t* net, const float* input, float* logits) {
   add_conv(net, "fc", net->slots[2], c, 1, 1, 1000, 1, 1, false, NULL, logits);
 }
 
+static void build(net_t* net, bool rednet, const float* input, float* logits) {
+  for (int i = 0; i < 5; i++) net->slots[i] = floats(SLOT_FLOATS);
+  if (rednet) {
+    add_conv(net, "stem.0", input, 3, 224, 224, 32, 3, 2, true, NULL, net->slots[1]);
+    add_involution(net, "stem.1", net->slots[1], 32, 3, 1, 112, 112, net->slots[2]);
+    add_conv(net, "stem.4", net->slots[2], 32, 112, 112, 64, 3, 1, true, NULL, net->slots[0]);
+  } else {
+    add_conv(net, "conv1", input, 3, 224, 224, 64, 7, 2, true, NULL, net->slots[0]);
+  }
+  add_pool(net, "maxpool", OP_MAXPOOL, net->slots[0], 64, 112, 112, net->slots[1]);
+  add_stages(net, rednet, logits);
+}
+
 static void run_op(const op_t* op, ic_context_t* context, int32_t layout) {
   const size_t in_bytes = (size_t)(op->in_c * op->in_h * op->in_w) * sizeof(float);
   const size_t out_bytes = (size_t)(op->out_c * op->out_h * op->out_w) * sizeof(float);
@@ -185,6 +250,10 @@ static void run_op(const op_t* op, ic_context_t* context, int32_t layout) {
       status = ic_conv2d_run(op->conv, context, layout, 1, op->in_h, op->in_w, op->src, in_bytes,
                              op->residual, op->residual != NULL ? out_bytes : 0, op->dst,
                              out_bytes);
+      break;
+    case OP_INVOLUTION:
+      status = ic_involution2d_run(op->involution, context, layout, 1, op->in_h, op->in_w,
+                                   op->src, in_bytes, op->dst, out_bytes);
       break;
     case OP_MAXPOOL:
       status = ic_pool2d_run(op->pool, context, layout, 1, op->in_h, op->in_w, op->src, in_bytes,
@@ -205,10 +274,13 @@ int main(int argc, char** argv) {
   int32_t layout = IC_LAYOUT_NHWC;
   bool per_layer = false;
   int32_t conv_flags = 0;
+  bool rednet = false;
   for (int i = 1; i < argc; i++) {
     const char* a = argv[i];
     const char* v = i + 1 < argc ? argv[i + 1] : "";
-    if (strcmp(a, "--threads") == 0) {
+    if (strcmp(a, "--model") == 0 && (strcmp(v, "resnet50") == 0 || strcmp(v, "rednet50") == 0)) {
+      rednet = strcmp(v, "rednet50") == 0, i++;
+    } else if (strcmp(a, "--threads") == 0) {
       threads = atoi(v), i++;
     } else if (strcmp(a, "--passes") == 0) {
       passes = atoi(v), i++;
@@ -220,8 +292,8 @@ int main(int argc, char** argv) {
       conv_flags = IC_CONV2D_WINOGRAD;
     } else {
       fprintf(stderr,
-              "usage: %s [--threads N] [--layout nhwc|nchw] [--passes N] [--per-layer] "
-              "[--winograd]\n",
+              "usage: %s [--model resnet50|rednet50] [--threads N] [--layout nhwc|nchw] "
+              "[--passes N] [--per-layer] [--winograd]\n",
               argv[0]);
       return 2;
     }
@@ -239,7 +311,7 @@ int main(int argc, char** argv) {
   net.conv_flags = conv_flags;
   float* input = floats(3 * 224 * 224);
   float* logits = floats(1000);
-  build(&net, input, logits);
+  build(&net, rednet, input, logits);
 
   double* layer_seconds = calloc((size_t)net.count, sizeof(double));
   double total = 0.0, best = 1e30;
@@ -257,9 +329,10 @@ int main(int argc, char** argv) {
     }
   }
 
-  printf("# invconv %s, ISA %s, %d threads, layout %s, ResNet-50 224x224 batch 1, %d operators\n",
+  printf("# invconv %s, ISA %s, %d threads, layout %s, %s 224x224 batch 1, %d operators\n",
          ic_version_string(), ic_isa_name(ic_active_isa()), (int)ic_context_num_threads(context),
-         layout == IC_LAYOUT_NHWC ? "nhwc" : "nchw", net.count);
+         layout == IC_LAYOUT_NHWC ? "nhwc" : "nchw", rednet ? "RedNet-50" : "ResNet-50",
+         net.count);
   if (round_trip > 0) {
     printf("# core-to-core round trip (CPUs 0 and 1): %.0f ns\n", round_trip);
   }
