@@ -19,6 +19,7 @@
 #include "ukernels.h"
 
 enum { IC_ROW = 2 * IC_VL }; /* floats per pixel in the row buffer: the tile's channels */
+_Static_assert(IC_MR <= IC_F32_CONV2D_MAX_TILE_W, "tiles wider than the folded packing assumes");
 enum { IC_PREFETCH_MIN_BYTES = 1 << 20 }; /* packed weights from which the kernel prefetches */
 
 /* The weights of the chunk after the current one, fetched into cache while the tiles of the
@@ -120,7 +121,6 @@ IC_TILE(3)
 IC_TILE(4)
 IC_TILE(5)
 IC_TILE(6)
-_Static_assert(IC_MR <= IC_F32_CONV2D_MAX_TILE_W, "tiles wider than the packing assumes");
 #if IC_MR == 14
 IC_TILE(7)
 IC_TILE(8)
