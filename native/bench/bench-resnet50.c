@@ -73,12 +73,32 @@ static float* floats(size_t count) {
   return p;
 }
 
+/* Seeded random numbers in [-scale, scale): weights that keep the activations bounded. */
+static float* scaled_floats(size_t count, float scale) {
+  float* p = floats(count);
+  for (size_t i = 0; i < count; i++) p[i] *= scale;
+  return p;
+}
+
+/* The next operator, with what every kind has: name, src and dst, input and output channels and
+ * the input size (the output size is the caller's). */
+static op_t* append_op(net_t* net, const char* name, op_kind_t kind, const float* src,
+                       int64_t in_c, int64_t in_h, int64_t in_w, int64_t out_c, float* dst) {
+  op_t* op = &net->ops[net->count++];
+  snprintf(op->name, sizeof op->name, "%s", name);
+  op->kind = kind;
+  op->src = src;
+  op->dst = dst;
+  op->in_c = in_c, op->in_h = in_h, op->in_w = in_w, op->out_c = out_c;
+  return op;
+}
+
 /* Appends a k x k conv (padding k / 2) of src into dst; returns the output size. */
 static void add_conv(net_t* net, const char* name, const float* src, int64_t in_c, int64_t in_h,
                      int64_t in_w, int64_t out_c, int64_t k, int64_t stride, bool relu,
                      const float* residual, float* dst) {
-  op_t* op = &net->ops[net->count++];
-  snprintf(op->name, sizeof op->name, "%s", name);
+  op_t* op = append_op(net, name, OP_CONV, src, in_c, in_h, in_w, out_c, dst);
+  op->residual = residual;
   ic_conv2d_params_t p = {.datatype = IC_DATATYPE_F32,
                           .padding = IC_PADDING_EXPLICIT,
                           .activation = relu ? IC_ACTIVATION_RELU : IC_ACTIVATION_NONE,
@@ -97,20 +117,13 @@ static void add_conv(net_t* net, const char* name, const float* src, int64_t in_
                           .pad_bottom = k / 2,
                           .pad_right = k / 2};
   const size_t weight_count = (size_t)(out_c * in_c * k * k);
-  float* weights = floats(weight_count);
-  const float scale = 1.0f / (float)(in_c * k * k); /* keeps the activations bounded */
-  for (size_t i = 0; i < weight_count; i++) weights[i] *= scale;
+  float* weights = scaled_floats(weight_count, 1.0f / (float)(in_c * k * k));
   float* bias = floats((size_t)out_c);
   ic_status_t status = ic_conv2d_create(&p, weights, weight_count * sizeof(float), bias,
                                         (size_t)out_c * sizeof(float), &op->conv);
   if (status != IC_STATUS_SUCCESS) fail(name, status);
   free(weights);
   free(bias);
-  op->kind = OP_CONV;
-  op->src = src;
-  op->residual = residual;
-  op->dst = dst;
-  op->in_c = in_c, op->in_h = in_h, op->in_w = in_w, op->out_c = out_c;
   status = ic_conv2d_output_size(op->conv, in_h, in_w, &op->out_h, &op->out_w);
   if (status != IC_STATUS_SUCCESS) fail(name, status);
 }
@@ -119,8 +132,7 @@ static void add_conv(net_t* net, const char* name, const float* src, int64_t in_
  * BatchNorm and the BatchNorm + ReLU after it folded, of src into dst. */
 static void add_involution(net_t* net, const char* name, const float* src, int64_t c, int64_t k,
                            int64_t stride, int64_t in_h, int64_t in_w, float* dst) {
-  op_t* op = &net->ops[net->count++];
-  snprintf(op->name, sizeof op->name, "%s", name);
+  op_t* op = append_op(net, name, OP_INVOLUTION, src, c, in_h, in_w, c, dst);
   const ic_involution2d_params_t p = {.datatype = IC_DATATYPE_F32,
                                       .activation = IC_ACTIVATION_RELU,
                                       .channels = c,
@@ -131,10 +143,8 @@ static void add_involution(net_t* net, const char* name, const float* src, int64
                                       .reduction_ratio = 4,
                                       .bn_epsilon = 1e-5};
   const size_t reduced = (size_t)(c / 4), span = (size_t)(k * k * (c / 16));
-  float* reduce = floats(reduced * (size_t)c);
-  float* span_weight = floats(span * reduced);
-  for (size_t i = 0; i < reduced * (size_t)c; i++) reduce[i] *= 1.0f / (float)c;
-  for (size_t i = 0; i < span * reduced; i++) span_weight[i] *= 1.0f / (float)reduced;
+  float* reduce = scaled_floats(reduced * (size_t)c, 1.0f / (float)c);
+  float* span_weight = scaled_floats(span * reduced, 1.0f / (float)reduced);
   float* bn[4] = {floats(reduced), floats(reduced), floats(reduced), floats(reduced)};
   for (size_t i = 0; i < reduced; i++) bn[3][i] = 1.0f + bn[3][i] * bn[3][i]; /* variance > 0 */
   float* span_bias = floats(span);
@@ -148,22 +158,13 @@ static void add_involution(net_t* net, const char* name, const float* src, int64
   if (status != IC_STATUS_SUCCESS) fail(name, status);
   free(reduce), free(span_weight), free(span_bias), free(out_scale), free(out_shift);
   for (int i = 0; i < 4; i++) free(bn[i]);
-  op->kind = OP_INVOLUTION;
-  op->src = src;
-  op->dst = dst;
-  op->in_c = op->out_c = c, op->in_h = in_h, op->in_w = in_w;
   status = ic_involution2d_output_size(op->involution, in_h, in_w, &op->out_h, &op->out_w);
   if (status != IC_STATUS_SUCCESS) fail(name, status);
 }
 
 static void add_pool(net_t* net, const char* name, op_kind_t kind, const float* src, int64_t c,
                      int64_t in_h, int64_t in_w, float* dst) {
-  op_t* op = &net->ops[net->count++];
-  snprintf(op->name, sizeof op->name, "%s", name);
-  op->kind = kind;
-  op->src = src;
-  op->dst = dst;
-  op->in_c = op->out_c = c, op->in_h = in_h, op->in_w = in_w;
+  op_t* op = append_op(net, name, kind, src, c, in_h, in_w, c, dst);
   if (kind == OP_AVGPOOL) {
     op->out_h = op->out_w = 1;
     return;
