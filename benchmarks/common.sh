@@ -34,3 +34,13 @@ require_models() {
   export_onnx "$out/cases.txt" "$models_dir" "$threads" > "$out/onnx-export.txt" 2>&1 \
       || { log "ONNX export failed (see $out/onnx-export.txt)"; exit 1; }
 }
+
+# alternate_rounds N: the caller's invconv_round R and ort_round R for R = 1..N, each in its own
+# process, the order swapped every round (on a drifting machine neither side always goes first).
+alternate_rounds() {
+  local r
+  for r in $(seq 1 "$1"); do
+    log "round $r of $1"
+    if [ $((r % 2)) -eq 1 ]; then invconv_round "$r"; ort_round "$r"; else ort_round "$r"; invconv_round "$r"; fi
+  done
+}

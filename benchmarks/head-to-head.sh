@@ -60,10 +60,7 @@ ort_round() {
   "$java" --enable-native-access=ALL-UNNAMED -cp "$jar" dev.invconv.benchmarks.OrtBench \
       --threads "$threads" --seconds "$seconds" --models-dir "$models_dir" "${cases[@]}" > "$out/ort-$1.tsv"
 }
-for r in $(seq 1 "$rounds"); do
-  log "round $r of $rounds"
-  if [ $((r % 2)) -eq 1 ]; then invconv_round "$r"; ort_round "$r"; else ort_round "$r"; invconv_round "$r"; fi
-done
+alternate_rounds "$rounds"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"
 
 "$python" - "$root/benchmarks/peers" "$out" "$rounds" "${cases[@]}" <<'EOF' | tee "$out/summary.md"

@@ -59,10 +59,7 @@ ort_round() {
       --threads "$threads" --seconds "$seconds" --models-dir "$models_dir" \
       --node-profile "$out/ort-$1" "$case_name" > "$out/ort-$1.tsv"
 }
-for r in $(seq 1 "$rounds"); do
-  log "round $r of $rounds"
-  if [ $((r % 2)) -eq 1 ]; then invconv_round "$r"; ort_round "$r"; else ort_round "$r"; invconv_round "$r"; fi
-done
+alternate_rounds "$rounds"
 
 "$python" "$root/benchmarks/peers/layers.py" "$out" "$rounds" "$case_name" | tee "$out/summary.md"
 log "results in $out"
