@@ -8,6 +8,8 @@
 #ifndef IC_INTERNAL_H
 #define IC_INTERNAL_H
 
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -266,6 +268,45 @@ static inline bool ic_thread_slice_floats(int64_t floats, int64_t* stride) {
   if (ic_add_overflow(floats, IC_SLICE_GUARD_FLOATS + 15, stride)) return false;
   *stride = *stride / 16 * 16;
   return true;
+}
+
+/*
+ * Work shared by the tasks of one run and done by whichever needs it first (a packed input row,
+ * a unit of involution's features): a flag per piece, free -> busy (claimed) -> done. A
+ * claimant does its piece at once and publishes it; the others wait for it to be done. A task
+ * never waits while it holds a claim, so there is no deadlock, and one thread running every
+ * task never waits at all. The flags are reset (relaxed stores) before the run's parallel part.
+ */
+enum { IC_WORK_FREE = 0, IC_WORK_BUSY = 1, IC_WORK_DONE = 2 };
+
+static inline bool ic_claim(atomic_int* flag) {
+  int expected = IC_WORK_FREE;
+  return atomic_load_explicit(flag, memory_order_acquire) == IC_WORK_FREE &&
+         atomic_compare_exchange_strong_explicit(flag, &expected, IC_WORK_BUSY,
+                                                 memory_order_acquire, memory_order_acquire);
+}
+
+static inline void ic_publish(atomic_int* flag) {
+  atomic_store_explicit(flag, IC_WORK_DONE, memory_order_release);
+}
+
+static inline void ic_wait_done(atomic_int* flag) {
+  for (unsigned spins = 0; atomic_load_explicit(flag, memory_order_acquire) != IC_WORK_DONE;
+       spins++) {
+    if (spins < 256) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    } else {
+      sched_yield(); /* the claimant may have been descheduled */
+    }
+  }
+}
+
+static inline void ic_reset_flags(atomic_int* flags, int64_t count) {
+  for (int64_t i = 0; i < count; i++) {
+    atomic_store_explicit(&flags[i], IC_WORK_FREE, memory_order_relaxed);
+  }
 }
 
 #endif /* IC_INTERNAL_H */

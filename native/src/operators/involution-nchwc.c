@@ -134,36 +134,6 @@ bool ic_invol_nchwc_select(ic_isa_t isa, const ic_involution_shape_t* shape,
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Shared work: claim, publish, wait
- * ------------------------------------------------------------------------------------------- */
-
-enum { IC_WORK_FREE = 0, IC_WORK_BUSY = 1, IC_WORK_DONE = 2 };
-
-static bool ic_claim(atomic_int* flag) {
-  int expected = IC_WORK_FREE;
-  return atomic_load_explicit(flag, memory_order_acquire) == IC_WORK_FREE &&
-         atomic_compare_exchange_strong_explicit(flag, &expected, IC_WORK_BUSY,
-                                                 memory_order_acquire, memory_order_acquire);
-}
-
-static void ic_publish(atomic_int* flag) {
-  atomic_store_explicit(flag, IC_WORK_DONE, memory_order_release);
-}
-
-static void ic_wait_done(atomic_int* flag) {
-  for (unsigned spins = 0; atomic_load_explicit(flag, memory_order_acquire) != IC_WORK_DONE;
-       spins++) {
-    if (spins < 256) {
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
-    } else {
-      sched_yield(); /* the claimant may have been descheduled */
-    }
-  }
-}
-
-/* ---------------------------------------------------------------------------------------------
  * Scratch plan: sections of one buffer, each 64-byte aligned, with checked sizes.
  * ------------------------------------------------------------------------------------------- */
 
@@ -401,10 +371,6 @@ static void ic_aggregate_task(void* arg, size_t task, uint32_t thread_index) {
   for (int64_t t = t0; t < t1; t++) {
     for (int64_t b = b0; b < b1; b++) ic_aggregate_tile_block(job, n, t, b, thread_index);
   }
-}
-
-static void ic_reset_flags(atomic_int* flags, int64_t count) {
-  for (int64_t i = 0; i < count; i++) atomic_init(&flags[i], IC_WORK_FREE);
 }
 
 static ic_status_t ic_aggregate_pass(const ic_invol_nchwc_t* path,
