@@ -493,8 +493,9 @@ static void run_with(const ic_conv2d_t* conv, ic_context_t* context, int32_t lay
                          residual ? dst_count * sizeof(float) : 0, dst, dst_count * sizeof(float)));
 }
 
-/* Layers big enough to be cut into many tasks (packing and compute phases) give the same bits
- * with 1, 2 and 3 threads, in both layouts, on whatever ISA is active. */
+/* Layers big enough to be cut into many tasks (their packed rows claimed by whichever task
+ * needs them first) give the same bits with 1, 2 and 3 threads, in both layouts, on whatever
+ * ISA is active. */
 static void test_conv2d_thread_counts_bit_identical(void) {
   struct {
     int64_t in_c, out_c, groups, k, stride, h, w;
@@ -504,6 +505,9 @@ static void test_conv2d_thread_counts_bit_identical(void) {
                 {96, 96, 96, 3, 2, 45, 45, 0},  {96, 128, 4, 3, 1, 20, 20, 0},
                 /* channel-split tasks: each thread packs its own copy of each image */
                 {256, 256, 1, 3, 1, 9, 11, 0},  {128, 160, 1, 3, 2, 15, 13, 0},
+                /* channel-split tasks on an image too big for private copies: every task
+                 * needs every packed row of the shared one, the threads claim them at once */
+                {512, 96, 1, 3, 1, 24, 24, 0},
                 /* Winograd (NHWC): tasks of tile runs, and of channel blocks too */
                 {64, 64, 1, 3, 1, 30, 34, IC_CONV2D_WINOGRAD},
                 {256, 200, 1, 3, 1, 22, 19, IC_CONV2D_WINOGRAD},
