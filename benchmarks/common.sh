@@ -35,12 +35,25 @@ require_models() {
       || { log "ONNX export failed (see $out/onnx-export.txt)"; exit 1; }
 }
 
-# alternate_rounds N: the caller's invconv_round R and ort_round R for R = 1..N, each in its own
-# process, the order swapped every round (on a drifting machine neither side always goes first).
+# core_round_trip: ic-bench's core-to-core round trip (ns, two threads pinned to CPUs 0 and 1),
+# the probe that tells this VM's phases apart: ~150 ns in the fast one, ~450-530 ns in the slow
+# one, where whole networks run ~10 % slower (docs/BENCHMARKS.md, The machine). Empty when
+# ic-bench is not built or the machine has one CPU.
+core_round_trip() {
+  local bench="$root/native/target/cmake/bench/ic-bench"
+  [ -x "$bench" ] || return 0
+  "$bench" --suite targets --filter __no_case__ --peak-seconds 0.05 2>/dev/null \
+      | sed -n 's/^# core-to-core round trip.*: \([0-9]*\) ns$/\1/p'
+}
+
+# alternate_rounds N OUT: the caller's invconv_round R and ort_round R for R = 1..N, each in its
+# own process, the order swapped every round (on a drifting machine neither side always goes
+# first); OUT/phase-R.txt gets the core round trip measured before round R.
 alternate_rounds() {
   local r
   for r in $(seq 1 "$1"); do
     log "round $r of $1"
+    core_round_trip > "$2/phase-$r.txt"
     if [ $((r % 2)) -eq 1 ]; then invconv_round "$r"; ort_round "$r"; else ort_round "$r"; invconv_round "$r"; fi
   done
 }

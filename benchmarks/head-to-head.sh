@@ -60,13 +60,13 @@ ort_round() {
   "$java" --enable-native-access=ALL-UNNAMED -cp "$jar" dev.invconv.benchmarks.OrtBench \
       --threads "$threads" --seconds "$seconds" --models-dir "$models_dir" "${cases[@]}" > "$out/ort-$1.tsv"
 }
-alternate_rounds "$rounds"
+alternate_rounds "$rounds" "$out"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"
 
 "$python" - "$root/benchmarks/peers" "$out" "$rounds" "${cases[@]}" <<'EOF' | tee "$out/summary.md"
 import json, statistics, sys
 sys.path.insert(0, sys.argv[1])
-from collect import read_peer  # run-all.sh's reader of the peers' tab-separated output
+from collect import read_peer, read_round_trip  # run-all.sh's readers
 out, rounds, cases = sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 def invconv(r):
     with open(f"{out}/invconv-{r}.json") as f:
@@ -74,18 +74,18 @@ def invconv(r):
 def ort(r):
     return read_peer(f"{out}/ort-{r}.tsv")[0] or {}  # n/a cases: None (the reason is in the file)
 print(open(f"{out}/machine.txt").read().strip().replace("\n", "; "), "\n")
-print("| round | case | invconv ms | ORT Java ms | ORT / invconv |")
-print("|---:|---|---:|---:|---:|")
+print("| round | core round trip ns | case | invconv ms | ORT Java ms | ORT / invconv |")
+print("|---:|---:|---|---:|---:|---:|")
 rows = {c: [] for c in cases}
 for r in range(1, rounds + 1):
-    a, b = invconv(r), ort(r)
+    a, b, trip = invconv(r), ort(r), read_round_trip(out, r)
     for c in cases:
         x, y = a.get(c), b.get(c)
         if x is None or y is None:
-            print(f"| {r} | {c} | {x if x else 'n/a'} | {y if y else 'n/a'} | - |")
+            print(f"| {r} | {trip} | {c} | {x if x else 'n/a'} | {y if y else 'n/a'} | - |")
             continue
         rows[c].append((x, y))
-        print(f"| {r} | {c} | {x:.2f} | {y:.2f} | {y / x:.2f} |")
+        print(f"| {r} | {trip} | {c} | {x:.2f} | {y:.2f} | {y / x:.2f} |")
 print("\n| case | invconv ms (median of rounds) | ORT Java ms | median ORT / invconv | rounds invconv faster |")
 print("|---|---:|---:|---:|---:|")
 for c in cases:

@@ -59,7 +59,7 @@ ort_round() {
       --threads "$threads" --seconds "$seconds" --models-dir "$models_dir" \
       --node-profile "$out/ort-$1" "$case_name" > "$out/ort-$1.tsv"
 }
-alternate_rounds "$rounds"
+alternate_rounds "$rounds" "$out"
 
 "$python" "$root/benchmarks/peers/layers.py" "$out" "$rounds" "$case_name" | tee "$out/summary.md"
 log "results in $out"

@@ -61,6 +61,18 @@ def read_peer(path):
     return times, headers, notes
 
 
+def read_round_trip(out, r):
+    """The core round trip (ns, as text) measured before round r of an alternating script
+    (benchmarks/common.sh alternate_rounds), or "?" when there is none."""
+    path = f"{out}/phase-{r}.txt"
+    if os.path.exists(path):
+        with open(path) as f:
+            text = f.read().strip()
+        if text:
+            return text
+    return "?"
+
+
 def ms(value):
     if value is None:
         return "n/a"

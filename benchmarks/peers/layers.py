@@ -13,9 +13,13 @@ they are mapped onto invconv's names (l3.1.conv2). Nodes that map onto no layer 
 reorders, Flatten) are summed as "other".
 """
 import json
+import os
 import re
 import statistics
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from collect import read_round_trip  # noqa: E402  (run-all.sh's readers)
 
 BLOCK_NODE = re.compile(r"/layer(\d)/layer\d\.(\d+)/(relu_1|relu|downsample|conv3)")
 BLOCK_CONV = {"relu": "conv1", "relu_1": "conv2", "conv3": "conv3", "downsample": "down"}
@@ -97,10 +101,10 @@ def main():
 
     with open(f"{out}/machine.txt") as f:
         print(f.read().strip(), "\n")
-    print("| round | invconv pass (mean ms) | ORT run (mean ms) |")
-    print("|---:|---:|---:|")
+    print("| round | core round trip ns | invconv pass (mean ms) | ORT run (mean ms) |")
+    print("|---:|---:|---:|---:|")
     for r, (ta, tb) in enumerate(totals, 1):
-        print(f"| {r} | {ta:.2f} | {tb:.2f} |")
+        print(f"| {r} | {read_round_trip(out, r)} | {ta:.2f} | {tb:.2f} |")
     print("\n| layer | invconv ms | ORT ms | invconv - ORT |")
     print("|---|---:|---:|---:|")
     sums = {}
