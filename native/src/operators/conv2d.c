@@ -467,7 +467,7 @@ static void ic_conv2d_packed_task(void* arg, size_t task, uint32_t thread_index)
   float* scratch = job->scratch + (int64_t)thread_index * job->scratch_floats;
   const ic_strides_t xs = job->src_strides, ys = job->dst_strides;
   const float* packed_src = job->packed_src;
-  if (!job->private_packing) {
+  if (!job->private_packing) { /* the packed rows this task's output rows read */
     const ic_f32_conv2d_packing_t* pk = &job->packing;
     const ic_conv2d_geometry_t* cg = &job->compute;
     int64_t p0 = 0, p1 = pk->rows;
@@ -476,8 +476,7 @@ static void ic_conv2d_packed_task(void* arg, size_t task, uint32_t thread_index)
       p1 = ic_min_i64(pk->rows, (tile.r1 - 1) * pk->row_step + (cg->kernel_h - 1) * pk->tap_h + 1);
     }
     ic_conv2d_ensure_rows(job, p0, p1);
-  }
-  if (job->private_packing) { /* this thread's copy, packed by its first task of the image */
+  } else { /* this thread's copy, packed by its first task of the image */
     float* copy = scratch + job->row_floats;
     int64_t* packed_image = job->packed_image + (int64_t)thread_index * 8;
     if (*packed_image != job->image + 1) {
