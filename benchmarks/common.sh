@@ -35,10 +35,12 @@ require_models() {
       || { log "ONNX export failed (see $out/onnx-export.txt)"; exit 1; }
 }
 
-# core_round_trip: ic-bench's core-to-core round trip (ns, two threads pinned to CPUs 0 and 1),
-# the probe that tells this VM's phases apart: ~150 ns in the fast one, ~450-530 ns in the slow
-# one, where whole networks run ~10 % slower (docs/BENCHMARKS.md, The machine). Empty when
-# ic-bench is not built or the machine has one CPU.
+# core_round_trip: ic-bench's core-to-core round trip (ns, two threads pinned to CPUs 0 and 1):
+# ~150 ns in this VM's fast phases, ~450-530 ns in its slow ones, where anything that shares
+# cache lines between the cores at a fine grain slows down (docs/BENCHMARKS.md, The machine);
+# recorded per round so that rounds taken in different phases are not compared blindly. It
+# does not see every slowdown: whole networks also drift by 10-15 % at the same round trip.
+# Empty when ic-bench is not built or the machine has one CPU.
 core_round_trip() {
   local bench="$root/native/target/cmake/bench/ic-bench"
   [ -x "$bench" ] || return 0
