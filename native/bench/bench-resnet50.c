@@ -7,14 +7,16 @@
  * layer is a 7x7 involution of 16 channels per group, reduction 4).
  *
  *   ic-bench-resnet50 [--model resnet50|rednet50] [--threads N] [--layout nhwc|nchw]
- *                     [--passes N] [--per-layer] [--winograd]
+ *                     [--passes N] [--per-layer] [--winograd] [--unfused-stem]
  *
  * Every conv has its BatchNorm folded (bias) and its ReLU and residual add fused, and every
  * involution its following BatchNorm and ReLU, as the Java Network builds them; weights are
  * seeded random numbers scaled to keep activations bounded. Activations live in a handful of
  * slots reused by every block, like the Java workspace. The pass is the stem and max pool, the
  * 16 bottlenecks and the global average pool and fc (a 1x1 conv of the pooled pixel); the
- * layout conversion at the edges is left out. Reported:
+ * layout conversion at the edges is left out. The stem's last conv and the max pool run as one
+ * operator (ic_conv2d_pool2d_run), as the Java Network runs them; --unfused-stem runs them apart.
+ * Reported:
  * the mean and best of --passes timed passes after 5 warm-up ones, and with --per-layer each
  * operator's mean time (timing each call separately). The header gives the core-to-core round
  * trip between CPUs 0 and 1 (two threads bouncing a cache line), which on a VM tells which
@@ -33,7 +35,7 @@
 
 enum { MAX_OPS = 64, SLOT_FLOATS = 64 * 112 * 112 /* the largest activation */ };
 
-typedef enum op_kind { OP_CONV, OP_INVOLUTION, OP_MAXPOOL, OP_AVGPOOL } op_kind_t;
+typedef enum op_kind { OP_CONV, OP_CONV_MAXPOOL, OP_INVOLUTION, OP_MAXPOOL, OP_AVGPOOL } op_kind_t;
 
 typedef struct op {
   char name[24];
@@ -229,7 +231,23 @@ static void add_stages(net_t* net, bool involution, float* logits) {
   add_conv(net, "fc", net->slots[2], c, 1, 1, 1000, 1, 1, false, NULL, logits);
 }
 
-static void build(net_t* net, bool rednet, const float* input, float* logits) {
+/* The last two operators, a conv and the max pool after it, as one (ic_conv2d_pool2d_run). */
+static void fuse_conv_pool(net_t* net) {
+  op_t* conv = &net->ops[net->count - 2];
+  const op_t* pool = &net->ops[net->count - 1];
+  ic_status_t status = ic_conv2d_pool2d_check(conv->conv, pool->pool, conv->in_h, conv->in_w);
+  if (status != IC_STATUS_SUCCESS) fail(conv->name, status);
+  char name[sizeof conv->name];
+  snprintf(name, sizeof name, "%s+%s", conv->name, pool->name);
+  memcpy(conv->name, name, sizeof name);
+  conv->kind = OP_CONV_MAXPOOL;
+  conv->pool = pool->pool;
+  conv->dst = pool->dst;
+  conv->out_h = pool->out_h, conv->out_w = pool->out_w;
+  net->count--;
+}
+
+static void build(net_t* net, bool rednet, bool fused, const float* input, float* logits) {
   for (int i = 0; i < 5; i++) net->slots[i] = floats(SLOT_FLOATS);
   if (rednet) {
     add_conv(net, "stem.0", input, 3, 224, 224, 32, 3, 2, true, NULL, net->slots[1]);
@@ -239,6 +257,7 @@ static void build(net_t* net, bool rednet, const float* input, float* logits) {
     add_conv(net, "conv1", input, 3, 224, 224, 64, 7, 2, true, NULL, net->slots[0]);
   }
   add_pool(net, "maxpool", OP_MAXPOOL, net->slots[0], 64, 112, 112, net->slots[1]);
+  if (fused) fuse_conv_pool(net);
   add_stages(net, rednet, logits);
 }
 
@@ -251,6 +270,10 @@ static void run_op(const op_t* op, ic_context_t* context, int32_t layout) {
       status = ic_conv2d_run(op->conv, context, layout, 1, op->in_h, op->in_w, op->src, in_bytes,
                              op->residual, op->residual != NULL ? out_bytes : 0, op->dst,
                              out_bytes);
+      break;
+    case OP_CONV_MAXPOOL:
+      status = ic_conv2d_pool2d_run(op->conv, op->pool, context, layout, 1, op->in_h, op->in_w,
+                                    op->src, in_bytes, op->dst, out_bytes);
       break;
     case OP_INVOLUTION:
       status = ic_involution2d_run(op->involution, context, layout, 1, op->in_h, op->in_w,
@@ -276,6 +299,7 @@ int main(int argc, char** argv) {
   bool per_layer = false;
   int32_t conv_flags = 0;
   bool rednet = false;
+  bool fused = true;
   for (int i = 1; i < argc; i++) {
     const char* a = argv[i];
     const char* v = i + 1 < argc ? argv[i + 1] : "";
@@ -291,10 +315,12 @@ int main(int argc, char** argv) {
       per_layer = true;
     } else if (strcmp(a, "--winograd") == 0) {
       conv_flags = IC_CONV2D_WINOGRAD;
+    } else if (strcmp(a, "--unfused-stem") == 0) {
+      fused = false;
     } else {
       fprintf(stderr,
               "usage: %s [--model resnet50|rednet50] [--threads N] [--layout nhwc|nchw] "
-              "[--passes N] [--per-layer] [--winograd]\n",
+              "[--passes N] [--per-layer] [--winograd] [--unfused-stem]\n",
               argv[0]);
       return 2;
     }
@@ -312,7 +338,7 @@ int main(int argc, char** argv) {
   net.conv_flags = conv_flags;
   float* input = floats(3 * 224 * 224);
   float* logits = floats(1000);
-  build(&net, rednet, input, logits);
+  build(&net, rednet, fused, input, logits);
 
   double* layer_seconds = calloc((size_t)net.count, sizeof(double));
   double total = 0.0, best = 1e30;

@@ -2,7 +2,8 @@
  * libFuzzer target for the whole public API: random parameters (mostly plausible, sometimes
  * wild: huge, zero, negative, overflowing), random input and buffer sizes, into create /
  * output_size / run of every operator (conv2d, separable, involution aggregation and module,
- * pool2d, global average pooling, layout conversion), with no context or a shared 3-thread one.
+ * pool2d, conv2d then pool2d in one pass, global average pooling, layout conversion), with no
+ * context or a shared 3-thread one.
  *
  * Oracles, beyond ASan/UBSan finding no fault:
  *   - conv2d create succeeds exactly when an independent check of the rules says it should;
@@ -14,7 +15,9 @@
  *   - a run with correctly sized buffers succeeds; conv2d, the involution aggregation, pool2d
  *     and global average pooling match the float64 reference within the SPEC bound, and
  *     Involution2d with an output affine and activation is exactly act(scale * y + shift) of
- *     the same module without them; a layout conversion puts every element in its place.
+ *     the same module without them; a layout conversion puts every element in its place;
+ *   - conv2d_pool2d check fails exactly for sizes or channels that do not fit, the run
+ *     answers as check does, and where it succeeds it gives the bits of the two runs apart.
  * A violated oracle traps; libFuzzer then saves the input that caused it.
  */
 #include <math.h>
@@ -156,7 +159,8 @@ static bool conv_rules_hold(const ic_conv2d_params_t* p) {
   return true;
 }
 
-static void fuzz_conv2d(reader_t* r) {
+/* Conv2d parameters: mostly plausible, sometimes wild. */
+static ic_conv2d_params_t take_conv_params(reader_t* r) {
   ic_conv2d_params_t p = {0};
   p.datatype = take_mostly_zero(r);
   p.flags = take_mostly_zero(r);
@@ -173,6 +177,11 @@ static void fuzz_conv2d(reader_t* r) {
     p.pad_top = take_dim(r, 0, 3), p.pad_left = take_dim(r, 0, 3);
     p.pad_bottom = take_dim(r, 0, 3), p.pad_right = take_dim(r, 0, 3);
   }
+  return p;
+}
+
+static void fuzz_conv2d(reader_t* r) {
+  const ic_conv2d_params_t p = take_conv_params(r);
   const bool valid = conv_rules_hold(&p);
   int64_t w_count = -1;
   if (valid) {
@@ -491,7 +500,8 @@ static bool pool_rules_hold(const ic_pool2d_params_t* p) {
   return p->pad_top < p->kernel_h && p->pad_left < p->kernel_w;
 }
 
-static void fuzz_pool2d(reader_t* r) {
+/* Pool2d parameters: mostly plausible, sometimes wild. */
+static ic_pool2d_params_t take_pool_params(reader_t* r) {
   ic_pool2d_params_t p = {0};
   p.datatype = take_mostly_zero(r);
   p.pool = (int32_t)(take(r, 1) % 16 == 0 ? take(r, 1) % 5 - 2 : take(r, 1) % 2);
@@ -505,6 +515,11 @@ static void fuzz_pool2d(reader_t* r) {
     p.pad_top = take_dim(r, 0, 4), p.pad_left = take_dim(r, 0, 4);
     p.pad_bottom = take_dim(r, 0, 4), p.pad_right = take_dim(r, 0, 4);
   }
+  return p;
+}
+
+static void fuzz_pool2d(reader_t* r) {
+  const ic_pool2d_params_t p = take_pool_params(r);
   ic_pool2d_t* pool = (ic_pool2d_t*)(uintptr_t)sizeof(float);
   const ic_status_t status = ic_pool2d_create(&p, &pool);
   check_failure(status, pool);
@@ -549,6 +564,81 @@ static void fuzz_pool2d(reader_t* r) {
         ic_pool2d_run(pool, NULL, 0, batch, in_h, in_w, tiny, sizeof tiny, out, sizeof out);
     if (run_status != IC_STATUS_SUCCESS) ORACLE(out[0] == 5 && out[3] == 8);
   }
+  ic_pool2d_destroy(pool);
+}
+
+/* Conv2d then Pool2d in one pass: where check says it fuses, the bits of the two runs apart;
+ * where it says it does not, the run refuses the same way; bad sizes fail without writing. */
+static void fuzz_conv2d_pool2d(reader_t* r) {
+  const ic_conv2d_params_t cp = take_conv_params(r);
+  ic_pool2d_params_t pp = take_pool_params(r);
+  if (take(r, 1) % 8 != 0) pp.channels = cp.out_channels;
+  if (!conv_rules_hold(&cp) || !pool_rules_hold(&pp)) return;
+  const int64_t w_dims[4] = {cp.out_channels, cp.in_channels / cp.groups, cp.kernel_h,
+                             cp.kernel_w};
+  const int64_t w_count = elements(w_dims, 4);
+  if (w_count <= 0 || w_count > MAX_ELEMENTS) return;
+  float* w = make_floats(r, w_count);
+  ic_conv2d_t* conv = NULL;
+  ic_pool2d_t* pool = NULL;
+  ORACLE(ic_conv2d_create(&cp, w, (size_t)w_count * sizeof(float), NULL, 0, &conv) ==
+         IC_STATUS_SUCCESS);
+  ORACLE(ic_pool2d_create(&pp, &pool) == IC_STATUS_SUCCESS);
+  free(w);
+
+  const int64_t batch = take_dim(r, 1, 3), in_h = take_dim(r, 1, 24), in_w = take_dim(r, 1, 24);
+  const ic_status_t check = ic_conv2d_pool2d_check(conv, pool, in_h, in_w);
+  if (check != IC_STATUS_SUCCESS) ORACLE(ic_last_error()[0] != '\0');
+  int64_t ch = -1, cw = -1, ph = -1, pw = -1;
+  bool fits = ic_conv2d_output_size(conv, in_h, in_w, &ch, &cw) == IC_STATUS_SUCCESS &&
+              ic_pool2d_output_size(pool, ch, cw, &ph, &pw) == IC_STATUS_SUCCESS &&
+              pp.channels == cp.out_channels;
+  ORACLE(fits == (check != IC_STATUS_INVALID_ARGUMENT));
+  const int64_t x_dims[4] = {batch, cp.in_channels, in_h, in_w};
+  const int64_t c_dims[4] = {batch, cp.out_channels, ch, cw};
+  const int64_t y_dims[4] = {batch, cp.out_channels, ph, pw};
+  const int64_t x_count = elements(x_dims, 4);
+  const int64_t c_count = fits ? elements(c_dims, 4) : -1;
+  const int64_t y_count = fits ? elements(y_dims, 4) : -1;
+  /* Real runs only for moderate sizes, as in fuzz_conv2d and fuzz_pool2d. */
+  const int64_t conv_sizes[] = {cp.kernel_h,   cp.kernel_w,   cp.stride_h,  cp.stride_w,
+                                cp.dilation_h, cp.dilation_w, cp.pad_top,   cp.pad_left,
+                                cp.pad_bottom, cp.pad_right,  pp.kernel_h,  pp.kernel_w,
+                                pp.stride_h,   pp.stride_w,   pp.pad_top,   pp.pad_left,
+                                pp.pad_bottom, pp.pad_right,  in_h,         in_w};
+  bool moderate = true;
+  for (size_t i = 0; i < sizeof conv_sizes / sizeof conv_sizes[0]; i++) {
+    moderate = moderate && conv_sizes[i] <= 4096;
+  }
+  if (moderate && fits && x_count > 0 && c_count > 0 && y_count > 0 &&
+      c_count * (cp.in_channels / cp.groups) * cp.kernel_h * cp.kernel_w <= MAX_WORK) {
+    const int32_t layout = (int32_t)(take(r, 1) % 2);
+    float* x = make_floats(r, x_count);
+    float* c = xfloats((size_t)c_count);
+    float* expected = xfloats((size_t)y_count);
+    float* y = xfloats((size_t)y_count);
+    ic_context_t* context = pick_context(r);
+    ORACLE(ic_conv2d_run(conv, context, layout, batch, in_h, in_w, x,
+                         (size_t)x_count * sizeof(float), NULL, 0, c,
+                         (size_t)c_count * sizeof(float)) == IC_STATUS_SUCCESS);
+    ORACLE(ic_pool2d_run(pool, context, layout, batch, ch, cw, c, (size_t)c_count * sizeof(float),
+                         expected, (size_t)y_count * sizeof(float)) == IC_STATUS_SUCCESS);
+    const ic_status_t status =
+        ic_conv2d_pool2d_run(conv, pool, pick_context(r), layout, batch, in_h, in_w, x,
+                             (size_t)x_count * sizeof(float), y, (size_t)y_count * sizeof(float));
+    ORACLE(status == check);
+    if (status == IC_STATUS_SUCCESS) {
+      ORACLE(memcmp(y, expected, (size_t)y_count * sizeof(float)) == 0);
+    }
+    free(x), free(c), free(expected), free(y);
+  } else {
+    float tiny[4] = {1, 2, 3, 4};
+    float out[4] = {5, 6, 7, 8};
+    const ic_status_t status = ic_conv2d_pool2d_run(conv, pool, NULL, 0, batch, in_h, in_w, tiny,
+                                                    sizeof tiny, out, sizeof out);
+    if (status != IC_STATUS_SUCCESS) ORACLE(out[0] == 5 && out[3] == 8 && ic_last_error()[0]);
+  }
+  ic_conv2d_destroy(conv);
   ic_pool2d_destroy(pool);
 }
 
@@ -626,13 +716,14 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     __builtin_trap();
   }
   reader_t r = {data, size};
-  switch (take(&r, 1) % 7) {
+  switch (take(&r, 1) % 8) {
     case 0: fuzz_conv2d(&r); break;
     case 1: fuzz_separable(&r); break;
     case 2: fuzz_aggregate(&r); break;
     case 3: fuzz_involution2d(&r); break;
     case 4: fuzz_pool2d(&r); break;
     case 5: fuzz_convert_layout(&r); break;
+    case 6: fuzz_conv2d_pool2d(&r); break;
     default: fuzz_global_average_pool(&r); break;
   }
   return 0;

@@ -53,7 +53,7 @@ extern "C" {
 #define IC_VERSION_MINOR 1
 #define IC_VERSION_PATCH 0
 /* Incremented on every incompatible change of this header; the Java side checks it at load. */
-#define IC_ABI_VERSION 4
+#define IC_ABI_VERSION 5
 
 /** @returns the library version, "MAJOR.MINOR.PATCH". Static storage; never NULL. */
 IC_API const char* ic_version_string(void);
@@ -481,6 +481,40 @@ IC_API ic_status_t ic_pool2d_run(const ic_pool2d_t* pool, ic_context_t* context,
 IC_API const char* ic_pool2d_kernel_name(const ic_pool2d_t* pool);
 
 IC_API void ic_pool2d_destroy(ic_pool2d_t* pool);
+
+/* ---------------------------------------------------------------------------------------------
+ * Conv2d then Pool2d in one pass: the stem of ResNet (7x7/2 conv, 3x3/2 max pool), of RedNet,
+ * of VGG. Each task computes the conv rows a band of pooled rows reads into a buffer of its
+ * thread and pools them from there, so the conv's output never goes to memory (ResNet-50's
+ * stem: 3.2 MB written and read back otherwise).
+ *
+ *   dst = pool(conv(src))   bit for bit what ic_conv2d_run (no residual) then ic_pool2d_run give
+ *
+ * Supported for convs that take the direct path on that image (not pointwise, depthwise or
+ * Winograd); for the others the run returns IC_STATUS_UNSUPPORTED and ic_last_error() says
+ * which path it is; run the two operators instead. ic_conv2d_pool2d_check asks beforehand.
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * @returns IC_STATUS_SUCCESS when ic_conv2d_pool2d_run runs conv then pool on an in_h x in_w
+ *          input in one pass; IC_STATUS_UNSUPPORTED when the conv's path does not; or
+ *          IC_STATUS_INVALID_ARGUMENT (a NULL operator, an input too small for either, the
+ *          pool's channels not the conv's output channels).
+ */
+IC_API ic_status_t ic_conv2d_pool2d_check(const ic_conv2d_t* conv, const ic_pool2d_t* pool,
+                                          int64_t in_h, int64_t in_w);
+
+/**
+ * Runs conv, then pool on its output, in one pass (see above).
+ * @param src [batch, conv in_channels, in_h, in_w] in layout
+ * @param dst [batch, conv out_channels, pooled h, pooled w] in layout (the sizes
+ *            ic_pool2d_output_size gives for the conv's output size); must not overlap src
+ */
+IC_API ic_status_t ic_conv2d_pool2d_run(const ic_conv2d_t* conv, const ic_pool2d_t* pool,
+                                        ic_context_t* context, int32_t layout, int64_t batch,
+                                        int64_t in_h, int64_t in_w,
+                                        const void* src, size_t src_bytes,
+                                        void* dst, size_t dst_bytes);
 
 /**
  * Global average pooling: dst[n,c,0,0] = mean over h, w of src[n,c,h,w]. Stateless.

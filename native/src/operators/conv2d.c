@@ -34,6 +34,13 @@
  * of the input or less), so that the pointwise kernels get the long pixel runs they are fast
  * on instead of the direct kernel's rows.
  *
+ * ic_conv2d_pool2d_run runs a conv of the direct path and a Pool2d after it in one pass: each
+ * task takes a band of pooled rows, computes the conv rows their windows read into a band of its
+ * thread's scratch (rows a thread's previous band also read stay there: nothing is computed
+ * twice but where a thread starts a new run of bands) and pools them from there into dst. The
+ * conv's output is never stored: in ResNet-50's C pass (2 threads, NHWC) conv1 + max pool took
+ * 0.97-0.99 ms apart and 0.86-0.87 as one; RedNet-50's stem.4 + max pool 1.56-1.61 and 1.51-1.52.
+ *
  * Weights: the scalar kernels read PyTorch order; SIMD pointwise and direct kernels only their
  * packed layout (so only that is kept), depthwise both (tiny).
  *
@@ -49,6 +56,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "pool2d.h"
 #include "ukernels.h"
 
 static const char ic_op[] = "conv2d";
@@ -80,6 +88,7 @@ enum {
   IC_CONV2D_TASK_WORK = 1 << 20,
   IC_PACK_TASK_FLOATS = 1 << 15,
   IC_PRIVATE_PACK_FLOATS = 1 << 18, /* 1 MB: a packed image each thread may copy for itself */
+  IC_BAND_TASKS = 8, /* pooled runs: consecutive tasks a thread's band holds before a move */
   /* Winograd: images of fewer output tiles take the direct conv. Its weights are 4x the
    * direct conv's; a 7x7 image (4 tiles) reads all of them for 49 pixels, and in a network
    * (weights in memory: ic-bench --cold) 512->512 at 7x7 took 1.15 ms there against 0.77 ms
@@ -297,12 +306,22 @@ typedef struct ic_conv2d_job {
   float* scratch;               /* per-thread buffers of scratch_floats */
   int64_t scratch_floats;
   int64_t image;                /* direct SIMD path: the image being computed */
+  int32_t layout;               /* the run's (ic_layout_t) */
   int64_t row_quantum;          /* row blocks are multiples of this (whole cache lines) */
   int64_t pack_rows;            /* shared packing: the most packed rows one claim takes */
   int64_t tiles, task_tiles;    /* Winograd: 4x4 output tiles per image, per task */
   int64_t task_channels;        /* Winograd: output channels per task */
   int64_t tile_blocks, channel_blocks; /* Winograd: tasks per image = their product */
   int32_t winograd_activation;  /* Winograd: the activation its output transform applies */
+  /* Pooled (ic_conv2d_pool2d_run): tasks of pooled rows; each computes the conv rows they read
+   * into its thread's band of conv rows and pools them from there into dst. */
+  bool pooled;
+  ic_pool2d_geometry_t pool;    /* the pool on the whole conv output */
+  ic_f32_pool2d_ukernel_fn pool_fn;
+  ic_strides_t band_strides;    /* a band of band_rows conv rows, in the run's layout */
+  int64_t band_rows, band_offset; /* its rows; its floats from the start of a thread's slice */
+  int64_t* band_state;          /* per thread (a cache line apart): its last task + 1 (0: none)
+                                 * and the conv row at the top of its band */
 } ic_conv2d_job_t;
 
 /* Output channels [c0, c1) in blocks of channel_block, rows in blocks of row_block; tasks
@@ -460,51 +479,139 @@ static void ic_conv2d_ensure_rows(const ic_conv2d_job_t* job, int64_t r0, int64_
   for (int64_t r = r0; r < r1; r++) ic_wait_done(&job->row_flags[r]);
 }
 
-static void ic_conv2d_packed_task(void* arg, size_t task, uint32_t thread_index) {
-  const ic_conv2d_job_t* job = arg;
-  const ic_conv2d_t* conv = job->conv;
-  const ic_tile_t tile = ic_tiling_tile(&job->tiling, task); /* batch 1: tile.n == 0 */
-  float* scratch = job->scratch + (int64_t)thread_index * job->scratch_floats;
-  const ic_strides_t xs = job->src_strides, ys = job->dst_strides;
-  const float* packed_src = job->packed_src;
-  if (!job->private_packing) { /* the packed rows this task's output rows read */
+/* The packed image output rows [r0, r1) read: the shared one, once the packed rows they need
+ * are packed (ic_conv2d_ensure_rows), or this thread's private copy, packed at its first task
+ * of the image. */
+static const float* ic_conv2d_packed_rows(const ic_conv2d_job_t* job, uint32_t thread_index,
+                                          int64_t r0, int64_t r1) {
+  const ic_strides_t xs = job->src_strides;
+  if (!job->private_packing) {
     const ic_f32_conv2d_packing_t* pk = &job->packing;
     const ic_conv2d_geometry_t* cg = &job->compute;
     int64_t p0 = 0, p1 = pk->rows;
     if (cg->out_h > 1) {
-      p0 = tile.r0 * pk->row_step;
-      p1 = ic_min_i64(pk->rows, (tile.r1 - 1) * pk->row_step + (cg->kernel_h - 1) * pk->tap_h + 1);
+      p0 = r0 * pk->row_step;
+      p1 = ic_min_i64(pk->rows, (r1 - 1) * pk->row_step + (cg->kernel_h - 1) * pk->tap_h + 1);
     }
     ic_conv2d_ensure_rows(job, p0, p1);
-  } else { /* this thread's copy, packed by its first task of the image */
-    float* copy = scratch + job->row_floats;
-    int64_t* packed_image = job->packed_image + (int64_t)thread_index * 8;
-    if (*packed_image != job->image + 1) {
-      ic_f32_conv2d_pack_src(&job->geometry, &job->packing, job->src + job->image * xs.n,
-                             (ic_view_strides_t){xs.c, xs.h, xs.w}, copy, 0, job->packing.rows);
-      *packed_image = job->image + 1;
-    }
-    packed_src = copy;
+    return job->packed_src;
   }
-  const int64_t y_offset = job->image * ys.n + tile.r0 * ys.h;
+  float* copy = job->scratch + (int64_t)thread_index * job->scratch_floats + job->row_floats;
+  int64_t* packed_image = job->packed_image + (int64_t)thread_index * 8;
+  if (*packed_image != job->image + 1) {
+    ic_f32_conv2d_pack_src(&job->geometry, &job->packing, job->src + job->image * xs.n,
+                           (ic_view_strides_t){xs.c, xs.h, xs.w}, copy, 0, job->packing.rows);
+    *packed_image = job->image + 1;
+  }
+  return copy;
+}
+
+/* Output rows [r0, r1) and channels [c0, c1) of the current image into dst (row r0, channel
+ * 0, strides ys) with the residual addressed like it (or NULL): the packed image when the
+ * kernel reads one (job->packing.rows > 0), else the raw one. */
+static void ic_conv2d_compute_rows(const ic_conv2d_job_t* job, uint32_t thread_index,
+                                   int64_t r0, int64_t r1, int64_t c0, int64_t c1, float* dst,
+                                   ic_strides_t ys, const float* residual) {
+  const ic_conv2d_t* conv = job->conv;
+  const ic_strides_t xs = job->src_strides;
+  const bool packed = job->packing.rows > 0;
   const ic_f32_conv2d_args_t args = {
-      .geometry = &job->compute,
+      .geometry = packed ? &job->compute : &job->geometry,
+      .weights = job->weights,
       .bias = conv->bias,
       .activation = conv->params.activation,
       .src = job->src + job->image * xs.n,
       .src_stride = {xs.c, xs.h, xs.w},
-      .dst = job->dst + y_offset,
-      .residual = job->residual != NULL ? job->residual + y_offset : NULL,
+      .dst = dst,
+      .residual = residual,
       .dst_stride = {ys.c, ys.h, ys.w},
-      .y0 = tile.r0,
-      .y1 = tile.r1,
+      .y0 = r0,
+      .y1 = r1,
+      .c0 = c0,
+      .c1 = c1,
+      .packed_weights = conv->packed_weights,
+      .packed_src = packed ? ic_conv2d_packed_rows(job, thread_index, r0, r1) : NULL,
+      .scratch = job->scratch + (int64_t)thread_index * job->scratch_floats,
+  };
+  job->fn(&args);
+}
+
+static void ic_conv2d_packed_task(void* arg, size_t task, uint32_t thread_index) {
+  const ic_conv2d_job_t* job = arg;
+  const ic_tile_t tile = ic_tiling_tile(&job->tiling, task); /* batch 1: tile.n == 0 */
+  const ic_strides_t ys = job->dst_strides;
+  const int64_t y_offset = job->image * ys.n + tile.r0 * ys.h;
+  ic_conv2d_compute_rows(job, thread_index, tile.r0, tile.r1, tile.c0, tile.c1,
+                         job->dst + y_offset, ys,
+                         job->residual != NULL ? job->residual + y_offset : NULL);
+}
+
+/* The conv rows [lo, hi) pooled row q reads (clipped to the conv output). */
+static int64_t ic_pool_rows_lo(const ic_pool2d_geometry_t* g, int64_t q) {
+  return ic_min_i64(g->in_h, ic_max_i64(0, q * g->stride_h - g->pad_top));
+}
+
+static int64_t ic_pool_rows_hi(const ic_pool2d_geometry_t* g, int64_t q) {
+  return ic_min_i64(g->in_h, ic_max_i64(0, q * g->stride_h - g->pad_top + g->kernel_h));
+}
+
+/* Pooled rows [tile.r0, tile.r1), channels [tile.c0, tile.c1): the conv rows they read into
+ * this thread's band, then the pool from the band into dst. When this thread's previous task
+ * was the band above (same channels), the rows both read are still in the band and are not
+ * computed again: the band is a window sliding down its buffer, and only when it reaches the
+ * buffer's end do those rows move to the top. Either way each conv row is the kernel's same
+ * sums, so the cut into tasks changes no bit. */
+static void ic_conv2d_pooled_task(void* arg, size_t task, uint32_t thread_index) {
+  const ic_conv2d_job_t* job = arg;
+  const ic_tile_t tile = ic_tiling_tile(&job->tiling, task); /* rows: pooled rows */
+  const ic_pool2d_geometry_t* pg = &job->pool;
+  const ic_strides_t bs = job->band_strides, ys = job->dst_strides;
+  float* band = job->scratch + (int64_t)thread_index * job->scratch_floats + job->band_offset;
+  int64_t* state = job->band_state + (int64_t)thread_index * 8;
+
+  const int64_t a = ic_pool_rows_lo(pg, tile.r0), b = ic_pool_rows_hi(pg, tile.r1 - 1);
+  int64_t have = a, top = a; /* rows [a, have) are in the band; row `top` is at its row 0 */
+  const int64_t kept = tile.r0 > 0 ? ic_pool_rows_hi(pg, tile.r0 - 1) : 0;
+  if (state[0] == (int64_t)task && tile.r0 > 0 && kept > a) {
+    top = state[1];
+    if (b - top > job->band_rows) {
+      const int64_t rows = kept - a;
+      if (bs.c == 1) { /* interleaved: the rows are one run */
+        memmove(band, band + (a - top) * bs.h, (size_t)(rows * bs.h) * sizeof(float));
+      } else {
+        for (int64_t c = tile.c0; c < tile.c1; c++) {
+          memmove(band + c * bs.c, band + c * bs.c + (a - top) * bs.h,
+                  (size_t)(rows * bs.h) * sizeof(float));
+        }
+      }
+      top = a;
+    }
+    have = kept;
+  }
+  if (have < b) {
+    ic_conv2d_compute_rows(job, thread_index, have, b, tile.c0, tile.c1,
+                           band + (have - top) * bs.h, bs, NULL);
+  }
+  /* The pool on rows [a, b) alone: those rows as the input, the padding above row a as before
+   * it (none unless a is row 0). */
+  ic_pool2d_geometry_t geometry = *pg;
+  geometry.in_h = b - a;
+  geometry.out_h = tile.r1 - tile.r0;
+  geometry.pad_top = pg->pad_top - tile.r0 * pg->stride_h + a;
+  const ic_f32_pool2d_args_t args = {
+      .geometry = &geometry,
+      .src = band + (a - top) * bs.h,
+      .src_stride = {bs.c, bs.h, bs.w},
+      .dst = job->dst + job->image * ys.n + tile.r0 * ys.h,
+      .dst_stride = {ys.c, ys.h, ys.w},
+      .y0 = 0,
+      .y1 = tile.r1 - tile.r0,
       .c0 = tile.c0,
       .c1 = tile.c1,
-      .packed_weights = conv->packed_weights,
-      .packed_src = packed_src,
-      .scratch = scratch,
   };
-  conv->conv_fn(&args);
+  job->pool_fn(&args);
+  state[0] = (int64_t)task + 1;
+  state[1] = top;
 }
 
 /* Winograd: task_channels output channels of task_tiles tiles of one image; per image, the
@@ -650,12 +757,16 @@ static void ic_conv2d_unpack_weights(const ic_conv2d_geometry_t* g,
   }
 }
 
-/* The direct path with a SIMD kernel: each image packed as its tasks need it, and computed. */
+/* The direct path: each image packed as its tasks need it (SIMD kernels; job->packing.rows is 0
+ * for the scalar kernel, which reads the raw image), and computed, or pooled (job->pooled). */
 static ic_status_t ic_conv2d_run_packed(ic_conv2d_job_t* job, ic_run_t* run, int64_t batch) {
   const ic_conv2d_t* conv = job->conv;
   const ic_conv2d_params_t* p = &conv->params;
   const ic_conv2d_geometry_t* g = &job->geometry;
   const ic_f32_conv2d_packing_t* pk = &job->packing;
+  const bool packed = pk->rows > 0;
+  const int64_t group_in = packed ? pk->group_in : p->in_channels / p->groups;
+  const int64_t group_out = packed ? pk->group_out : p->out_channels / p->groups;
 
   /* Tasks split by output channels (late layers: small images, large weights) each read the
    * whole packed image. Shared, it is packed by both threads as they claim its rows, half of it
@@ -663,23 +774,84 @@ static ic_status_t ic_conv2d_run_packed(ic_conv2d_job_t* job, ic_run_t* run, int
    * there. Small enough images are instead packed by each thread into its own copy, at its
    * first task, and the reads stay in the core's cache. */
   const bool rows_outer = ic_conv2d_rows_outer(p, g->in_h, g->in_w);
-  job->private_packing = !rows_outer && run->threads > 1 &&
+  job->private_packing = packed && !rows_outer && run->threads > 1 &&
                          pk->src_floats <= IC_PRIVATE_PACK_FLOATS;
 
-  /* Scratch: with private packing a flag line per thread, else a claim flag per packed row and
-   * the shared packed image; then per thread its row buffer (and private copy),
-   * ic_thread_slice_floats apart. */
+  /* Compute tasks: blocks of 32 channels (whole groups when grouped) whose weights stay in
+   * L2, times rows for about IC_CONV2D_TASK_WORK multiply-adds. */
+  const int64_t taps = p->kernel_h * p->kernel_w;
+  int64_t channel_block;
+  if (p->groups == 1) {
+    const int64_t bytes_per_32 = ic_mul_saturate(ic_mul_saturate(group_in, taps), 32 * 4);
+    channel_block = 32 * ic_max_i64(1, (256 << 10) / ic_max_i64(bytes_per_32, 1));
+  } else {
+    channel_block = group_out * ic_max_i64(1, 64 / group_out);
+  }
+  channel_block = ic_min_i64(channel_block, p->out_channels);
+  /* A 1x1 kernel has no neighbourhood: its packed image (decimated: out_h x out_w pixels) is
+   * one row to the kernel, unless that row would be too long to share among threads (or the
+   * pool needs it in rows). */
+  job->compute = *g;
+  const int64_t pixels = g->out_h * g->out_w;
+  if (p->kernel_h == 1 && p->kernel_w == 1 && g->out_h > 1 && pixels <= 4096 && !job->pooled) {
+    job->compute = (ic_conv2d_geometry_t){p->in_channels, p->out_channels, p->groups, 1, pixels,
+                                          1, pixels, 1, 1, 1, 1, 1, 1, 0, 0};
+  }
+  const ic_conv2d_geometry_t* cg = &job->compute;
+  const int64_t per_row = ic_mul_saturate(
+      ic_mul_saturate(cg->out_w, ic_divide_round_up(channel_block, 16) * 16),
+      ic_mul_saturate(group_in, taps));
+  if (cg->out_h == 1) {
+    /* One row: split the channels instead, in blocks of 32 for about the task work. */
+    const int64_t per_channel = ic_mul_saturate(cg->out_w, ic_mul_saturate(group_in, taps));
+    const int64_t blocks = ic_max_i64(1, IC_CONV2D_TASK_WORK / ic_max_i64(per_channel * 32, 1));
+    channel_block = p->groups == 1 ? ic_min_i64(channel_block, 32 * blocks) : channel_block;
+  }
+  /* Narrow images: at least the rows the kernel runs each weight chunk over (a task of one
+   * row of a 7x7 image would read its 590 KB of weights per row instead of once). */
+  const int64_t shared_rows = ic_min_i64(cg->out_h, ic_f32_conv2d_shared_rows(cg->out_w, 32));
+  const int64_t task_rows =
+      ic_max_i64(ic_rows_for_work(per_row, job->row_quantum),
+                 ic_divide_round_up(shared_rows, job->row_quantum) * job->row_quantum);
+  int64_t band_floats = 0;
+  if (job->pooled) {
+    /* Tasks of pooled rows reading about task_rows conv rows, channel blocks outermost so that
+     * a thread's next task is mostly the band below (ic_conv2d_pooled_task). */
+    const ic_pool2d_geometry_t* pg = &job->pool;
+    const int64_t pooled_rows = ic_min_i64(pg->out_h, ic_max_i64(1, task_rows / pg->stride_h));
+    ic_conv2d_tiling(&job->tiling, 1, p->out_channels, channel_block, pg->out_h, pooled_rows,
+                     false);
+    /* Room for the rows of IC_BAND_TASKS tasks in a row: their shared rows then move once. */
+    int64_t band_rows;
+    if (ic_add_overflow(ic_mul_saturate(IC_BAND_TASKS * pooled_rows - 1, pg->stride_h),
+                        pg->kernel_h, &band_rows)) {
+      band_rows = g->out_h;
+    }
+    job->band_rows = ic_min_i64(g->out_h, band_rows);
+    job->band_strides = ic_layout_strides(job->layout, p->out_channels, job->band_rows, g->out_w);
+    band_floats = ic_divide_round_up(job->band_rows * g->out_w * p->out_channels, 16) * 16;
+  } else {
+    ic_conv2d_tiling(&job->tiling, 1, p->out_channels, channel_block, cg->out_h, task_rows,
+                     rows_outer);
+  }
+
+  /* Scratch: flag lines per thread (private packing: the image its copy holds; pooled: its
+   * last task), a claim flag per packed row and the shared packed image (shared packing); then
+   * per thread its row buffer, private copy and band, ic_thread_slice_floats apart. */
   const int64_t flat_w = p->kernel_h == 1 && p->kernel_w == 1 ? g->out_h * g->out_w : g->out_w;
   const int64_t packed_floats = ic_divide_round_up(pk->src_floats, 16) * 16;
-  const int64_t flag_floats = job->private_packing ? (int64_t)run->threads * 16
-                                                  : ic_divide_round_up(pk->rows, 16) * 16;
-  job->row_floats = ic_divide_round_up(
-      ic_f32_conv2d_scratch_floats(ic_max_i64(flat_w, g->out_w)), 16) * 16;
+  const int64_t shared_floats = packed && !job->private_packing ? packed_floats : 0;
+  const int64_t thread_lines = (job->private_packing ? 1 : 0) + (job->pooled ? 1 : 0);
+  const int64_t flag_floats = (int64_t)run->threads * 16 * thread_lines +
+                              (shared_floats > 0 ? ic_divide_round_up(pk->rows, 16) * 16 : 0);
+  job->row_floats = packed ? ic_divide_round_up(ic_f32_conv2d_scratch_floats(
+                                                    ic_max_i64(flat_w, g->out_w)), 16) * 16
+                           : 0;
+  job->band_offset = job->row_floats + (job->private_packing ? packed_floats : 0);
   int64_t slice_floats, total;
-  if (!ic_thread_slice_floats(job->row_floats + (job->private_packing ? packed_floats : 0),
-                              &slice_floats) ||
+  if (!ic_thread_slice_floats(job->band_offset + band_floats, &slice_floats) ||
       ic_mul_overflow(slice_floats, (int64_t)run->threads, &total) ||
-      ic_add_overflow(total, job->private_packing ? 0 : packed_floats, &total) ||
+      ic_add_overflow(total, shared_floats, &total) ||
       ic_add_overflow(total, flag_floats, &total) ||
       (uint64_t)total > SIZE_MAX / sizeof(float)) {
     return ic_error(IC_STATUS_OUT_OF_MEMORY, "conv2d: the packed image of %" PRId64
@@ -691,16 +863,22 @@ static ic_status_t ic_conv2d_run_packed(ic_conv2d_job_t* job, ic_run_t* run, int
                     "conv2d: out of memory for %" PRId64 " bytes of scratch (packed image)",
                     total * (int64_t)sizeof(float));
   }
-  if (job->private_packing) {
-    job->packed_image = (int64_t*)(void*)scratch; /* 16 floats = 8 int64 per thread */
-    for (uint32_t t = 0; t < run->threads; t++) job->packed_image[t * 8] = 0;
-    job->packed_src = NULL;
-    job->scratch = scratch + flag_floats;
-  } else {
-    job->row_flags = (atomic_int*)(void*)scratch;
-    job->packed_src = scratch + flag_floats;
-    job->scratch = job->packed_src + packed_floats;
+  float* next = scratch;
+  if (job->private_packing) { /* 16 floats = 8 int64 per thread */
+    job->packed_image = (int64_t*)(void*)next;
+    next += (int64_t)run->threads * 16;
   }
+  if (job->pooled) {
+    job->band_state = (int64_t*)(void*)next;
+    next += (int64_t)run->threads * 16;
+  }
+  if (shared_floats > 0) {
+    job->row_flags = (atomic_int*)(void*)next;
+    next += ic_divide_round_up(pk->rows, 16) * 16;
+    job->packed_src = next;
+    next += shared_floats;
+  }
+  job->scratch = next;
   job->scratch_floats = slice_floats;
 
   /* Shared packing: a claim takes up to about IC_PACK_TASK_FLOATS of packed rows (all planes),
@@ -708,49 +886,58 @@ static ic_status_t ic_conv2d_run_packed(ic_conv2d_job_t* job, ic_run_t* run, int
   const int64_t row_all_planes = ic_max_i64(1, pk->src_floats / ic_max_i64(pk->rows, 1));
   job->pack_rows = ic_max_i64(1, IC_PACK_TASK_FLOATS / row_all_planes);
 
-  /* Compute tasks: blocks of 32 channels (whole groups when grouped) whose weights stay in
-   * L2, times rows for about IC_CONV2D_TASK_WORK multiply-adds. */
-  const int64_t taps = p->kernel_h * p->kernel_w;
-  int64_t channel_block;
-  if (p->groups == 1) {
-    const int64_t bytes_per_32 = ic_mul_saturate(ic_mul_saturate(pk->group_in, taps), 32 * 4);
-    channel_block = 32 * ic_max_i64(1, (256 << 10) / ic_max_i64(bytes_per_32, 1));
-  } else {
-    channel_block = pk->group_out * ic_max_i64(1, 64 / pk->group_out);
-  }
-  channel_block = ic_min_i64(channel_block, p->out_channels);
-  /* A 1x1 kernel has no neighbourhood: its packed image (decimated: out_h x out_w pixels) is
-   * one row to the kernel, unless that row would be too long to share among threads. */
-  job->compute = *g;
-  const int64_t pixels = g->out_h * g->out_w;
-  if (p->kernel_h == 1 && p->kernel_w == 1 && g->out_h > 1 && pixels <= 4096) {
-    job->compute = (ic_conv2d_geometry_t){p->in_channels, p->out_channels, p->groups, 1, pixels,
-                                          1, pixels, 1, 1, 1, 1, 1, 1, 0, 0};
-  }
-  const ic_conv2d_geometry_t* cg = &job->compute;
-  const int64_t per_row = ic_mul_saturate(
-      ic_mul_saturate(cg->out_w, ic_divide_round_up(channel_block, 16) * 16),
-      ic_mul_saturate(pk->group_in, taps));
-  if (cg->out_h == 1) {
-    /* One row: split the channels instead, in blocks of 32 for about the task work. */
-    const int64_t per_channel = ic_mul_saturate(cg->out_w, ic_mul_saturate(pk->group_in, taps));
-    const int64_t blocks = ic_max_i64(1, IC_CONV2D_TASK_WORK / ic_max_i64(per_channel * 32, 1));
-    channel_block = p->groups == 1 ? ic_min_i64(channel_block, 32 * blocks) : channel_block;
-  }
-  /* Narrow images: at least the rows the kernel runs each weight chunk over (a task of one
-   * row of a 7x7 image would read its 590 KB of weights per row instead of once). */
-  const int64_t shared_rows = ic_min_i64(cg->out_h, ic_f32_conv2d_shared_rows(cg->out_w, 32));
-  const int64_t task_rows =
-      ic_max_i64(ic_rows_for_work(per_row, job->row_quantum),
-                 ic_divide_round_up(shared_rows, job->row_quantum) * job->row_quantum);
-  ic_conv2d_tiling(&job->tiling, 1, p->out_channels, channel_block, cg->out_h, task_rows,
-                   rows_outer);
-
   for (job->image = 0; job->image < batch; job->image++) {
-    if (!job->private_packing) ic_reset_flags(job->row_flags, pk->rows);
-    ic_run_parallelize(run, job->tiling.task_count, ic_conv2d_packed_task, job);
+    for (uint32_t t = 0; t < run->threads; t++) {
+      if (job->private_packing && job->image == 0) job->packed_image[t * 8] = 0;
+      if (job->pooled) job->band_state[t * 8] = 0;
+    }
+    if (shared_floats > 0) ic_reset_flags(job->row_flags, pk->rows);
+    ic_run_parallelize(run, job->tiling.task_count,
+                       job->pooled ? ic_conv2d_pooled_task : ic_conv2d_packed_task, job);
   }
   return IC_STATUS_SUCCESS;
+}
+
+/* The geometry of a run of `conv` on an in_h x in_w image with that output. */
+static ic_conv2d_geometry_t ic_conv2d_run_geometry(const ic_conv2d_params_t* p, int64_t in_h,
+                                                   int64_t in_w,
+                                                   const ic_window_output_t* output) {
+  return (ic_conv2d_geometry_t){p->in_channels, p->out_channels, p->groups, in_h, in_w,
+                                output->out_h, output->out_w, p->kernel_h, p->kernel_w,
+                                p->stride_h, p->stride_w, p->dilation_h, p->dilation_w,
+                                output->pad_top, output->pad_left};
+}
+
+/* The job of a run of `conv` on an in_h x in_w image of `layout` with that output. */
+static void ic_conv2d_job_init(ic_conv2d_job_t* job, const ic_conv2d_t* conv, int32_t layout,
+                               int64_t in_h, int64_t in_w, const ic_window_output_t* output,
+                               const float* src, const float* residual, float* dst) {
+  const ic_conv2d_params_t* p = &conv->params;
+  *job = (ic_conv2d_job_t){
+      .conv = conv,
+      .geometry = ic_conv2d_run_geometry(p, in_h, in_w, output),
+      .src = src,
+      .residual = residual,
+      .dst = dst,
+      .src_strides = ic_layout_strides(layout, p->in_channels, in_h, in_w),
+      .dst_strides = ic_layout_strides(layout, p->out_channels, output->out_h, output->out_w),
+      .fn = conv->conv_fn,
+      .weights = conv->weights,
+      .layout = layout,
+  };
+  /* NCHW: a block of output rows ends on a cache line (16 floats) when its pixel count is a
+   * multiple of 16; otherwise two threads writing neighbouring blocks share a line in every
+   * channel plane. */
+  job->row_quantum = 1;
+  if (layout == IC_LAYOUT_NCHW) {
+    int64_t a = output->out_w % 16, b = 16;
+    while (a != 0) {
+      const int64_t t = b % a;
+      b = a;
+      a = t;
+    }
+    job->row_quantum = 16 / b;
+  }
 }
 
 ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_t layout,
@@ -794,34 +981,10 @@ ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_
                     "exactly)");
   }
 
-  ic_conv2d_job_t job = {
-      .conv = conv,
-      .geometry = {p->in_channels, p->out_channels, p->groups, in_h, in_w, output.out_h,
-                   output.out_w, p->kernel_h, p->kernel_w, p->stride_h, p->stride_w,
-                   p->dilation_h, p->dilation_w, output.pad_top, output.pad_left},
-      .src = src,
-      .residual = residual,
-      .dst = dst,
-      .src_strides = ic_layout_strides(layout, p->in_channels, in_h, in_w),
-      .dst_strides = ic_layout_strides(layout, p->out_channels, output.out_h, output.out_w),
-      .fn = conv->conv_fn,
-      .weights = conv->weights,
-  };
+  ic_conv2d_job_t job;
+  ic_conv2d_job_init(&job, conv, layout, in_h, in_w, &output, src, residual, dst);
   const int64_t taps = ic_mul_saturate(p->kernel_h, p->kernel_w);
   const int64_t group_in = p->in_channels / p->groups;
-  /* NCHW: a block of output rows ends on a cache line (16 floats) when its pixel count is a
-   * multiple of 16; otherwise two threads writing neighbouring blocks share a line in every
-   * channel plane. */
-  job.row_quantum = 1;
-  if (layout == IC_LAYOUT_NCHW) {
-    int64_t a = output.out_w % 16, b = 16;
-    while (a != 0) {
-      const int64_t t = b % a;
-      b = a;
-      a = t;
-    }
-    job.row_quantum = 16 / b;
-  }
   ic_run_t run;
   ic_run_begin(&run, context);
 
@@ -916,6 +1079,110 @@ ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_
       }
     }
   }
+  ic_run_end(&run);
+  return status;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Conv2d then Pool2d in one pass (ic_conv2d_pool2d_run)
+ * ------------------------------------------------------------------------------------------- */
+
+static const char ic_pooled_op[] = "conv2d_pool2d";
+
+/* What a pooled run of conv on an in_h x in_w image needs: the conv's output, the pool on it and
+ * the conv's packing (rows 0 for the scalar kernel); IC_STATUS_UNSUPPORTED, saying why, for
+ * convs that do not take the direct path there. */
+static ic_status_t ic_conv2d_pool2d_plan(const ic_conv2d_t* conv, const ic_pool2d_t* pool,
+                                         int64_t in_h, int64_t in_w, ic_window_output_t* output,
+                                         ic_pool2d_geometry_t* pool_geometry,
+                                         ic_f32_pool2d_ukernel_fn* pool_fn,
+                                         ic_f32_conv2d_packing_t* packing) {
+  ic_status_t status = ic_check_not_null(ic_pooled_op, "conv", conv);
+  if (status == IC_STATUS_SUCCESS) status = ic_check_not_null(ic_pooled_op, "pool", pool);
+  if (status == IC_STATUS_SUCCESS) {
+    status = ic_window_output(ic_op, &conv->window, in_h, in_w, output);
+  }
+  if (status == IC_STATUS_SUCCESS) {
+    status = ic_pool2d_prepare(pool, output->out_h, output->out_w, pool_geometry, pool_fn);
+  }
+  if (status != IC_STATUS_SUCCESS) return status;
+  const ic_conv2d_params_t* p = &conv->params;
+  if (pool_geometry->channels != p->out_channels) {
+    return ic_error(IC_STATUS_INVALID_ARGUMENT,
+                    "conv2d_pool2d: the pool has %" PRId64 " channels but the conv gives %" PRId64,
+                    pool_geometry->channels, p->out_channels);
+  }
+  const char* path = NULL;
+  if (conv->path != IC_CONV2D_DIRECT) {
+    path = conv->path == IC_CONV2D_POINTWISE ? "pointwise" : "depthwise";
+  } else if (ic_conv2d_takes_winograd(conv, output->out_h, output->out_w)) {
+    path = "Winograd";
+  }
+  *packing = (ic_f32_conv2d_packing_t){0};
+  if (path == NULL && conv->kernel.isa != IC_ISA_SCALAR) {
+    /* As ic_conv2d_run decides: the packed image must not dwarf the tensors. */
+    const ic_conv2d_geometry_t g = ic_conv2d_run_geometry(p, in_h, in_w, output);
+    /* Unchecked sizes here (check runs before any buffer is seen): saturated, then a bound
+     * that cannot wrap. */
+    const uint64_t floats =
+        (uint64_t)ic_mul_saturate(ic_mul_saturate(p->in_channels, in_h), in_w) +
+        (uint64_t)ic_mul_saturate(ic_mul_saturate(p->out_channels, output->out_h), output->out_w);
+    const uint64_t bound = floats > (UINT64_MAX >> 3) ? UINT64_MAX : 4 * floats + (1u << 20);
+    if (!ic_f32_conv2d_packing(&g, packing) || (uint64_t)packing->src_floats > bound) {
+      path = "scalar direct (its packed image would dwarf the tensors)";
+    }
+  }
+  if (path != NULL) {
+    return ic_error(IC_STATUS_UNSUPPORTED,
+                    "conv2d_pool2d: this conv takes the %s path on a %" PRId64 "x%" PRId64
+                    " image, which does not pool as it computes; run ic_conv2d_run and "
+                    "ic_pool2d_run instead",
+                    path, in_h, in_w);
+  }
+  return IC_STATUS_SUCCESS;
+}
+
+ic_status_t ic_conv2d_pool2d_check(const ic_conv2d_t* conv, const ic_pool2d_t* pool,
+                                   int64_t in_h, int64_t in_w) {
+  ic_window_output_t output;
+  ic_pool2d_geometry_t pool_geometry;
+  ic_f32_pool2d_ukernel_fn pool_fn;
+  ic_f32_conv2d_packing_t packing;
+  return ic_conv2d_pool2d_plan(conv, pool, in_h, in_w, &output, &pool_geometry, &pool_fn,
+                               &packing);
+}
+
+ic_status_t ic_conv2d_pool2d_run(const ic_conv2d_t* conv, const ic_pool2d_t* pool,
+                                 ic_context_t* context, int32_t layout, int64_t batch,
+                                 int64_t in_h, int64_t in_w, const void* src, size_t src_bytes,
+                                 void* dst, size_t dst_bytes) {
+  ic_status_t status = ic_check_layout(ic_pooled_op, layout);
+  if (status == IC_STATUS_SUCCESS) status = ic_check_positive(ic_pooled_op, "batch", batch);
+  if (status != IC_STATUS_SUCCESS) return status;
+  ic_window_output_t output;
+  ic_pool2d_geometry_t pool_geometry;
+  ic_f32_pool2d_ukernel_fn pool_fn;
+  ic_f32_conv2d_packing_t packing;
+  status = ic_conv2d_pool2d_plan(conv, pool, in_h, in_w, &output, &pool_geometry, &pool_fn,
+                                 &packing);
+  if (status != IC_STATUS_SUCCESS) return status;
+  const ic_conv2d_params_t* p = &conv->params;
+  const int64_t src_dims[4] = {batch, p->in_channels, in_h, in_w};
+  const int64_t dst_dims[4] = {batch, p->out_channels, pool_geometry.out_h, pool_geometry.out_w};
+  status = ic_check_src_dst(ic_pooled_op, src_dims, src, src_bytes, dst_dims, dst, dst_bytes);
+  if (status != IC_STATUS_SUCCESS) return status;
+
+  ic_conv2d_job_t job;
+  ic_conv2d_job_init(&job, conv, layout, in_h, in_w, &output, src, NULL, dst);
+  job.dst_strides =
+      ic_layout_strides(layout, p->out_channels, pool_geometry.out_h, pool_geometry.out_w);
+  job.packing = packing;
+  job.pooled = true;
+  job.pool = pool_geometry;
+  job.pool_fn = pool_fn;
+  ic_run_t run;
+  ic_run_begin(&run, context);
+  status = ic_conv2d_run_packed(&job, &run, batch);
   ic_run_end(&run);
   return status;
 }

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "pool2d.h"
 #include "ukernels.h"
 
 static const char ic_op[] = "pool2d";
@@ -196,24 +197,13 @@ static void ic_pool2d_execute(ic_context_t* context, ic_f32_pool2d_ukernel_fn fn
   ic_parallelize(context, job.tiling.task_count, ic_pool2d_task, &job);
 }
 
-ic_status_t ic_pool2d_run(const ic_pool2d_t* pool, ic_context_t* context, int32_t layout,
-                          int64_t batch, int64_t in_h, int64_t in_w, const void* src,
-                          size_t src_bytes, void* dst, size_t dst_bytes) {
-  ic_status_t status = ic_check_not_null(ic_op, "pool", pool);
-  if (status == IC_STATUS_SUCCESS) status = ic_check_layout(ic_op, layout);
-  if (status == IC_STATUS_SUCCESS) status = ic_check_positive(ic_op, "batch", batch);
-  if (status != IC_STATUS_SUCCESS) return status;
+ic_status_t ic_pool2d_prepare(const ic_pool2d_t* pool, int64_t in_h, int64_t in_w,
+                              ic_pool2d_geometry_t* geometry, ic_f32_pool2d_ukernel_fn* fn) {
   ic_window_output_t output;
-  status = ic_pool2d_output(pool, in_h, in_w, &output);
+  const ic_status_t status = ic_pool2d_output(pool, in_h, in_w, &output);
   if (status != IC_STATUS_SUCCESS) return status;
-
   const ic_pool2d_params_t* p = &pool->params;
-  const int64_t src_dims[4] = {batch, p->channels, in_h, in_w};
-  const int64_t dst_dims[4] = {batch, p->channels, output.out_h, output.out_w};
-  status = ic_check_src_dst(ic_op, src_dims, src, src_bytes, dst_dims, dst, dst_bytes);
-  if (status != IC_STATUS_SUCCESS) return status;
-
-  const ic_pool2d_geometry_t geometry = {
+  *geometry = (ic_pool2d_geometry_t){
       .channels = p->channels,
       .in_h = in_h,
       .in_w = in_w,
@@ -227,13 +217,34 @@ ic_status_t ic_pool2d_run(const ic_pool2d_t* pool, ic_context_t* context, int32_
       .pad_left = output.pad_left,
       .count_include_pad = p->count_include_pad,
   };
+  *fn = pool->fn;
+  return IC_STATUS_SUCCESS;
+}
+
+ic_status_t ic_pool2d_run(const ic_pool2d_t* pool, ic_context_t* context, int32_t layout,
+                          int64_t batch, int64_t in_h, int64_t in_w, const void* src,
+                          size_t src_bytes, void* dst, size_t dst_bytes) {
+  ic_status_t status = ic_check_not_null(ic_op, "pool", pool);
+  if (status == IC_STATUS_SUCCESS) status = ic_check_layout(ic_op, layout);
+  if (status == IC_STATUS_SUCCESS) status = ic_check_positive(ic_op, "batch", batch);
+  if (status != IC_STATUS_SUCCESS) return status;
+  ic_pool2d_geometry_t geometry;
+  ic_f32_pool2d_ukernel_fn fn;
+  status = ic_pool2d_prepare(pool, in_h, in_w, &geometry, &fn);
+  if (status != IC_STATUS_SUCCESS) return status;
+
+  const int64_t src_dims[4] = {batch, geometry.channels, in_h, in_w};
+  const int64_t dst_dims[4] = {batch, geometry.channels, geometry.out_h, geometry.out_w};
+  status = ic_check_src_dst(ic_op, src_dims, src, src_bytes, dst_dims, dst, dst_bytes);
+  if (status != IC_STATUS_SUCCESS) return status;
+
   /* Half the taps as the work estimate, for tasks of twice the rows: the SIMD max kernels scan
    * a task's input rows for NaN and -0.0 before pooling them (f32-maxpool2d-impl.h), and with
    * one output row per task a stride-1 pool would scan kernel_h input rows per output row.
    * ResNet's stem becomes 14 tasks of 4 rows, an even split on 2 threads. */
-  const int64_t taps = ic_mul_saturate(p->kernel_h, p->kernel_w);
-  ic_pool2d_execute(context, pool->fn, &geometry, ic_mul_saturate(taps, output.out_w) / 2,
-                    layout, batch, src, dst);
+  const int64_t taps = ic_mul_saturate(geometry.kernel_h, geometry.kernel_w);
+  ic_pool2d_execute(context, fn, &geometry, ic_mul_saturate(taps, geometry.out_w) / 2, layout,
+                    batch, src, dst);
   return IC_STATUS_SUCCESS;
 }
 

@@ -50,10 +50,10 @@ public class invconv_h extends invconv_h$shared {
     public static int IC_VERSION_PATCH() {
         return IC_VERSION_PATCH;
     }
-    private static final int IC_ABI_VERSION = (int)4L;
+    private static final int IC_ABI_VERSION = (int)5L;
     /**
      * {@snippet lang=c :
-     * #define IC_ABI_VERSION 4
+     * #define IC_ABI_VERSION 5
      * }
      */
     public static int IC_ABI_VERSION() {
@@ -2615,6 +2615,139 @@ public class invconv_h extends invconv_h$shared {
                 traceDowncall("ic_pool2d_destroy", pool);
             }
             mh$.invokeExact(pool);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ic_conv2d_pool2d_check {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            invconv_h.C_INT,
+            invconv_h.C_POINTER,
+            invconv_h.C_POINTER,
+            invconv_h.C_LONG,
+            invconv_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ic_conv2d_pool2d_check");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ic_status_t ic_conv2d_pool2d_check(const ic_conv2d_t *conv, const ic_pool2d_t *pool, int64_t in_h, int64_t in_w)
+     * }
+     */
+    public static FunctionDescriptor ic_conv2d_pool2d_check$descriptor() {
+        return ic_conv2d_pool2d_check.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ic_status_t ic_conv2d_pool2d_check(const ic_conv2d_t *conv, const ic_pool2d_t *pool, int64_t in_h, int64_t in_w)
+     * }
+     */
+    public static MethodHandle ic_conv2d_pool2d_check$handle() {
+        return ic_conv2d_pool2d_check.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ic_status_t ic_conv2d_pool2d_check(const ic_conv2d_t *conv, const ic_pool2d_t *pool, int64_t in_h, int64_t in_w)
+     * }
+     */
+    public static MemorySegment ic_conv2d_pool2d_check$address() {
+        return ic_conv2d_pool2d_check.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ic_status_t ic_conv2d_pool2d_check(const ic_conv2d_t *conv, const ic_pool2d_t *pool, int64_t in_h, int64_t in_w)
+     * }
+     */
+    public static int ic_conv2d_pool2d_check(MemorySegment conv, MemorySegment pool, long in_h, long in_w) {
+        var mh$ = ic_conv2d_pool2d_check.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ic_conv2d_pool2d_check", conv, pool, in_h, in_w);
+            }
+            return (int)mh$.invokeExact(conv, pool, in_h, in_w);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ic_conv2d_pool2d_run {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            invconv_h.C_INT,
+            invconv_h.C_POINTER,
+            invconv_h.C_POINTER,
+            invconv_h.C_POINTER,
+            invconv_h.C_INT,
+            invconv_h.C_LONG,
+            invconv_h.C_LONG,
+            invconv_h.C_LONG,
+            invconv_h.C_POINTER,
+            invconv_h.C_LONG,
+            invconv_h.C_POINTER,
+            invconv_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ic_conv2d_pool2d_run");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ic_status_t ic_conv2d_pool2d_run(const ic_conv2d_t *conv, const ic_pool2d_t *pool, ic_context_t *context, int32_t layout, int64_t batch, int64_t in_h, int64_t in_w, const void *src, size_t src_bytes, void *dst, size_t dst_bytes)
+     * }
+     */
+    public static FunctionDescriptor ic_conv2d_pool2d_run$descriptor() {
+        return ic_conv2d_pool2d_run.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ic_status_t ic_conv2d_pool2d_run(const ic_conv2d_t *conv, const ic_pool2d_t *pool, ic_context_t *context, int32_t layout, int64_t batch, int64_t in_h, int64_t in_w, const void *src, size_t src_bytes, void *dst, size_t dst_bytes)
+     * }
+     */
+    public static MethodHandle ic_conv2d_pool2d_run$handle() {
+        return ic_conv2d_pool2d_run.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ic_status_t ic_conv2d_pool2d_run(const ic_conv2d_t *conv, const ic_pool2d_t *pool, ic_context_t *context, int32_t layout, int64_t batch, int64_t in_h, int64_t in_w, const void *src, size_t src_bytes, void *dst, size_t dst_bytes)
+     * }
+     */
+    public static MemorySegment ic_conv2d_pool2d_run$address() {
+        return ic_conv2d_pool2d_run.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ic_status_t ic_conv2d_pool2d_run(const ic_conv2d_t *conv, const ic_pool2d_t *pool, ic_context_t *context, int32_t layout, int64_t batch, int64_t in_h, int64_t in_w, const void *src, size_t src_bytes, void *dst, size_t dst_bytes)
+     * }
+     */
+    public static int ic_conv2d_pool2d_run(MemorySegment conv, MemorySegment pool, MemorySegment context, int layout, long batch, long in_h, long in_w, MemorySegment src, long src_bytes, MemorySegment dst, long dst_bytes) {
+        var mh$ = ic_conv2d_pool2d_run.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ic_conv2d_pool2d_run", conv, pool, context, layout, batch, in_h, in_w, src, src_bytes, dst, dst_bytes);
+            }
+            return (int)mh$.invokeExact(conv, pool, context, layout, batch, in_h, in_w, src, src_bytes, dst, dst_bytes);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

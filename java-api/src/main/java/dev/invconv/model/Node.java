@@ -44,7 +44,7 @@ abstract sealed class Node implements AutoCloseable {
             case Layer.MaxPool m -> new PoolNode(m);
             case Layer.AvgPool a -> new PoolNode(a);
             case Layer.GlobalAveragePool g -> new GlobalPoolNode(g);
-            case Layer.Sequential s -> new SequentialNode(s, buildAll(s.layers(), weights, algorithm));
+            case Layer.Sequential s -> new SequentialNode(s, fusePools(buildAll(s.layers(), weights, algorithm)));
             case Layer.Residual r -> residual(r, weights, algorithm);
         };
     }
@@ -65,7 +65,12 @@ abstract sealed class Node implements AutoCloseable {
         }
         long start = System.nanoTime();
         run(in, out, workspace);
-        workspace.profile.record(layer, in.shape(), out.shape(), System.nanoTime() - start);
+        record(workspace.profile, in.shape(), out.shape(), System.nanoTime() - start);
+    }
+
+    /** Adds one run's time to the profile. */
+    void record(Profile profile, Shape input, Shape output, long nanos) {
+        profile.record(layer, input, output, nanos);
     }
 
     @Override
@@ -149,6 +154,69 @@ abstract sealed class Node implements AutoCloseable {
         @Override
         public void close() {
             pools.values().forEach(Pool2d::close);
+        }
+    }
+
+    /**
+     * A convolution and the pool that follows it (the stems: ResNet's conv1 and max pool,
+     * RedNet's stem.4 and max pool) as one operator, {@link Conv2d#applyPooled}: the
+     * convolution's output (3.2 MB at 224×224) never goes to memory. Where the convolution's
+     * path cannot pool as it computes (pointwise, depthwise, Winograd) the two run one after the
+     * other through the workspace. Profiled as one step, {@code conv+pool}.
+     */
+    static final class ConvPoolNode extends Node {
+        final ConvNode conv;
+        final PoolNode pool;
+        private final String description;
+        private volatile Plan plan;
+
+        /** For inputs of {@code input}: the pool, and whether the two run as one. */
+        private record Plan(Shape input, Pool2d pool, boolean inOnePass) {}
+
+        ConvPoolNode(ConvNode conv, PoolNode pool) {
+            super(new Layer.Sequential(conv.layer.name() + "+" + pool.layer.name(), List.of(conv.layer, pool.layer)));
+            this.conv = conv;
+            this.pool = pool;
+            this.description = conv.layer.describe() + ", " + pool.layer.describe();
+        }
+
+        private Plan plan(Shape input) {
+            Plan p = plan;
+            if (p == null || !p.input().equals(input)) {
+                Pool2d pool2d = pool.pool(conv.layer.outputShape(input).c());
+                p = new Plan(input, pool2d, conv.conv.poolsInOnePass(pool2d, input));
+                plan = p;
+            }
+            return p;
+        }
+
+        @Override
+        long workspaceBytes(Shape input) {
+            return plan(input).inOnePass() ? 0 : Workspace.bytes(conv.layer.outputShape(input));
+        }
+
+        @Override
+        void run(Tensor in, Tensor out, Workspace workspace) {
+            Plan p = plan(in.shape());
+            if (p.inOnePass()) {
+                conv.conv.applyPooled(p.pool(), in, out, workspace.context);
+                return;
+            }
+            long mark = workspace.mark();
+            Tensor convolved = workspace.allocate(conv.layer.outputShape(in.shape()));
+            conv.run(in, convolved, workspace);
+            pool.run(convolved, out, workspace);
+            workspace.release(mark);
+        }
+
+        @Override
+        void record(Profile profile, Shape input, Shape output, long nanos) {
+            profile.record(layer.name(), description, output, nanos, layer.macs(input));
+        }
+
+        @Override
+        public void close() {
+            closeAll(List.of(conv, pool));
         }
     }
 
@@ -313,6 +381,46 @@ abstract sealed class Node implements AutoCloseable {
             closeAll(nodes);
             throw e;
         }
+    }
+
+    /**
+     * The chain with each convolution that a pool follows joined to it ({@link ConvPoolNode});
+     * a nested chain that ends in that convolution (RedNet's stem) is spliced in first so that
+     * the two meet.
+     */
+    private static List<Node> fusePools(List<Node> nodes) {
+        List<Node> chain = new ArrayList<>();
+        for (Node node : nodes) {
+            if (node instanceof PoolNode pool && !chain.isEmpty()) {
+                if (chain.getLast() instanceof SequentialNode s && endsWithConv(s)) {
+                    chain.removeLast();
+                    chain.addAll(splice(s));
+                }
+                if (chain.getLast() instanceof ConvNode conv) {
+                    chain.set(chain.size() - 1, new ConvPoolNode(conv, pool));
+                    continue;
+                }
+            }
+            chain.add(node);
+        }
+        return List.copyOf(chain);
+    }
+
+    private static boolean endsWithConv(SequentialNode s) {
+        Node last = s.children.getLast();
+        return last instanceof ConvNode || last instanceof SequentialNode inner && endsWithConv(inner);
+    }
+
+    /** The children of {@code s}, its last one spliced in the same way if it is a chain. */
+    private static List<Node> splice(SequentialNode s) {
+        List<Node> nodes = new ArrayList<>(s.children.subList(0, s.children.size() - 1));
+        Node last = s.children.getLast();
+        if (last instanceof SequentialNode inner) {
+            nodes.addAll(splice(inner));
+        } else {
+            nodes.add(last);
+        }
+        return nodes;
     }
 
     private static Node residual(Layer.Residual r, ModelWeights weights, Conv2d.Algorithm algorithm) {

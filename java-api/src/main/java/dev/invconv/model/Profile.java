@@ -48,7 +48,12 @@ public final class Profile {
 
     /** A step that is no layer: the network's layout conversions at its edges. */
     synchronized void record(String name, String description, Shape output, long nanos) {
-        record(new Entry(name, description, output, 1, nanos, 0));
+        record(name, description, output, nanos, 0);
+    }
+
+    /** A step of several layers run as one operator (a convolution and its pool). */
+    synchronized void record(String name, String description, Shape output, long nanos, long macs) {
+        record(new Entry(name, description, output, 1, nanos, macs));
     }
 
     private void record(Entry entry) {
