@@ -717,6 +717,27 @@ static void test_conv2d_extreme_geometry(void) {
   ic_conv2d_destroy(conv);
 }
 
+/* Found by the conv2d_pool2d fuzz target: a huge stride along an axis of one output (valid:
+ * its single window fits) must not enter the offset arithmetic of the packing, the kernels or
+ * the strided pointwise gather (UBSan traps on the overflow). Against the reference, every path,
+ * with the other axis strided normally. */
+static void test_conv2d_huge_stride_single_output(void) {
+  const int64_t huge = (INT64_C(1) << 61) + 3;
+  const struct {
+    int64_t in_c, out_c, k, groups;
+  } shapes[] = {{3, 8, 3, 1}, {20, 24, 3, 1}, {6, 10, 1, 1}, {8, 8, 3, 8}};
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    for (int axis = 0; axis < 2; axis++) {
+      conv_case_t c = {.batch = 1, .in_h = 9, .in_w = 8, .bias = true};
+      c.p = base_params(shapes[i].in_c, shapes[i].out_c, shapes[i].k);
+      c.p.groups = shapes[i].groups;
+      c.p.stride_h = axis == 0 ? huge : 2;
+      c.p.stride_w = axis == 0 ? 3 : huge;
+      run_conv_case(&c);
+    }
+  }
+}
+
 int main(int argc, char** argv) {
   test_init(argc, argv, 20240601);
   printf("ISA %s (detected %s)\n", ic_isa_name(ic_active_isa()), ic_isa_name(ic_detected_isa()));
@@ -736,6 +757,7 @@ int main(int argc, char** argv) {
   RUN_TEST(test_conv2d_non_finite);
   RUN_TEST(test_conv2d_oversized_buffers);
   RUN_TEST(test_conv2d_extreme_geometry);
+  RUN_TEST(test_conv2d_huge_stride_single_output);
   ic_context_destroy(two_threads);
   return test_finish();
 }

@@ -176,16 +176,15 @@ static void ic_pack_rows_folded(const ic_conv2d_geometry_t* g, const ic_f32_conv
         memset(row + xb * 16, 0, (size_t)(row_floats - xb * 16) * sizeof(float));
         const int64_t iy = r - g->pad_top;
         if (iy < 0 || iy >= g->in_h) continue;
-        const int64_t step = g->stride_w * xs.w;
-        /* Column x starts at input column x * stride_w - pad_left, inside the image here. */
-        const float* whole = src + iy * xs.h + b * 16 + (lo * g->stride_w - g->pad_left) * xs.w;
+        /* Column x starts at input column x * stride_w - pad_left, inside the image here (so
+         * the products below fit; stride_w * xs.w alone need not). */
+        const float* image_row = src + iy * xs.h + b * 16;
         for (int64_t x = lo; x < hi; x = x + 1 == xa ? xb : x + 1) {
+          const float* pixel = image_row + (x * g->stride_w - g->pad_left) * xs.w;
           if (lanes == 16) { /* a constant size: an inline 64-byte copy, not a call */
-            memcpy(row + x * 16, whole + (x - lo) * step, 16 * sizeof(float));
+            memcpy(row + x * 16, pixel, 16 * sizeof(float));
           } else {
-            for (int64_t lane = 0; lane < lanes; lane++) {
-              row[x * 16 + lane] = whole[(x - lo) * step + lane];
-            }
+            for (int64_t lane = 0; lane < lanes; lane++) row[x * 16 + lane] = pixel[lane];
           }
         }
         for (int64_t lane = 0; lane < lanes; lane++) {

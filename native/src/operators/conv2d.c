@@ -363,17 +363,21 @@ static void ic_conv2d_decimate_task(void* arg, size_t task, uint32_t thread_inde
   const ic_conv2d_geometry_t* g = &job->geometry;
   const ic_tile_t tile = ic_tiling_tile(&job->tiling, task);
   const ic_strides_t xs = job->src_strides, ds = job->decimated_strides;
-  const int64_t sh = g->stride_h * xs.h, sw = g->stride_w * xs.w;
+  /* Pixel (r * stride_h, x * stride_w) is in the image, so these products fit; the stride times
+   * a row's floats alone need not (a huge stride over a one-pixel output). */
   for (int64_t r = tile.r0; r < tile.r1; r++) {
-    const float* in = job->src + tile.n * xs.n + r * sh;
+    const float* in = job->src + tile.n * xs.n + r * g->stride_h * xs.h;
     float* out = job->decimated + tile.n * ds.n + r * ds.h;
     if (xs.c == 1) { /* NHWC: whole pixels */
       for (int64_t x = 0; x < g->out_w; x++) {
-        memcpy(out + x * ds.w, in + x * sw, (size_t)g->in_channels * sizeof(float));
+        memcpy(out + x * ds.w, in + x * g->stride_w * xs.w,
+               (size_t)g->in_channels * sizeof(float));
       }
     } else {
       for (int64_t c = 0; c < g->in_channels; c++) {
-        for (int64_t x = 0; x < g->out_w; x++) out[c * ds.c + x] = in[c * xs.c + x * sw];
+        for (int64_t x = 0; x < g->out_w; x++) {
+          out[c * ds.c + x] = in[c * xs.c + x * g->stride_w * xs.w];
+        }
       }
     }
   }
@@ -898,14 +902,17 @@ static ic_status_t ic_conv2d_run_packed(ic_conv2d_job_t* job, ic_run_t* run, int
   return IC_STATUS_SUCCESS;
 }
 
-/* The geometry of a run of `conv` on an in_h x in_w image with that output. */
+/* The geometry of a run of `conv` on an in_h x in_w image with that output. A stride along an
+ * axis of one output only ever multiplies index 0: it is taken as 1 there, so that a huge one
+ * (valid when the single window fits) never enters the kernels' offset arithmetic. */
 static ic_conv2d_geometry_t ic_conv2d_run_geometry(const ic_conv2d_params_t* p, int64_t in_h,
                                                    int64_t in_w,
                                                    const ic_window_output_t* output) {
   return (ic_conv2d_geometry_t){p->in_channels, p->out_channels, p->groups, in_h, in_w,
                                 output->out_h, output->out_w, p->kernel_h, p->kernel_w,
-                                p->stride_h, p->stride_w, p->dilation_h, p->dilation_w,
-                                output->pad_top, output->pad_left};
+                                output->out_h > 1 ? p->stride_h : 1,
+                                output->out_w > 1 ? p->stride_w : 1, p->dilation_h,
+                                p->dilation_w, output->pad_top, output->pad_left};
 }
 
 /* The job of a run of `conv` on an in_h x in_w image of `layout` with that output. */
@@ -998,7 +1005,9 @@ ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_
     ic_f32_conv2d_packing(&job.geometry, &job.packing); /* 1x1: cannot overflow */
     status = ic_conv2d_run_packed(&job, &run, batch);
   } else if (conv->path == IC_CONV2D_POINTWISE) {
-    if (p->stride_h > 1 || p->stride_w > 1) status = ic_conv2d_decimate(&job, &run, layout, batch);
+    if (in_h != output.out_h || in_w != output.out_w) { /* strided: not every pixel */
+      status = ic_conv2d_decimate(&job, &run, layout, batch);
+    }
     if (status == IC_STATUS_SUCCESS) {
       /* Pixel blocks of whole 48-pixel tiles; channel blocks of 64 only for small images. */
       const int64_t channel_block = pixels >= 512 ? p->out_channels : 64;
