@@ -118,6 +118,18 @@ typedef void (*ic_f32_conv2d_ukernel_fn)(const ic_f32_conv2d_args_t* args);
 typedef ic_f32_conv2d_args_t ic_f32_dwconv2d_args_t;
 typedef ic_f32_conv2d_ukernel_fn ic_f32_dwconv2d_ukernel_fn;
 
+/* The SIMD depthwise kernels form a tap's offset before their masks drop the taps outside the
+ * image; windows that start or reach more than 2^20 pixels away from it (padding, dilated
+ * kernels or strides with padding after the image that large: no network's) would take such an
+ * offset out of the address space. Those geometries take the scalar kernel, which forms the
+ * offsets of in-image taps only. */
+static inline bool ic_f32_dwconv2d_far_window(const ic_conv2d_geometry_t* g) {
+  const int64_t far = INT64_C(1) << 20;
+  return g->pad_top > far || g->pad_left > far ||
+         (g->kernel_h - 1) > far / g->dilation_h || (g->kernel_w - 1) > far / g->dilation_w ||
+         (g->out_h - 1) > far / g->stride_h || (g->out_w - 1) > far / g->stride_w;
+}
+
 /* Pixel-contiguous 3x3 planes of up to this many input pixels: the SIMD depthwise kernels
  * transpose 16 (AVX2: 8) whole planes at a time into a channel-contiguous tile, so calls on
  * such planes should cover whole planes and whole vectors of channels. */

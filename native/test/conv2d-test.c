@@ -738,6 +738,20 @@ static void test_conv2d_huge_stride_single_output(void) {
   }
 }
 
+/* Found by fuzzing: depthwise windows 2^62 pixels wide (padding and dilation of 2^61 around a
+ * 5x5 image): the SIMD kernels would form offsets that leave the address space (UBSan traps);
+ * such windows take the scalar kernel. Both layouts, planar and channel-contiguous kernels. */
+static void test_conv2d_depthwise_far_windows(void) {
+  const int64_t far = INT64_C(1) << 61;
+  conv_case_t c = {.batch = 1, .in_h = 5, .in_w = 5, .bias = true};
+  c.p = base_params(16, 16, 3);
+  c.p.groups = 16;
+  c.p.padding = IC_PADDING_EXPLICIT;
+  c.p.dilation_h = c.p.dilation_w = far;
+  c.p.pad_top = c.p.pad_left = c.p.pad_bottom = c.p.pad_right = far;
+  run_conv_case(&c);
+}
+
 int main(int argc, char** argv) {
   test_init(argc, argv, 20240601);
   printf("ISA %s (detected %s)\n", ic_isa_name(ic_active_isa()), ic_isa_name(ic_detected_isa()));
@@ -758,6 +772,7 @@ int main(int argc, char** argv) {
   RUN_TEST(test_conv2d_oversized_buffers);
   RUN_TEST(test_conv2d_extreme_geometry);
   RUN_TEST(test_conv2d_huge_stride_single_output);
+  RUN_TEST(test_conv2d_depthwise_far_windows);
   ic_context_destroy(two_threads);
   return test_finish();
 }

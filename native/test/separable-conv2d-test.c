@@ -218,6 +218,22 @@ static void test_separable_tile_boundaries(void) {
   run_sep_case(&c);
 }
 
+/* Found by fuzzing: padding and dilation of 2^61 around a 5x5 image (the middle tap of each
+ * window on the image, the others in the padding). The SIMD depthwise kernels would form
+ * offsets that leave the address space (UBSan traps); such windows take the scalar kernel. */
+static void test_separable_far_windows(void) {
+  const int64_t far = INT64_C(1) << 61;
+  sep_case_t c = {0};
+  c.p = (ic_separable_conv2d_params_t){IC_DATATYPE_F32, IC_PADDING_EXPLICIT, IC_ACTIVATION_NONE,
+                                       IC_ACTIVATION_RELU, 16, 1, 8, 3, 3, 1, 1, far, far,
+                                       far, far, far, far};
+  c.batch = 1;
+  c.in_h = c.in_w = 5;
+  c.depthwise_bias = c.pointwise_bias = true;
+  c.context = three_threads;
+  run_sep_case(&c);
+}
+
 int main(int argc, char** argv) {
   test_init(argc, argv, 777);
   printf("ISA %s (detected %s)\n", ic_isa_name(ic_active_isa()), ic_isa_name(ic_detected_isa()));
@@ -225,6 +241,7 @@ int main(int argc, char** argv) {
   RUN_TEST(test_separable_random);
   RUN_TEST(test_separable_exact_data_bit_equal);
   RUN_TEST(test_separable_tile_boundaries);
+  RUN_TEST(test_separable_far_windows);
   ic_context_destroy(three_threads);
   return test_finish();
 }

@@ -1046,6 +1046,7 @@ ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_
     }
     ic_conv2d_tiling(&job.tiling, batch, p->out_channels, channel_block, output.out_h, rows,
                      true /* depthwise: small weights */);
+    if (ic_f32_dwconv2d_far_window(&job.geometry)) job.fn = ic_f32_dwconv2d_ukernel_direct__scalar;
     ic_run_parallelize(&run, job.tiling.task_count, ic_conv2d_raw_task, &job);
   } else {
     /* Direct: the SIMD kernels need the packed image; shapes whose packed image would dwarf

@@ -177,6 +177,7 @@ typedef struct ic_separable_job {
   const float* src;
   float* dst;
   ic_strides_t src_strides, dst_strides;
+  ic_f32_dwconv2d_ukernel_fn depthwise_fn; /* the operator's, or scalar for far windows */
   float* scratch;       /* one tile per thread */
   int64_t tile_floats;  /* a thread's slice: depthwise_channels * row_block * out_w, guarded */
   int32_t layout;
@@ -213,7 +214,7 @@ static void ic_separable_task(void* arg, size_t task, uint32_t thread_index) {
       .c1 = channels,
       .packed_weights = conv->depthwise_packed,
   };
-  conv->depthwise_fn(&depthwise);
+  job->depthwise_fn(&depthwise);
 
   const ic_f32_pwconv2d_args_t pointwise = {
       .in_channels = channels,
@@ -301,6 +302,9 @@ ic_status_t ic_separable_conv2d_run(const ic_separable_conv2d_t* conv, ic_contex
       .tile_floats = tile_floats,
       .layout = layout,
   };
+  job.depthwise_fn = ic_f32_dwconv2d_far_window(&job.geometry)
+                         ? ic_f32_dwconv2d_ukernel_direct__scalar
+                         : conv->depthwise_fn;
   ic_tiling_rows(&job.tiling, batch, output.out_h, row_block);
   ic_run_parallelize(&run, job.tiling.task_count, ic_separable_task, &job);
   ic_run_end(&run);
