@@ -890,11 +890,11 @@ static ic_status_t ic_conv2d_run_packed(ic_conv2d_job_t* job, ic_run_t* run, int
   const int64_t row_all_planes = ic_max_i64(1, pk->src_floats / ic_max_i64(pk->rows, 1));
   job->pack_rows = ic_max_i64(1, IC_PACK_TASK_FLOATS / row_all_planes);
 
+  for (uint32_t t = 0; job->private_packing && t < run->threads; t++) {
+    job->packed_image[t * 8] = 0; /* no image yet (it holds image + 1) */
+  }
   for (job->image = 0; job->image < batch; job->image++) {
-    for (uint32_t t = 0; t < run->threads; t++) {
-      if (job->private_packing && job->image == 0) job->packed_image[t * 8] = 0;
-      if (job->pooled) job->band_state[t * 8] = 0;
-    }
+    for (uint32_t t = 0; job->pooled && t < run->threads; t++) job->band_state[t * 8] = 0;
     if (shared_floats > 0) ic_reset_flags(job->row_flags, pk->rows);
     ic_run_parallelize(run, job->tiling.task_count,
                        job->pooled ? ic_conv2d_pooled_task : ic_conv2d_packed_task, job);
