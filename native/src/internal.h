@@ -117,6 +117,10 @@ typedef struct ic_window {
 typedef struct ic_window_output {
   int64_t out_h, out_w;
   int64_t pad_top, pad_left; /* resolved for this input size (SAME depends on it) */
+  /* The strides a run takes: the window's, but 1 along an axis of one output, where a stride
+   * only ever multiplies index 0; a huge one (valid when the single window fits) then never
+   * enters the kernels' offset arithmetic. */
+  int64_t stride_h, stride_w;
 } ic_window_output_t;
 
 /* Positive kernel/stride/dilation, a valid padding mode, pads >= 0 and only for EXPLICIT,

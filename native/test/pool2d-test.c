@@ -192,6 +192,22 @@ static void test_pool2d_window_wider_than_the_image(void) {
   free(y);
 }
 
+/* A stride of 2^61 along an axis of one output (valid: the single window fits) must not enter
+ * the kernels' offset arithmetic. Both pools, both axes, channel counts of whole and partial
+ * vectors, both layouts. */
+static void test_pool2d_huge_stride_single_output(void) {
+  const int64_t huge = (INT64_C(1) << 61) + 3;
+  for (int axis = 0; axis < 2; axis++) {
+    for (int32_t pool = IC_POOL_MAX; pool <= IC_POOL_AVERAGE; pool++) {
+      for (int64_t channels = 16; channels <= 70; channels += 54) {
+        const ic_pool2d_params_t p = {IC_DATATYPE_F32, pool, IC_PADDING_VALID, 0, channels, 3, 2,
+                                      axis == 0 ? huge : 2, axis == 0 ? 1 : huge, 0, 0, 0, 0};
+        run_pool_case(&p, 2, 4, 9, true);
+      }
+    }
+  }
+}
+
 static void test_pool2d_semantics(void) {
   /* 0 1 2 3 / 4 5 6 7 / 8 9 10 11 / 12 13 14 15 */
   float x[16];
@@ -616,6 +632,7 @@ int main(int argc, char** argv) {
   RUN_TEST(test_pool2d_network_shapes);
   RUN_TEST(test_pool2d_semantics);
   RUN_TEST(test_pool2d_window_wider_than_the_image);
+  RUN_TEST(test_pool2d_huge_stride_single_output);
   RUN_TEST(test_pool2d_thread_counts_identical);
   RUN_TEST(test_pool2d_isa_paths_match_scalar);
   RUN_TEST(test_global_average_pool);

@@ -234,6 +234,28 @@ static void test_separable_far_windows(void) {
   run_sep_case(&c);
 }
 
+/* A stride of 2^61 along an axis of one output (a valid conv: the single window fits) must not
+ * enter the depthwise kernels' offset arithmetic (stride x channels overflowed int64). Both
+ * axes, both layouts, 2x2 windows with a multiplier of 2 and 3x3 ones without. */
+static void test_separable_huge_stride_single_output(void) {
+  const int64_t huge = (INT64_C(1) << 61) + 3;
+  for (int axis = 0; axis < 2; axis++) {
+    for (int64_t k = 2; k <= 3; k++) {
+      sep_case_t c = {0};
+      c.p = (ic_separable_conv2d_params_t){IC_DATATYPE_F32, IC_PADDING_VALID,
+                                           IC_ACTIVATION_NONE, IC_ACTIVATION_RELU, 16, 4 - k,
+                                           8, k, k, axis == 0 ? huge : 2, axis == 0 ? 2 : huge,
+                                           1, 1, 0, 0, 0, 0};
+      c.batch = 2;
+      c.in_h = 9;
+      c.in_w = 8;
+      c.depthwise_bias = c.pointwise_bias = true;
+      c.context = three_threads;
+      run_sep_case(&c);
+    }
+  }
+}
+
 int main(int argc, char** argv) {
   test_init(argc, argv, 777);
   printf("ISA %s (detected %s)\n", ic_isa_name(ic_active_isa()), ic_isa_name(ic_detected_isa()));
@@ -242,6 +264,7 @@ int main(int argc, char** argv) {
   RUN_TEST(test_separable_exact_data_bit_equal);
   RUN_TEST(test_separable_tile_boundaries);
   RUN_TEST(test_separable_far_windows);
+  RUN_TEST(test_separable_huge_stride_single_output);
   ic_context_destroy(three_threads);
   return test_finish();
 }

@@ -271,9 +271,14 @@ ic_status_t ic_window_output(const char* op, const ic_window_t* window, int64_t 
   const ic_axis_t vertical = ic_window_axis(window, true);
   const ic_axis_t horizontal = ic_window_axis(window, false);
   status = ic_axis_output(op, &vertical, window->padding, in_h, &output->out_h, &output->pad_top);
+  if (status == IC_STATUS_SUCCESS) {
+    status = ic_axis_output(op, &horizontal, window->padding, in_w, &output->out_w,
+                            &output->pad_left);
+  }
   if (status != IC_STATUS_SUCCESS) return status;
-  return ic_axis_output(op, &horizontal, window->padding, in_w, &output->out_w,
-                        &output->pad_left);
+  output->stride_h = output->out_h > 1 ? window->stride_h : 1;
+  output->stride_w = output->out_w > 1 ? window->stride_w : 1;
+  return IC_STATUS_SUCCESS;
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -840,7 +840,7 @@ static ic_status_t ic_conv2d_run_packed(ic_conv2d_job_t* job, ic_run_t* run, int
   }
 
   /* Scratch: flag lines per thread (private packing: the image its copy holds; pooled: its
-   * last task), a claim flag per packed row and the shared packed image (shared packing); then
+   * band_state), a claim flag per packed row and the shared packed image (shared packing); then
    * per thread its row buffer, private copy and band, ic_thread_slice_floats apart. */
   const int64_t flat_w = p->kernel_h == 1 && p->kernel_w == 1 ? g->out_h * g->out_w : g->out_w;
   const int64_t packed_floats = ic_divide_round_up(pk->src_floats, 16) * 16;
@@ -902,16 +902,13 @@ static ic_status_t ic_conv2d_run_packed(ic_conv2d_job_t* job, ic_run_t* run, int
   return IC_STATUS_SUCCESS;
 }
 
-/* The geometry of a run of `conv` on an in_h x in_w image with that output. A stride along an
- * axis of one output only ever multiplies index 0: it is taken as 1 there, so that a huge one
- * (valid when the single window fits) never enters the kernels' offset arithmetic. */
+/* The geometry of a run of `conv` on an in_h x in_w image with that output (and its strides). */
 static ic_conv2d_geometry_t ic_conv2d_run_geometry(const ic_conv2d_params_t* p, int64_t in_h,
                                                    int64_t in_w,
                                                    const ic_window_output_t* output) {
   return (ic_conv2d_geometry_t){p->in_channels, p->out_channels, p->groups, in_h, in_w,
                                 output->out_h, output->out_w, p->kernel_h, p->kernel_w,
-                                output->out_h > 1 ? p->stride_h : 1,
-                                output->out_w > 1 ? p->stride_w : 1, p->dilation_h,
+                                output->stride_h, output->stride_w, p->dilation_h,
                                 p->dilation_w, output->pad_top, output->pad_left};
 }
 

@@ -292,7 +292,7 @@ ic_status_t ic_separable_conv2d_run(const ic_separable_conv2d_t* conv, ic_contex
   ic_separable_job_t job = {
       .conv = conv,
       .geometry = {p->in_channels, dw_channels, p->in_channels, in_h, in_w, output.out_h,
-                   output.out_w, p->kernel_h, p->kernel_w, p->stride_h, p->stride_w,
+                   output.out_w, p->kernel_h, p->kernel_w, output.stride_h, output.stride_w,
                    p->dilation_h, p->dilation_w, output.pad_top, output.pad_left},
       .src = src,
       .dst = dst,
