@@ -7,8 +7,9 @@
 #                                            AddressSanitizer + UBSan in BUILD_DIR-asan and
 #                                            run them all again (SPEC §7), and with
 #                                            ThreadSanitizer in BUILD_DIR-tsan for the tests
-#                                            that use threads. INVCONV_SKIP_SANITIZERS=1
-#                                            skips both sanitizer passes.
+#                                            that use threads; both with clang when
+#                                            installed (SANITIZE_CC overrides).
+#                                            INVCONV_SKIP_SANITIZERS=1 skips both passes.
 #   build.sh fuzz  BUILD_DIR [SECONDS]       build the libFuzzer targets with clang and run
 #                                            each for SECONDS (default 20)
 set -euo pipefail
@@ -65,17 +66,29 @@ case "$mode" in
       echo "invconv native build: INVCONV_SKIP_SANITIZERS=1, skipping the ASan+UBSan pass"
       exit 0
     fi
-    sanitizers_work "$cc" address,undefined ||
-      fail "$cc cannot build with -fsanitize=address,undefined, which the test pass needs (SPEC §7). On Debian/Ubuntu the runtimes come with gcc (libasan8, libubsan1); set INVCONV_SKIP_SANITIZERS=1 to skip this pass"
-    sanitizers_work "$cc" thread ||
-      fail "$cc cannot build with -fsanitize=thread, which the test pass needs for the thread pool. On Debian/Ubuntu the runtime comes with gcc (libtsan2); set INVCONV_SKIP_SANITIZERS=1 to skip this pass"
+    # The instrumented builds prefer clang (SANITIZE_CC overrides): gcc's optimizer drops UBSan
+    # checks on products whose result is dead, which hid an int64 overflow of a depthwise
+    # kernel's pixel step that clang reports.
+    san_cc=${SANITIZE_CC:-}
+    if [ -z "$san_cc" ]; then
+      san_cc=$cc
+      if command -v clang >/dev/null 2>&1 && sanitizers_work clang address,undefined &&
+        sanitizers_work clang thread; then
+        san_cc=clang
+      fi
+    fi
+    echo "invconv native build: sanitizer passes built with $san_cc"
+    sanitizers_work "$san_cc" address,undefined ||
+      fail "$san_cc cannot build with -fsanitize=address,undefined, which the test pass needs (SPEC §7). On Debian/Ubuntu the runtimes come with gcc (libasan8, libubsan1) and clang; set INVCONV_SKIP_SANITIZERS=1 to skip this pass"
+    sanitizers_work "$san_cc" thread ||
+      fail "$san_cc cannot build with -fsanitize=thread, which the test pass needs for the thread pool. On Debian/Ubuntu the runtime comes with gcc (libtsan2) and clang; set INVCONV_SKIP_SANITIZERS=1 to skip this pass"
     # Never pass IC_JAVA_RESOURCES_DIR here: an instrumented library must not be packaged.
     # The shipped Release build above is the one held to zero warnings (-Werror); instrumented
-    # builds change GCC's inlining and raise spurious -Wmaybe-uninitialized on the SIMD kernels'
-    # accumulator arrays, so here warnings are printed but do not stop the tests.
+    # builds change the compiler's inlining (gcc then raises spurious -Wmaybe-uninitialized on
+    # the SIMD kernels' accumulator arrays), so here warnings are printed but do not stop the tests.
     asan_dir="${build_dir%/}-asan"
     cmake -S "$source_dir" -B "$asan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DCMAKE_C_COMPILER="$cc" -DIC_WARNINGS_AS_ERRORS=OFF -DIC_SANITIZE=address,undefined
+      -DCMAKE_C_COMPILER="$san_cc" -DIC_WARNINGS_AS_ERRORS=OFF -DIC_SANITIZE=address,undefined
     cmake --build "$asan_dir" --parallel "$jobs"
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1} \
     UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
@@ -83,7 +96,7 @@ case "$mode" in
     # ThreadSanitizer for the worker pool and concurrent runs (cannot be combined with ASan).
     tsan_dir="${build_dir%/}-tsan"
     cmake -S "$source_dir" -B "$tsan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DCMAKE_C_COMPILER="$cc" -DIC_WARNINGS_AS_ERRORS=OFF -DIC_SANITIZE=thread
+      -DCMAKE_C_COMPILER="$san_cc" -DIC_WARNINGS_AS_ERRORS=OFF -DIC_SANITIZE=thread
     cmake --build "$tsan_dir" --parallel "$jobs"
     TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
       ctest --test-dir "$tsan_dir" --output-on-failure --parallel "$jobs" \
