@@ -33,20 +33,23 @@ static void from_layout(float* nchw, const float* src, int32_t layout, int64_t n
 }
 
 /* The aggregation kernel the operators pick: the channel-blocked SIMD path when the active ISA
- * has it and group_channels is a multiple of its block, the portable one otherwise. */
-static const char* expected_aggregate_kernel(int64_t group_channels) {
+ * has it and group_channels is a multiple of its block, the portable one otherwise (and for
+ * windows padded by more than 256 pixels, whose packed rows the blocked path would carry). */
+static const char* expected_aggregate_kernel(int64_t group_channels, int64_t padding) {
   const ic_isa_t isa = ic_active_isa();
+  if (padding > 256) return "f32_invol2d_direct__scalar";
   if (isa >= IC_ISA_AVX512 && group_channels % 16 == 0) return "f32_invol2d_nchwc_14x16c__avx512";
   if (isa >= IC_ISA_AVX2 && group_channels % 8 == 0) return "f32_invol2d_nchwc_12x8c__avx2";
   return "f32_invol2d_direct__scalar";
 }
 
-static bool blocked_path(int64_t group_channels) {
-  return strstr(expected_aggregate_kernel(group_channels), "nchwc") != NULL;
+static bool blocked_path(int64_t group_channels, int64_t padding) {
+  return strstr(expected_aggregate_kernel(group_channels, padding), "nchwc") != NULL;
 }
 
 static void run_aggregate_case(const ic_involution_params_t* p, int64_t batch, int64_t in_h,
                                int64_t in_w, bool exact, ic_context_t* context) {
+  const int64_t padding = p->dilation * (p->kernel_size - 1) / 2;
   test_set_problem("involution mb%lldc%lldih%lldiw%lldk%llds%lldd%lldgc%lld%s", (long long)batch,
                    (long long)p->channels, (long long)in_h, (long long)in_w,
                    (long long)p->kernel_size, (long long)p->stride, (long long)p->dilation,
@@ -55,9 +58,9 @@ static void run_aggregate_case(const ic_involution_params_t* p, int64_t batch, i
   CHECK_OK(ic_involution_aggregate_create(p, &op));
   if (op == NULL) return;
   CHECK_MSG(strcmp(ic_involution_aggregate_kernel_name(op),
-                   expected_aggregate_kernel(p->group_channels)) == 0,
+                   expected_aggregate_kernel(p->group_channels, padding)) == 0,
             "kernel %s, expected %s", ic_involution_aggregate_kernel_name(op),
-            expected_aggregate_kernel(p->group_channels));
+            expected_aggregate_kernel(p->group_channels, padding));
 
   int64_t oh, ow, got_h = -1, got_w = -1;
   ref_involution_output(p, in_h, in_w, &oh, &ow);
@@ -146,6 +149,22 @@ static void test_aggregate_rednet_shapes(void) {
   run_aggregate_case(&p, 1, 9, 11, false, NULL);
 }
 
+/* Windows 2^62 pixels wide (dilation and padding 2^61, the padding K = 3 implies) around a 5x5
+ * image, and a stride of 2^61 with one output: only the middle tap of a window is on the image,
+ * and no kernel may form the offsets of the others (they leave the address space). Both
+ * aggregation paths. */
+static void test_aggregate_far_windows(void) {
+  const int64_t far = INT64_C(1) << 61;
+  for (int64_t group_channels = 3; group_channels <= 16; group_channels += 13) {
+    ic_involution_params_t p = {IC_DATATYPE_F32, 0, 2 * group_channels, 3, 1, far,
+                                group_channels};
+    run_aggregate_case(&p, 1, 5, 5, true, two_threads);
+    p.dilation = 1;
+    p.stride = far;
+    run_aggregate_case(&p, 2, 1, 1, true, two_threads);
+  }
+}
+
 typedef struct module_case {
   ic_involution2d_params_t p;
   int64_t batch, in_h, in_w;
@@ -153,6 +172,7 @@ typedef struct module_case {
 
 static void run_module_case(const module_case_t* c) {
   const ic_involution2d_params_t* p = &c->p;
+  const int64_t padding = p->dilation * (p->kernel_size - 1) / 2;
   test_set_problem("involution2d mb%lldc%lldih%lldiw%lldk%llds%lldd%lldgc%lldr%lld",
                    (long long)c->batch, (long long)p->channels, (long long)c->in_h,
                    (long long)c->in_w, (long long)p->kernel_size, (long long)p->stride,
@@ -183,9 +203,10 @@ static void run_module_case(const module_case_t* c) {
                                   (size_t)(kc * reduced) * fb, b1, (size_t)kc * fb, NULL, 0, NULL, 0, &op));
   if (op != NULL) {
     const char* name = ic_involution2d_kernel_name(op);
-    CHECK_MSG(strstr(name, expected_aggregate_kernel(p->group_channels)) != NULL,
-              "kernels %s, expected %s", name, expected_aggregate_kernel(p->group_channels));
-    if (blocked_path(p->group_channels)) {
+    CHECK_MSG(strstr(name, expected_aggregate_kernel(p->group_channels, padding)) != NULL,
+              "kernels %s, expected %s", name,
+              expected_aggregate_kernel(p->group_channels, padding));
+    if (blocked_path(p->group_channels, padding)) {
       CHECK(strstr(name, "f32_involgen_") != NULL);
     } else {
       CHECK((strstr(name, "f32_avgpool2d") != NULL) == (p->stride > 1));
@@ -574,11 +595,13 @@ int main(int argc, char** argv) {
   RUN_TEST(test_aggregate_random);
   RUN_TEST(test_aggregate_exact_data_bit_equal);
   RUN_TEST(test_aggregate_rednet_shapes);
+  RUN_TEST(test_aggregate_far_windows);
   RUN_TEST(test_involution2d_random);
   RUN_TEST(test_involution2d_rednet_shapes);
   RUN_TEST(test_involution2d_epilogue);
   printf("ISA %s: aggregation kernels %s (group_channels 16), %s (8)\n",
-         ic_isa_name(ic_active_isa()), expected_aggregate_kernel(16), expected_aggregate_kernel(8));
+         ic_isa_name(ic_active_isa()), expected_aggregate_kernel(16, 0),
+         expected_aggregate_kernel(8, 0));
   RUN_TEST(test_aggregate_blocked_random);
   RUN_TEST(test_involution2d_blocked_random);
   RUN_TEST(test_blocked_thread_count_bit_identity);

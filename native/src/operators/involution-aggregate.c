@@ -163,10 +163,15 @@ ic_status_t ic_involution_aggregate_run(const ic_involution_aggregate_t* op,
   if (status == IC_STATUS_SUCCESS) status = ic_check_layout(ic_op, layout);
   if (status == IC_STATUS_SUCCESS) status = ic_check_positive(ic_op, "batch", batch);
   if (status != IC_STATUS_SUCCESS) return status;
-  const ic_involution_shape_t* s = &op->shape;
   int64_t out_h, out_w;
-  status = ic_involution_output(ic_op, s, in_h, in_w, &out_h, &out_w);
+  status = ic_involution_output(ic_op, &op->shape, in_h, in_w, &out_h, &out_w);
   if (status != IC_STATUS_SUCCESS) return status;
+  /* The stride only multiplies output indices: over a single output it is taken as 1, so that
+   * a huge one (valid: the window fits) never enters the kernels' offset arithmetic (as the
+   * windows of ic_window_output_t; more than one output along an axis bounds it by in - 1). */
+  ic_involution_shape_t run_shape = op->shape;
+  if (out_h == 1 && out_w == 1) run_shape.stride = 1;
+  const ic_involution_shape_t* s = &run_shape;
 
   const int64_t src_dims[4] = {batch, s->channels, in_h, in_w};
   const int64_t kernels_dims[4] = {batch, s->kernel_count, out_h, out_w};
