@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for the whole public API: random parameters (mostly plausible, sometimes
- * wild: huge, zero, negative, overflowing), random input and buffer sizes, into create /
+ * wild: huge, far, zero, negative, overflowing), random input and buffer sizes, into create /
  * output_size / run of every operator (conv2d, separable, involution aggregation and module,
  * pool2d, conv2d then pool2d in one pass, global average pooling, layout conversion), with no
  * context or a shared 3-thread one.
@@ -8,11 +8,13 @@
  * Oracles, beyond ASan/UBSan finding no fault:
  *   - conv2d create succeeds exactly when an independent check of the rules says it should;
  *   - a failed call leaves a message and *_out NULL;
- *   - conv2d output_size agrees with SPEC §3.1 computed independently (moderate sizes);
+ *   - conv2d output_size agrees with SPEC §3.1 computed independently (for images and
+ *     kernels of up to 4096 pixels and strides, reaches and paddings up to 2^60);
  *   - pool2d create and output_size succeed exactly when the rules (windows holding an
  *     element included) say so; involution2d create accepts exactly activations 0..2 and the
  *     output affine given whole or not at all;
- *   - a run with correctly sized buffers succeeds; conv2d, the involution aggregation, pool2d
+ *   - a run with correctly sized buffers succeeds (for the sizes above, windows reaching far
+ *     beyond the image included); conv2d, the involution aggregation, pool2d
  *     and global average pooling match the float64 reference within the SPEC bound, and
  *     Involution2d with an output affine and activation is exactly act(scale * y + shift) of
  *     the same module without them; a layout conversion puts every element in its place;
@@ -54,12 +56,45 @@ static uint64_t take(reader_t* r, int bytes) {
   return value;
 }
 
-/* Mostly a value in [lo, hi]; sometimes zero or negative, sometimes any 64-bit value. */
+/* Mostly a value in [lo, hi]; sometimes zero or negative, sometimes any 64-bit value, and
+ * sometimes a far one, 2^40 to 2^60 (plus 0..3): strides, dilations and paddings that take
+ * windows far beyond a small image, which real runs then take. */
 static int64_t take_dim(reader_t* r, int64_t lo, int64_t hi) {
   const uint64_t selector = take(r, 1) % 32;
   if (selector == 31) return (int64_t)take(r, 8);
   if (selector == 30) return -(int64_t)(take(r, 1) % 4);
+  if (selector == 29) return (INT64_C(1) << (40 + take(r, 1) % 21)) + (int64_t)(take(r, 1) % 4);
   return lo + (int64_t)(take(r, 1) % (uint64_t)(hi - lo + 1));
+}
+
+static bool in_range(int64_t v, int64_t lo, int64_t hi) { return v >= lo && v <= hi; }
+
+/* Real runs, checked against the references: images and kernels of at most SMALL pixels (the
+ * references visit every tap), strides, dilated kernel reaches and paddings of at most FAR
+ * (2^60), whose sums the references and output sizes compute without overflow. */
+enum { SMALL = 4096 };
+#define FAR (INT64_C(1) << 60)
+
+static bool far_ok(int64_t v) { return v <= FAR; }
+
+/* Dilated reach (kernel - 1) * dilation within FAR, for a validated kernel and dilation. */
+static bool reach_ok(int64_t kernel, int64_t dilation) {
+  return kernel <= SMALL && kernel - 1 <= FAR / dilation;
+}
+
+static bool conv_runnable(const ic_conv2d_params_t* p, int64_t in_h, int64_t in_w) {
+  return in_range(in_h, 1, SMALL) && in_range(in_w, 1, SMALL) &&
+         reach_ok(p->kernel_h, p->dilation_h) && reach_ok(p->kernel_w, p->dilation_w) &&
+         far_ok(p->stride_h) && far_ok(p->stride_w) && far_ok(p->pad_top) &&
+         far_ok(p->pad_left) && far_ok(p->pad_bottom) && far_ok(p->pad_right);
+}
+
+/* Pools' paddings stay SMALL: the reference looks at every window of the output. */
+static bool pool_runnable(const ic_pool2d_params_t* p, int64_t in_h, int64_t in_w) {
+  return in_range(in_h, 1, SMALL) && in_range(in_w, 1, SMALL) && p->kernel_h <= SMALL &&
+         p->kernel_w <= SMALL && p->pad_top <= SMALL && p->pad_left <= SMALL &&
+         p->pad_bottom <= SMALL && p->pad_right <= SMALL && far_ok(p->stride_h) &&
+         far_ok(p->stride_w);
 }
 
 /* Mostly 0, sometimes a small other value (datatype, flags, reserved). */
@@ -68,7 +103,6 @@ static int32_t take_mostly_zero(reader_t* r) {
   return v < 248 ? 0 : (int32_t)(v % 5) - 2;
 }
 
-static bool in_range(int64_t v, int64_t lo, int64_t hi) { return v >= lo && v <= hi; }
 
 /* a * b, or a when that overflows (the fuzzer must not overflow itself). */
 static int64_t times(int64_t a, int64_t b) {
@@ -210,11 +244,7 @@ static void fuzz_conv2d(reader_t* r) {
   const int64_t batch = take_dim(r, 1, 3), in_h = take_dim(r, 1, 12), in_w = take_dim(r, 1, 12);
   int64_t out_h = -1, out_w = -1;
   const ic_status_t size_status = ic_conv2d_output_size(conv, in_h, in_w, &out_h, &out_w);
-  const bool moderate = in_range(in_h, 1, 4096) && in_range(in_w, 1, 4096) &&
-                        p.kernel_h <= 4096 && p.kernel_w <= 4096 && p.dilation_h <= 4096 &&
-                        p.dilation_w <= 4096 && p.pad_top <= 4096 && p.pad_left <= 4096 &&
-                        p.pad_bottom <= 4096 && p.pad_right <= 4096 && p.stride_h <= 4096 &&
-                        p.stride_w <= 4096;
+  const bool moderate = conv_runnable(&p, in_h, in_w);
   ref_window_t win = {0, 0, 0, 0};
   if (moderate) {
     const bool fits = ref_conv2d_window(&p, in_h, in_w, &win);
@@ -337,11 +367,17 @@ static void fuzz_separable(reader_t* r) {
  * involution
  * ------------------------------------------------------------------------------------------- */
 
+/* Channels per group: 1..most, or 8 and 16, which take the blocked SIMD paths (AVX2, AVX-512). */
+static int64_t take_group_channels(reader_t* r, int64_t most) {
+  const int64_t g = take_dim(r, 1, most + 2);
+  return g == most + 1 ? 8 : g == most + 2 ? 16 : g;
+}
+
 static void fuzz_aggregate(reader_t* r) {
   ic_involution_params_t p = {0};
   p.datatype = take_mostly_zero(r);
   p.reserved = take_mostly_zero(r);
-  p.group_channels = take_dim(r, 1, 5);
+  p.group_channels = take_group_channels(r, 5);
   p.channels = times(take_dim(r, 1, 3), in_range(p.group_channels, 1, 64) ? p.group_channels : 1);
   p.kernel_size = take_dim(r, 1, 7);
   p.stride = take_dim(r, 1, 3);
@@ -354,8 +390,8 @@ static void fuzz_aggregate(reader_t* r) {
   const int64_t batch = take_dim(r, 1, 2), in_h = take_dim(r, 1, 10), in_w = take_dim(r, 1, 10);
   int64_t oh = -1, ow = -1;
   if (ic_involution_aggregate_output_size(op, in_h, in_w, &oh, &ow) == IC_STATUS_SUCCESS &&
-      in_range(p.kernel_size, 1, 15) && in_range(p.dilation, 1, 64) &&
-      in_range(p.stride, 1, 4096)) {
+      in_range(p.kernel_size, 1, 15) && in_range(p.dilation, 1, FAR / 8) &&
+      far_ok(p.stride)) {
     int64_t eh, ew;
     ref_involution_output(&p, in_h, in_w, &eh, &ew);
     ORACLE(eh == oh && ew == ow);
@@ -392,7 +428,7 @@ static void fuzz_involution2d(reader_t* r) {
   ic_involution2d_params_t p = {0};
   p.datatype = take_mostly_zero(r);
   p.activation = (int32_t)(take(r, 1) % 8 == 0 ? take(r, 1) % 5 - 1 : take(r, 1) % 3);
-  p.group_channels = take_dim(r, 1, 4);
+  p.group_channels = take_group_channels(r, 4);
   p.channels = times(take_dim(r, 1, 3), in_range(p.group_channels, 1, 64) ? p.group_channels : 1);
   p.kernel_size = take_dim(r, 1, 5);
   p.stride = take_dim(r, 1, 3);
@@ -529,10 +565,7 @@ static void fuzz_pool2d(reader_t* r) {
   const int64_t batch = take_dim(r, 1, 3), in_h = take_dim(r, 1, 12), in_w = take_dim(r, 1, 12);
   int64_t out_h = -1, out_w = -1;
   const ic_status_t size_status = ic_pool2d_output_size(pool, in_h, in_w, &out_h, &out_w);
-  const bool moderate = in_range(in_h, 1, 4096) && in_range(in_w, 1, 4096) &&
-                        p.kernel_h <= 4096 && p.kernel_w <= 4096 && p.pad_top <= 4096 &&
-                        p.pad_left <= 4096 && p.pad_bottom <= 4096 && p.pad_right <= 4096 &&
-                        p.stride_h <= 4096 && p.stride_w <= 4096;
+  const bool moderate = pool_runnable(&p, in_h, in_w);
   if (moderate) {
     ref_window_t win;
     const bool fits = ref_pool2d_window(&p, in_h, in_w, &win);
@@ -600,17 +633,9 @@ static void fuzz_conv2d_pool2d(reader_t* r) {
   const int64_t x_count = elements(x_dims, 4);
   const int64_t c_count = fits ? elements(c_dims, 4) : -1;
   const int64_t y_count = fits ? elements(y_dims, 4) : -1;
-  /* Real runs only for moderate sizes, as in fuzz_conv2d and fuzz_pool2d. */
-  const int64_t conv_sizes[] = {cp.kernel_h,   cp.kernel_w,   cp.stride_h,  cp.stride_w,
-                                cp.dilation_h, cp.dilation_w, cp.pad_top,   cp.pad_left,
-                                cp.pad_bottom, cp.pad_right,  pp.kernel_h,  pp.kernel_w,
-                                pp.stride_h,   pp.stride_w,   pp.pad_top,   pp.pad_left,
-                                pp.pad_bottom, pp.pad_right,  in_h,         in_w};
-  bool moderate = true;
-  for (size_t i = 0; i < sizeof conv_sizes / sizeof conv_sizes[0]; i++) {
-    moderate = moderate && conv_sizes[i] <= 4096;
-  }
-  if (moderate && fits && x_count > 0 && c_count > 0 && y_count > 0 &&
+  /* Real runs only where fuzz_conv2d and fuzz_pool2d run them. */
+  if (fits && conv_runnable(&cp, in_h, in_w) && pool_runnable(&pp, ch, cw) && x_count > 0 &&
+      c_count > 0 && y_count > 0 &&
       c_count * (cp.in_channels / cp.groups) * cp.kernel_h * cp.kernel_w <= MAX_WORK) {
     const int32_t layout = (int32_t)(take(r, 1) % 2);
     float* x = make_floats(r, x_count);

@@ -177,8 +177,10 @@ static bool ref_axis(int32_t padding, int64_t in, int64_t k, int64_t s, int64_t 
     b = total / 2;
     a = total - b;
   }
-  const double o = floor((double)(in + b + a - eff) / (double)s) + 1;
-  *out = (int64_t)o;
+  /* floor((in + b + a - eff) / s) + 1 in integers: doubles round spans near 2^60. */
+  const int64_t n = in + b + a - eff;
+  const int64_t o = (n >= 0 ? n / s : -((-n + s - 1) / s)) + 1;
+  *out = o;
   *before = b;
   return o > 0;
 }
