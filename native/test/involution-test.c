@@ -250,6 +250,13 @@ static void run_module_case(const module_case_t* c) {
   free(w0), free(gamma), free(beta), free(mean), free(var), free(w1), free(b1);
 }
 
+/* The module with windows 2^62 pixels wide (dilation 2^61) around a 5x5 image: its kernel
+ * generation as usual, its aggregation on the portable path (as test_aggregate_far_windows). */
+static void test_involution2d_far_windows(void) {
+  const module_case_t c = {{IC_DATATYPE_F32, 0, 32, 3, 1, INT64_C(1) << 61, 16, 4, 1e-5}, 2, 5, 5};
+  run_module_case(&c);
+}
+
 static void test_involution2d_random(void) {
   for (int i = 0; i < 200; i++) {
     module_case_t c = {0};
@@ -598,6 +605,7 @@ int main(int argc, char** argv) {
   RUN_TEST(test_aggregate_far_windows);
   RUN_TEST(test_involution2d_random);
   RUN_TEST(test_involution2d_rednet_shapes);
+  RUN_TEST(test_involution2d_far_windows);
   RUN_TEST(test_involution2d_epilogue);
   printf("ISA %s: aggregation kernels %s (group_channels 16), %s (8)\n",
          ic_isa_name(ic_active_isa()), expected_aggregate_kernel(16, 0),
