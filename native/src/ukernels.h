@@ -82,7 +82,7 @@ typedef struct ic_conv2d_geometry {
   int64_t in_channels, out_channels, groups;
   int64_t in_h, in_w, out_h, out_w;
   int64_t kernel_h, kernel_w;
-  int64_t stride_h, stride_w;
+  int64_t stride_h, stride_w; /* 1 along an axis of one output (ic_window_output_t's) */
   int64_t dilation_h, dilation_w;
   int64_t pad_top, pad_left; /* resolved; the bottom/right padding is implied by out_h/out_w */
 } ic_conv2d_geometry_t;

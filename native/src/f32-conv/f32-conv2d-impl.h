@@ -259,7 +259,7 @@ void IC_CONV_FN(const ic_f32_conv2d_args_t* args) {
             t.x_kh = t.kh_count > 1 ? pk.tap_h * row_floats : 0;
             t.x_kw = t.kw_count > 1 ? pk.tap_w * pk.block : 0;
             t.x_block = pk.plane_floats;
-            t.ps = g->out_w > 1 ? pk.col_step * pk.block : 0; /* fits then: see x_kw */
+            t.ps = pk.col_step * pk.block;
             t.blocks = ic_min_i64(chunk_blocks, pk.blocks - b0);
             t.block = pk.block;
             t.last_lanes = ic_min_i64(pk.block, pk.channels - (b0 + t.blocks - 1) * pk.block);
