@@ -178,16 +178,25 @@ IC_INLINE __m512 ic_dw3x3_load(const float* p, const ic_dw3x3_t* m, int64_t v, i
   return _mm512_permutex2var_ps(lo, even, hi);
 }
 
+/* How a block of 3x3 outputs loads its inputs, a constant of each function that runs blocks.
+ * (The stride-2 rows once chose between spans and taps at run time: that one function took
+ * clang's register allocator 134 of the file's 263 s under UBSan.) */
+typedef enum ic_dw3x3_loads {
+  IC_DW3X3_SHARED, /* stride 1, dilation 1 vertically: each input row once for every output row */
+  IC_DW3X3_SPAN,   /* stride 2, dilation 1 along the row: one 33-column span per kernel row */
+  IC_DW3X3_TAPS,   /* otherwise: each tap's vector by itself */
+} ic_dw3x3_loads_t;
+
 /* Output rows y .. y + rows - 1 (rows <= IC_ROWS) of one channel, vectors [v, v + nv). */
 IC_INLINE void ic_dw3x3_block(const ic_f32_dwconv2d_args_t* a, const float* plane,
                               const __m512 wv[9], __m512 bias, const ic_dw3x3_t* m, int64_t y,
                               int64_t v, float* dst, const float* res, const int rows,
-                              const int nv, const int64_t S, const bool shared) {
+                              const int nv, const int64_t S, const ic_dw3x3_loads_t loads) {
   const ic_conv2d_geometry_t* g = a->geometry;
   const int64_t xh = a->src_stride.h, dw = g->dilation_w;
   __m512 acc[IC_ROWS][2];
   IC_UNROLL for (int i = 0; i < rows; i++) acc[i][0] = acc[i][1] = bias;
-  if (shared) {
+  if (loads == IC_DW3X3_SHARED) {
     /* Input row r feeds output row i with kernel row r - i: ascending kernel rows per output. */
     const float* row0 = plane + (y * S - g->pad_top) * xh;
     IC_UNROLL for (int r = 0; r < rows + 2; r++) {
@@ -202,7 +211,7 @@ IC_INLINE void ic_dw3x3_block(const ic_f32_dwconv2d_args_t* a, const float* plan
         }
       }
     }
-  } else if (S == 2 && dw == 1) {
+  } else if (loads == IC_DW3X3_SPAN) {
     /* One 33-column span per kernel row: taps 0 and 1 are its even and odd columns, tap 2 the
      * even ones shifted by a lane with the extra column appended. */
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
@@ -391,28 +400,33 @@ static void ic_planar_ring(const ic_f32_dwconv2d_args_t* a, const ic_dw3x3_t* m)
 IC_INLINE void ic_dw3x3_rows(const ic_f32_dwconv2d_args_t* a, const float* plane,
                              const __m512 wv[9], __m512 bias, const ic_dw3x3_t* m, int64_t y,
                              float* dst, const float* res, const int rows, const int64_t S,
-                             const bool shared) {
+                             const ic_dw3x3_loads_t loads) {
   int64_t v = 0;
   for (; v + 2 <= m->vectors; v += 2) {
-    ic_dw3x3_block(a, plane, wv, bias, m, y, v, dst, res, rows, 2, S, shared);
+    ic_dw3x3_block(a, plane, wv, bias, m, y, v, dst, res, rows, 2, S, loads);
   }
-  if (v < m->vectors) ic_dw3x3_block(a, plane, wv, bias, m, y, v, dst, res, rows, 1, S, shared);
+  if (v < m->vectors) ic_dw3x3_block(a, plane, wv, bias, m, y, v, dst, res, rows, 1, S, loads);
 }
 
 static void ic_dw3x3_rows_s1_shared(const ic_f32_dwconv2d_args_t* a, const float* plane,
                                     const __m512 wv[9], __m512 bias, const ic_dw3x3_t* m,
                                     int64_t y, float* dst, const float* res) {
-  ic_dw3x3_rows(a, plane, wv, bias, m, y, dst, res, IC_ROWS, 1, true);
+  ic_dw3x3_rows(a, plane, wv, bias, m, y, dst, res, IC_ROWS, 1, IC_DW3X3_SHARED);
 }
 static void ic_dw3x3_rows_s1(const ic_f32_dwconv2d_args_t* a, const float* plane,
                              const __m512 wv[9], __m512 bias, const ic_dw3x3_t* m, int64_t y,
                              float* dst, const float* res) {
-  ic_dw3x3_rows(a, plane, wv, bias, m, y, dst, res, IC_ROWS, 1, false);
+  ic_dw3x3_rows(a, plane, wv, bias, m, y, dst, res, IC_ROWS, 1, IC_DW3X3_TAPS);
 }
 static void ic_dw3x3_rows_s2(const ic_f32_dwconv2d_args_t* a, const float* plane,
                              const __m512 wv[9], __m512 bias, const ic_dw3x3_t* m, int64_t y,
                              float* dst, const float* res) {
-  ic_dw3x3_rows(a, plane, wv, bias, m, y, dst, res, IC_ROWS, 2, false);
+  ic_dw3x3_rows(a, plane, wv, bias, m, y, dst, res, IC_ROWS, 2, IC_DW3X3_SPAN);
+}
+static void ic_dw3x3_rows_s2_taps(const ic_f32_dwconv2d_args_t* a, const float* plane,
+                                     const __m512 wv[9], __m512 bias, const ic_dw3x3_t* m,
+                                     int64_t y, float* dst, const float* res) {
+  ic_dw3x3_rows(a, plane, wv, bias, m, y, dst, res, IC_ROWS, 2, IC_DW3X3_TAPS);
 }
 /* One row: the interior rows a task's row range leaves after its blocks of IC_ROWS. They went
  * through the generic row (taps looped, a weight broadcast per tap): 28x28 stride 2 with
@@ -421,12 +435,16 @@ static void ic_dw3x3_rows_s2(const ic_f32_dwconv2d_args_t* a, const float* plane
 static void ic_dw3x3_row1_s1(const ic_f32_dwconv2d_args_t* a, const float* plane,
                              const __m512 wv[9], __m512 bias, const ic_dw3x3_t* m, int64_t y,
                              float* dst, const float* res) {
-  ic_dw3x3_rows(a, plane, wv, bias, m, y, dst, res, 1, 1, false);
+  ic_dw3x3_rows(a, plane, wv, bias, m, y, dst, res, 1, 1, IC_DW3X3_TAPS);
 }
 static void ic_dw3x3_row1_s2(const ic_f32_dwconv2d_args_t* a, const float* plane,
                              const __m512 wv[9], __m512 bias, const ic_dw3x3_t* m, int64_t y,
                              float* dst, const float* res) {
-  ic_dw3x3_rows(a, plane, wv, bias, m, y, dst, res, 1, 2, false);
+  if (a->geometry->dilation_w == 1) {
+    ic_dw3x3_rows(a, plane, wv, bias, m, y, dst, res, 1, 2, IC_DW3X3_SPAN);
+  } else {
+    ic_dw3x3_rows(a, plane, wv, bias, m, y, dst, res, 1, 2, IC_DW3X3_TAPS);
+  }
 }
 
 static void ic_planar(const ic_f32_dwconv2d_args_t* a) {
@@ -466,8 +484,10 @@ static void ic_planar(const ic_f32_dwconv2d_args_t* a) {
           ic_dw3x3_rows_s1_shared(a, plane, wv, _mm512_set1_ps(bias), &masks, y, dst, res);
         } else if (g->stride_w == 1) {
           ic_dw3x3_rows_s1(a, plane, wv, _mm512_set1_ps(bias), &masks, y, dst, res);
-        } else {
+        } else if (g->dilation_w == 1) {
           ic_dw3x3_rows_s2(a, plane, wv, _mm512_set1_ps(bias), &masks, y, dst, res);
+        } else {
+          ic_dw3x3_rows_s2_taps(a, plane, wv, _mm512_set1_ps(bias), &masks, y, dst, res);
         }
         y += IC_ROWS;
         continue;
