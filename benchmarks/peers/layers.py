@@ -74,10 +74,21 @@ def ort_layers(path):
     return layers, total
 
 
+STEM = "conv1+maxpool"  # invconv's fused stem (ic_conv2d_pool2d_run); ORT runs two nodes
+
+
+def fuse_stem(layers):
+    """ORT's layers with conv1 and maxpool summed as invconv's fused stem."""
+    fused = {k: v for k, v in layers.items() if k not in ("conv1", "maxpool")}
+    if "conv1" in layers or "maxpool" in layers:
+        fused[STEM] = layers.get("conv1", 0.0) + layers.get("maxpool", 0.0)
+    return fused
+
+
 def kind(layer):
     """The row of the sums a layer adds to."""
-    if layer in ("conv1", "maxpool", "avgpool", "fc", "other"):
-        return {"conv1": "stem 7x7"}.get(layer, layer)
+    if layer in ("conv1", "maxpool", STEM, "avgpool", "fc", "other"):
+        return {"conv1": "stem 7x7", STEM: "stem 7x7 + max pool"}.get(layer, layer)
     stage, _, conv = layer.split(".")
     name = {"conv1": "1x1 reduce", "conv2": "3x3", "conv3": "1x1 expand + residual",
             "down": "1x1 projection"}[conv]
@@ -90,6 +101,8 @@ def main():
     for r in range(1, rounds + 1):
         a, ta = invconv_layers(f"{out}/invconv-{r}.txt")
         b, tb = ort_layers(f"{out}/ort-{r}/{case}.ort-profile.json")
+        if STEM in a:
+            b = fuse_stem(b)
         ours.append(a)
         theirs.append(b)
         totals.append((ta, tb))
