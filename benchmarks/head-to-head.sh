@@ -11,8 +11,8 @@
 #   CASE          model cases (default: resnet50_mb1ih224 rednet50_mb1ih224)
 #   --rounds      rounds (default 5); --seconds: timed seconds per case and side (default 3)
 #   --winograd    invconv builds the models' 3x3 stride-1 convolutions with Winograd
-#   --models-dir  the ONNX graphs (a run-all.sh result's onnx/); without it PyTorch (Debian
-#                 python3-torch) exports them into the output directory first
+#   --models-dir  the ONNX graphs (a run-all.sh result's onnx/); without it Debian's PyTorch
+#                 (python3-torch, python3-torchvision) exports them into the output directory first
 #
 # Prints a markdown table: each round's medians (ms) and ORT / invconv (above 1: invconv is
 # faster), then per case the median of each side's medians, the median ratio and the rounds

@@ -12,8 +12,8 @@
 #   --rounds      rounds (default 3); --threads: both sides (default 2)
 #   --passes      invconv passes per round (default 100); --seconds: ORT's timed seconds per
 #                 round (default 3)
-#   --models-dir  resnet50_mb1ih224.onnx (a run-all.sh result's onnx/); without it PyTorch
-#                 (Debian python3-torch) exports it into the output directory first
+#   --models-dir  resnet50_mb1ih224.onnx (a run-all.sh result's onnx/); without it Debian's
+#                 PyTorch (python3-torch, python3-torchvision) exports it into the output dir first
 #
 # Prints a markdown table: each layer's ms on both sides and the difference, then the sums
 # by kind of layer (stem, 1x1 reduce / 3x3 / 1x1 expand with the residual / projection per

@@ -77,7 +77,7 @@ if "$python" -c 'import torch' 2>/dev/null; then
         || log "ONNX export reported errors (see onnx-export.txt); ORT Java reports those models n/a"
   fi
 else
-  log "PyTorch skipped: apt-get install python3-torch"
+  log "PyTorch skipped: apt-get install python3-torch python3-torchvision"
   if [ "$models" -gt 0 ]; then log "no ONNX models without PyTorch: ORT Java reports the model cases n/a"; fi
 fi
 
