@@ -424,8 +424,8 @@ static void ic_dw3x3_rows_s2(const ic_f32_dwconv2d_args_t* a, const float* plane
   ic_dw3x3_rows(a, plane, wv, bias, m, y, dst, res, IC_ROWS, 2, IC_DW3X3_SPAN);
 }
 static void ic_dw3x3_rows_s2_taps(const ic_f32_dwconv2d_args_t* a, const float* plane,
-                                     const __m512 wv[9], __m512 bias, const ic_dw3x3_t* m,
-                                     int64_t y, float* dst, const float* res) {
+                                  const __m512 wv[9], __m512 bias, const ic_dw3x3_t* m,
+                                  int64_t y, float* dst, const float* res) {
   ic_dw3x3_rows(a, plane, wv, bias, m, y, dst, res, IC_ROWS, 2, IC_DW3X3_TAPS);
 }
 /* One row: the interior rows a task's row range leaves after its blocks of IC_ROWS. They went
