@@ -68,9 +68,10 @@ case "$mode" in
     fi
     # SANITIZE_CC=clang builds the instrumented passes with clang, whose UBSan keeps checks that
     # gcc's optimizer drops on products whose result is dead (it reported an int64 overflow of a
-    # depthwise kernel's pixel step that gcc's did not). Not the default: clang spends ~230 s on
-    # the AVX-512 depthwise kernel alone under ASan+UBSan (3 s uninstrumented), and its whole
-    # instrumented build takes 478 s against gcc's 247 here, four minutes more for mvn verify.
+    # depthwise kernel's pixel step that gcc's did not). Not the default: clang spends ~200 s on
+    # the AVX-512 depthwise kernel alone under ASan+UBSan (3 s uninstrumented; 264 s before its
+    # 3x3 rows and guarded runs became one function per case), and its whole instrumented build
+    # took 478 s against gcc's 247 before that split, four minutes more for mvn verify.
     # `build.sh fuzz` runs clang's sanitizers on every operator.
     san_cc=${SANITIZE_CC:-$cc}
     echo "invconv native build: sanitizer passes built with $san_cc"
