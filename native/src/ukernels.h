@@ -52,6 +52,9 @@
 #if defined(__GNUC__) || defined(__clang__)
 #define IC_PREFETCH(p) __builtin_prefetch((p), 0, 3)
 #define IC_PREFETCHW(p) __builtin_prefetch((p), 1, 3)
+#define IC_PREFETCH_L2(p) __builtin_prefetch((p), 0, 2)
+/* Keeps the local array a in memory (the compiler must assume the empty asm reads it). */
+#define IC_KEEP_IN_MEMORY(a) __asm__ volatile("" : : "r"(a) : "memory")
 /* Data used once per network pass (a layer's weights): fetched with the non-temporal hint, so
  * that the ~100 MB streamed per pass do not push the activations the next layers read out of
  * the outer caches. */
@@ -59,6 +62,8 @@
 #else
 #define IC_PREFETCH(p) ((void)(p))
 #define IC_PREFETCHW(p) ((void)(p))
+#define IC_PREFETCH_L2(p) ((void)(p))
+#define IC_KEEP_IN_MEMORY(a) ((void)(a))
 #define IC_PREFETCH_ONCE(p) ((void)(p))
 #endif
 
@@ -242,6 +247,9 @@ typedef struct ic_f32_pwconv2d_args {
   const float* residual; /* NULL or addressed like dst */
   int64_t dst_stride_c, dst_stride_p;
   int64_t c0, c1; /* output channels */
+  /* Optional (0: c1): all the output channels of the packed weights, of which a slice's
+   * kernel may prefetch those after c1 (the slice its thread is likely to take next). */
+  int64_t out_channels;
   /* Optional (NULL: kernels above scalar take the scalar kernel's path): the weights packed by
    * ic_f32_pwconv2d_pack_weights(). With it, SIMD kernels run a pixel-contiguous source
    * (src_stride_p == 1, as NCHW) or a channel-contiguous one (src_stride_c == 1, as NHWC) at

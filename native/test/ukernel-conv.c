@@ -404,6 +404,7 @@ static void run_pwconv_case(const char* name, ic_f32_pwconv2d_ukernel_fn fn, int
       .dst_stride_p = yps,
       .c0 = c0,
       .c1 = c1,
+      .out_channels = rng_bool(0.5) ? cout : 0,
       .packed_weights = packed_weights,
   };
   fn(&args);
@@ -449,6 +450,13 @@ static void test_pwconv_kernel(const char* name, ic_f32_pwconv2d_ukernel_fn fn) 
       const int addressing = (int)rng_int(PW_PLANAR, PW_GAPPED);
       run_pwconv_case(name, fn, pixel_counts[i], cin, cout, addressing, rng_bool(0.85));
     }
+  }
+  /* Weights of more than 1 MB: the channel-contiguous tiles prefetch the next group's. */
+  static const int64_t big_pixel_counts[] = {1, 7, 13, 49};
+  for (size_t i = 0; i < COUNT(big_pixel_counts); i++) {
+    run_pwconv_case(name, fn, big_pixel_counts[i], 1100, 260, PW_INTERLEAVED, true);
+    run_pwconv_case(name, fn, big_pixel_counts[i], 700, 400, (int)rng_int(PW_PLANAR, PW_GAPPED),
+                    true);
   }
 }
 

@@ -431,6 +431,7 @@ static void ic_conv2d_pointwise_task(void* arg, size_t task, uint32_t thread_ind
       .dst_stride_p = ys.w,
       .c0 = tile.c0,
       .c1 = tile.c1,
+      .out_channels = conv->params.out_channels,
       .packed_weights = conv->packed_weights,
   };
   conv->pointwise_fn(&args);
