@@ -21,6 +21,7 @@
 #define IC_VMASKLOAD(p, m) _mm256_maskload_ps(p, m)
 #define IC_VMASKSTORE(p, m, v) _mm256_maskstore_ps(p, m, v)
 #define IC_P_MR 4
+#define IC_PW_AHEAD 0
 #define IC_C_NV 2
 #define IC_PW_FN ic_f32_pwconv2d_ukernel_4x24_6x16__avx2
 #include "f32-pwconv/f32-pwconv2d-impl.h"

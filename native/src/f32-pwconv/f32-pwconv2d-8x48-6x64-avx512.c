@@ -21,6 +21,7 @@
 #define IC_VMASKLOAD(p, m) _mm512_maskz_loadu_ps(m, p)
 #define IC_VMASKSTORE(p, m, v) _mm512_mask_storeu_ps(p, m, v)
 #define IC_P_MR 8
+#define IC_PW_AHEAD 1
 #define IC_C_NV 4
 #define IC_PW_FN ic_f32_pwconv2d_ukernel_8x48_6x64__avx512
 #include "f32-pwconv/f32-pwconv2d-impl.h"

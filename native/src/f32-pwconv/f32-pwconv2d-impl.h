@@ -8,7 +8,8 @@
  *   IC_MASK_BITS(m) (an int, bit k = lane k), IC_VMASKLOAD(p, m) (0 in masked-off lanes),
  *   IC_VMASKSTORE(p, m, v),
  *   IC_P_MR (output channels of a pixel-contiguous tile), IC_C_NV (channel vectors of a
- *   channel-contiguous tile), IC_PW_FN (the kernel's name).
+ *   channel-contiguous tile), IC_PW_AHEAD (1: channel-contiguous tiles prefetch the next
+ *   group's weights, ic_ahead_t), IC_PW_FN (the kernel's name).
  *
  * Pointwise convolution as a GEMM over channels with the packed weights (ukernels.h,
  * [ceil(out/16)][in][16]), two register tiles:
@@ -186,7 +187,8 @@ IC_INLINE void ic_packed_reduce(const ic_f32_pwconv2d_args_t* a, const float* co
  * thread likely takes next) are brought to L2 while this group's tiles run, a share per tile
  * and a few lines per IC_AHEAD_STEPS channel steps, so that the next group does not start
  * from L3 or memory. ResNet-50's last stage: 2 to 4 MB of weights for 49 pixels, ~2-6 %
- * faster; smaller weights lose ~4 % to the steps' bookkeeping. */
+ * faster; smaller weights lose ~4 % to the steps' bookkeeping. The AVX2 kernel's tiles (16
+ * channels) lost 14-20 % with it on those layers: it does not prefetch (IC_PW_AHEAD 0). */
 enum { IC_AHEAD_STEPS = 8, IC_AHEAD_MIN_FLOATS = 1 << 18 };
 typedef struct {
   const float* next; /* the next line to fetch */
@@ -216,7 +218,7 @@ IC_INLINE void ic_packed_chunk(const ic_f32_pwconv2d_args_t* a, const float* con
       ic_packed_reduce(a, w, p0, mr, k, k + 1, sum);
     }
   }
-  if (ahead->next < ahead->end) {
+  if (IC_PW_AHEAD && ahead->next < ahead->end) {
     for (; k + IC_AHEAD_STEPS <= k1; k += IC_AHEAD_STEPS) {
       for (int64_t n = 0; n < ahead->lines && ahead->next < ahead->end; n++, ahead->next += 16) {
         IC_PREFETCH_L2(ahead->next);
@@ -251,7 +253,7 @@ IC_INLINE void ic_packed_tiles(const ic_f32_pwconv2d_args_t* a, int64_t ob, int6
   const int64_t next_block = ic_min_i64(ob + IC_C_BLOCKS, all_blocks);
   const float* ahead_start = a->packed_weights + next_block * k_total * 16;
   const int64_t ahead_floats =
-      all_blocks * k_total * 16 <= IC_AHEAD_MIN_FLOATS
+      !IC_PW_AHEAD || all_blocks * k_total * 16 <= IC_AHEAD_MIN_FLOATS
           ? 0
           : (ic_min_i64(next_block + IC_C_BLOCKS, all_blocks) - next_block) * k_total * 16;
   const int64_t share = ic_divide_round_up(ahead_floats / 16, tiles) * 16;
