@@ -52,9 +52,8 @@
 #if defined(__GNUC__) || defined(__clang__)
 #define IC_PREFETCH(p) __builtin_prefetch((p), 0, 3)
 #define IC_PREFETCHW(p) __builtin_prefetch((p), 1, 3)
+/* To L2 only: data needed some thousands of cycles later (the next group's weights). */
 #define IC_PREFETCH_L2(p) __builtin_prefetch((p), 0, 2)
-/* Keeps the local array a in memory (the compiler must assume the empty asm reads it). */
-#define IC_KEEP_IN_MEMORY(a) __asm__ volatile("" : : "r"(a) : "memory")
 /* Data used once per network pass (a layer's weights): fetched with the non-temporal hint, so
  * that the ~100 MB streamed per pass do not push the activations the next layers read out of
  * the outer caches. */
@@ -63,8 +62,16 @@
 #define IC_PREFETCH(p) ((void)(p))
 #define IC_PREFETCHW(p) ((void)(p))
 #define IC_PREFETCH_L2(p) ((void)(p))
-#define IC_KEEP_IN_MEMORY(a) ((void)(a))
 #define IC_PREFETCH_ONCE(p) ((void)(p))
+#endif
+
+/* For kernel code: keeps the local array a in memory, not in registers (the compiler must
+ * assume that the empty asm reads it), where holding it would make it spill what the loops
+ * need more. */
+#if defined(__GNUC__) || defined(__clang__)
+#define IC_KEEP_IN_MEMORY(a) __asm__ volatile("" : : "r"(a) : "memory")
+#else
+#define IC_KEEP_IN_MEMORY(a) ((void)(a))
 #endif
 
 /* Kernel lists guard their x86 entries with this. */
