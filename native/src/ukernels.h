@@ -121,6 +121,9 @@ typedef struct ic_f32_conv2d_args {
   const float* packed_weights;
   const float* packed_src;
   float* scratch;
+  /* Direct: the next weight chunk is prefetched to L2 rather than with the non-temporal hint
+   * (ic_nta_prefetch_skips_l2()). A hint: results do not depend on it. */
+  bool weights_to_l2;
 } ic_f32_conv2d_args_t;
 
 typedef void (*ic_f32_conv2d_ukernel_fn)(const ic_f32_conv2d_args_t* args);

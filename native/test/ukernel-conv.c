@@ -181,6 +181,7 @@ static bool run_conv_case(const char* name, ic_f32_conv2d_ukernel_fn fn, bool de
       .packed_weights = packed_weights,
       .packed_src = packed_src,
       .scratch = scratch,
+      .weights_to_l2 = rng_bool(0.5),
   };
   fn(&args);
   int reported = 0;

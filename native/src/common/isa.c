@@ -29,6 +29,7 @@
 
 static pthread_once_t ic_isa_once = PTHREAD_ONCE_INIT;
 static ic_isa_t ic_detected = IC_ISA_SCALAR;
+static bool ic_intel = false;
 static atomic_int ic_limit = IC_ISA_AVX512;
 
 #if IC_X86_CPUID
@@ -65,6 +66,13 @@ static ic_isa_t ic_detect_x86(void) {
   if ((ebx & avx512) == avx512 && ic_os_saves_avx512_state(xcr0)) return IC_ISA_AVX512;
   return IC_ISA_AVX2;
 }
+
+static bool ic_detect_intel(void) {
+  unsigned max, ebx, ecx, edx;
+  if (!__get_cpuid(0, &max, &ebx, &ecx, &edx)) return false;
+  /* "GenuineIntel" in ebx, edx, ecx */
+  return ebx == 0x756e6547u && edx == 0x49656e69u && ecx == 0x6c65746eu;
+}
 #endif
 
 /* Case-insensitive equality with a lower-case ASCII word. */
@@ -80,6 +88,7 @@ static bool ic_equals_word(const char* text, const char* word) {
 static void ic_isa_init(void) {
 #if IC_X86_CPUID
   ic_detected = ic_detect_x86();
+  ic_intel = ic_detect_intel();
 #endif
   /* An unknown value is ignored: there is no call to report it from, and nothing may print. */
   const char* limit = getenv("INVCONV_MAX_ISA");
@@ -112,6 +121,11 @@ ic_status_t ic_set_max_isa(ic_isa_t isa) {
   pthread_once(&ic_isa_once, ic_isa_init);
   atomic_store(&ic_limit, value);
   return IC_STATUS_SUCCESS;
+}
+
+bool ic_nta_prefetch_skips_l2(void) {
+  pthread_once(&ic_isa_once, ic_isa_init);
+  return ic_intel;
 }
 
 const char* ic_isa_name(ic_isa_t isa) {

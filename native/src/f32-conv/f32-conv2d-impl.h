@@ -34,11 +34,17 @@ typedef struct ic_weight_prefetch {
   int64_t piece_lines;   /* cache lines of one tap's piece (one line per channel) */
   int64_t taps, per_step;
   int64_t tap, block, line; /* the cursor */
+  bool to_l2; /* prefetch to L2, not with the non-temporal hint (args->weights_to_l2) */
 } ic_weight_prefetch_t;
 
 IC_INLINE void ic_weight_prefetch_step(ic_weight_prefetch_t* p) {
   for (int64_t n = p->per_step; n > 0 && p->tap < p->taps; n--) {
-    IC_PREFETCH_ONCE(p->w[p->block] + p->tap * p->w_tap + p->line * 16);
+    const float* at = p->w[p->block] + p->tap * p->w_tap + p->line * 16;
+    if (p->to_l2) {
+      IC_PREFETCH_L2(at);
+    } else {
+      IC_PREFETCH_ONCE(at);
+    }
     if (++p->line < p->piece_lines) continue;
     p->line = 0;
     if (++p->block < IC_NB) continue;
@@ -212,7 +218,8 @@ void IC_CONV_FN(const ic_f32_conv2d_args_t* args) {
           /* The next chunk: the next channels of these output blocks, or after the last rows
            * the first channels of the next output blocks (the next row group's first chunk
            * was used a moment ago). */
-          ic_weight_prefetch_t prefetch = {{NULL}, pk.channels * 16, 0, taps_w_all, 0, 0, 0, 0};
+          ic_weight_prefetch_t prefetch = {
+              {NULL}, pk.channels * 16, 0, taps_w_all, 0, 0, 0, 0, args->weights_to_l2};
           int64_t next_ob = -1, next_b0 = 0;
           if (b0 + chunk_blocks < pk.blocks) {
             next_ob = ob;

@@ -537,6 +537,7 @@ static void ic_conv2d_compute_rows(const ic_conv2d_job_t* job, uint32_t thread_i
       .packed_weights = conv->packed_weights,
       .packed_src = packed ? ic_conv2d_packed_rows(job, thread_index, r0, r1) : NULL,
       .scratch = job->scratch + (int64_t)thread_index * job->scratch_floats,
+      .weights_to_l2 = ic_nta_prefetch_skips_l2(),
   };
   job->fn(&args);
 }
