@@ -216,8 +216,8 @@ float* ic_copy_floats(const void* source, size_t count);
 /* True on Intel cores, where a non-temporal prefetch (prefetchnta) fills L1 but not L2: a
  * line fetched that way well before its use is gone from L1 when it is read, and comes again
  * from L3 or memory. Kernels that prefetch data for later then fetch it to L2. (On AMD's Zen 5
- * the non-temporal hint served the direct conv's next weight chunk well: see
- * f32-conv2d-impl.h.) */
+ * the non-temporal hint served the direct conv's next weight chunk well: IC_PREFETCH_ONCE in
+ * ukernels.h; docs/BENCHMARKS.md has both measurements.) */
 bool ic_nta_prefetch_skips_l2(void);
 
 /* ---------------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@
  *   detected  what the CPU and the OS support, found once with cpuid + xgetbv
  *   limit     INVCONV_MAX_ISA (read once), then ic_set_max_isa()
  *   active    min(detected, limit): the ceiling for kernels of operators created from now on
+ *   Intel     the CPU vendor, found with the ISA: how its prefetch hints behave
+ *             (ic_nta_prefetch_skips_l2, internal.h)
  *
  * AVX2 needs AVX2 + FMA and the OS saving ymm state (XCR0 bits 1-2); AVX-512 needs F, BW, VL
  * and DQ and the OS saving opmask and zmm state (XCR0 bits 5-7). Without the OS bits the
