@@ -75,6 +75,7 @@ struct ic_conv2d {
   ic_f32_conv2d_ukernel_fn conv_fn; /* direct or depthwise; pointwise: the direct kernel */
   ic_f32_pwconv2d_ukernel_fn pointwise_fn;
   ic_f32_winograd_ukernel_fn winograd_fn; /* with IC_CONV2D_WINOGRAD on an eligible conv */
+  bool weights_to_l2; /* the direct kernel's weight prefetch (ic_nta_prefetch_skips_l2) */
   char kernel_names[96];  /* direct + Winograd, when both */
   float* weights;        /* PyTorch order; NULL when only the packed copy is needed */
   float* packed_weights; /* the SIMD kernels' layout, or NULL */
@@ -233,6 +234,7 @@ ic_status_t ic_conv2d_create(const ic_conv2d_params_t* params, const void* weigh
   }
 
   const ic_isa_t isa = ic_active_isa();
+  conv->weights_to_l2 = ic_nta_prefetch_skips_l2();
   if (ic_conv2d_is_pointwise(params)) {
     conv->path = IC_CONV2D_POINTWISE;
     conv->pointwise_fn = ic_select_f32_pwconv2d_ukernel(isa, &conv->kernel);
@@ -537,7 +539,7 @@ static void ic_conv2d_compute_rows(const ic_conv2d_job_t* job, uint32_t thread_i
       .packed_weights = conv->packed_weights,
       .packed_src = packed ? ic_conv2d_packed_rows(job, thread_index, r0, r1) : NULL,
       .scratch = job->scratch + (int64_t)thread_index * job->scratch_floats,
-      .weights_to_l2 = ic_nta_prefetch_skips_l2(),
+      .weights_to_l2 = conv->weights_to_l2,
   };
   job->fn(&args);
 }
