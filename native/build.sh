@@ -97,7 +97,7 @@ case "$mode" in
     cmake --build "$tsan_dir" --parallel "$jobs"
     TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
       ctest --test-dir "$tsan_dir" --output-on-failure --parallel "$jobs" \
-        -R 'context-test|threads-test|conv2d-test|involution-test|^pool2d-test|conv2d-pool2d-test$|layout-test'
+        -R 'context-test|memory-test|threads-test|conv2d-test|involution-test|^pool2d-test|conv2d-pool2d-test$|layout-test'
     ;;
   fuzz)
     seconds=${3:-20}

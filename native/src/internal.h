@@ -203,11 +203,20 @@ ic_tile_t ic_tiling_tile(const ic_tiling_t* tiling, size_t task);
  * Memory (common/memory.c): 64-byte aligned, NULL on failure or on a size that overflows.
  * ------------------------------------------------------------------------------------------- */
 
+/* Scratch. */
 void* ic_aligned_alloc(size_t bytes);
 void ic_aligned_free(void* pointer);
 
-/* Copies count floats into a new aligned buffer (NULL on failure). */
-float* ic_copy_floats(const void* source, size_t count);
+/* What an operator keeps from create to destroy (weights, packed weights, biases): blocks
+ * cut together from 2 MB pages (see memory.c). Thread-safe. */
+void* ic_weights_alloc(size_t bytes);
+void ic_weights_free(void* pointer);
+
+/* Copies count floats into a new ic_weights_alloc block (NULL on failure). */
+float* ic_weights_copy(const void* source, size_t count);
+
+/* Bytes the weights' regions hold from the system (tests: 0 once every block is freed). */
+size_t ic_weights_reserved_bytes(void);
 
 /* ---------------------------------------------------------------------------------------------
  * The CPU (common/isa.c), beyond the ISA of invconv.h

@@ -179,12 +179,12 @@ static ic_conv2d_geometry_t ic_conv2d_unit_geometry(const ic_conv2d_params_t* p)
 static bool ic_conv2d_pack(ic_conv2d_t* conv, const float* weights, size_t weight_count) {
   const ic_conv2d_params_t* p = &conv->params;
   if (conv->kernel.isa == IC_ISA_SCALAR) {
-    conv->weights = ic_copy_floats(weights, weight_count);
+    conv->weights = ic_weights_copy(weights, weight_count);
     return conv->weights != NULL;
   }
   if (conv->path == IC_CONV2D_POINTWISE) {
     const int64_t count = ic_f32_pwconv2d_packed_floats(p->in_channels, p->out_channels);
-    conv->packed_weights = ic_aligned_alloc((size_t)count * sizeof(float));
+    conv->packed_weights = ic_weights_alloc((size_t)count * sizeof(float));
     if (conv->packed_weights == NULL) return false;
     ic_f32_pwconv2d_pack_weights(p->in_channels, p->out_channels, weights, conv->packed_weights);
     return true;
@@ -192,8 +192,8 @@ static bool ic_conv2d_pack(ic_conv2d_t* conv, const float* weights, size_t weigh
   if (conv->path == IC_CONV2D_DEPTHWISE) {
     const int64_t taps = p->kernel_h * p->kernel_w;
     const int64_t count = ic_f32_dwconv2d_packed_floats(p->out_channels, taps);
-    conv->weights = ic_copy_floats(weights, weight_count);
-    conv->packed_weights = ic_aligned_alloc((size_t)count * sizeof(float));
+    conv->weights = ic_weights_copy(weights, weight_count);
+    conv->packed_weights = ic_weights_alloc((size_t)count * sizeof(float));
     if (conv->weights == NULL || conv->packed_weights == NULL) return false;
     ic_f32_dwconv2d_pack_weights(p->out_channels, taps, weights, conv->packed_weights);
     return true;
@@ -201,7 +201,7 @@ static bool ic_conv2d_pack(ic_conv2d_t* conv, const float* weights, size_t weigh
   const ic_conv2d_geometry_t unit = ic_conv2d_unit_geometry(p);
   ic_f32_conv2d_packing_t pk;
   if (!ic_f32_conv2d_packing(&unit, &pk)) return false;
-  conv->packed_weights = ic_aligned_alloc((size_t)pk.weights_floats * sizeof(float));
+  conv->packed_weights = ic_weights_alloc((size_t)pk.weights_floats * sizeof(float));
   if (conv->packed_weights == NULL) return false;
   ic_f32_conv2d_pack_weights(&unit, &pk, weights, conv->packed_weights);
   return true;
@@ -229,7 +229,7 @@ ic_status_t ic_conv2d_create(const ic_conv2d_params_t* params, const void* weigh
   conv->params = *params;
   conv->window = ic_conv2d_window(params);
   if (bias != NULL) {
-    conv->bias = ic_copy_floats(bias, bias_bytes / sizeof(float));
+    conv->bias = ic_weights_copy(bias, bias_bytes / sizeof(float));
     if (conv->bias == NULL) goto out_of_memory;
   }
 
@@ -253,7 +253,7 @@ ic_status_t ic_conv2d_create(const ic_conv2d_params_t* params, const void* weigh
     conv->winograd_fn = ic_select_f32_winograd_ukernel(isa, &winograd);
     const int64_t count = ic_f32_winograd_packed_floats(params->in_channels, params->out_channels);
     if (count > INT64_MAX / (int64_t)sizeof(float)) goto out_of_memory;
-    conv->winograd_weights = ic_aligned_alloc((size_t)count * sizeof(float));
+    conv->winograd_weights = ic_weights_alloc((size_t)count * sizeof(float));
     if (conv->winograd_weights == NULL ||
         !ic_f32_winograd_pack_weights(params->in_channels, params->out_channels, weights,
                                       conv->winograd_weights)) {
@@ -1205,9 +1205,9 @@ const char* ic_conv2d_kernel_name(const ic_conv2d_t* conv) {
 
 void ic_conv2d_destroy(ic_conv2d_t* conv) {
   if (conv == NULL) return;
-  ic_aligned_free(conv->weights);
-  ic_aligned_free(conv->packed_weights);
-  ic_aligned_free(conv->winograd_weights);
-  ic_aligned_free(conv->bias);
+  ic_weights_free(conv->weights);
+  ic_weights_free(conv->packed_weights);
+  ic_weights_free(conv->winograd_weights);
+  ic_weights_free(conv->bias);
   free(conv);
 }

@@ -154,18 +154,18 @@ ic_status_t ic_involution2d_create(const ic_involution2d_params_t* params,
   if (op == NULL) goto out_of_memory;
   op->shape = shape;
   op->reduced_channels = reduced;
-  op->reduce_weight = ic_copy_floats(reduce_weight, reduce_weight_bytes / sizeof(float));
-  op->reduce_bias = ic_aligned_alloc((size_t)reduced * sizeof(float));
-  op->span_weight = ic_copy_floats(span_weight, span_weight_bytes / sizeof(float));
-  op->span_bias = ic_copy_floats(span_bias, span_bias_bytes / sizeof(float));
+  op->reduce_weight = ic_weights_copy(reduce_weight, reduce_weight_bytes / sizeof(float));
+  op->reduce_bias = ic_weights_alloc((size_t)reduced * sizeof(float));
+  op->span_weight = ic_weights_copy(span_weight, span_weight_bytes / sizeof(float));
+  op->span_bias = ic_weights_copy(span_bias, span_bias_bytes / sizeof(float));
   if (op->reduce_weight == NULL || op->reduce_bias == NULL || op->span_weight == NULL ||
       op->span_bias == NULL) {
     goto out_of_memory;
   }
   op->activation = params->activation;
   if (out_scale != NULL) {
-    op->out_scale = ic_copy_floats(out_scale, out_scale_bytes / sizeof(float));
-    op->out_shift = ic_copy_floats(out_shift, out_shift_bytes / sizeof(float));
+    op->out_scale = ic_weights_copy(out_scale, out_scale_bytes / sizeof(float));
+    op->out_shift = ic_weights_copy(out_shift, out_shift_bytes / sizeof(float));
     if (op->out_scale == NULL || op->out_shift == NULL) goto out_of_memory;
   }
   /* BN(z) = (z - mean) * scale + beta with scale = gamma / sqrt(var + eps), folded in double:
@@ -459,11 +459,11 @@ const char* ic_involution2d_kernel_name(const ic_involution2d_t* op) {
 
 void ic_involution2d_destroy(ic_involution2d_t* op) {
   if (op == NULL) return;
-  ic_aligned_free(op->reduce_weight);
-  ic_aligned_free(op->reduce_bias);
-  ic_aligned_free(op->span_weight);
-  ic_aligned_free(op->span_bias);
-  ic_aligned_free(op->out_scale);
-  ic_aligned_free(op->out_shift);
+  ic_weights_free(op->reduce_weight);
+  ic_weights_free(op->reduce_bias);
+  ic_weights_free(op->span_weight);
+  ic_weights_free(op->span_bias);
+  ic_weights_free(op->out_scale);
+  ic_weights_free(op->out_shift);
   free(op);
 }

@@ -113,14 +113,14 @@ ic_status_t ic_separable_conv2d_create(const ic_separable_conv2d_params_t* param
   conv->window = ic_separable_window(params);
   conv->depthwise_channels = dw_channels;
   conv->depthwise_weights =
-      ic_copy_floats(depthwise_weights, depthwise_weights_bytes / sizeof(float));
+      ic_weights_copy(depthwise_weights, depthwise_weights_bytes / sizeof(float));
   if (conv->depthwise_weights == NULL) goto out_of_memory;
   if (depthwise_bias != NULL) {
-    conv->depthwise_bias = ic_copy_floats(depthwise_bias, depthwise_bias_bytes / sizeof(float));
+    conv->depthwise_bias = ic_weights_copy(depthwise_bias, depthwise_bias_bytes / sizeof(float));
     if (conv->depthwise_bias == NULL) goto out_of_memory;
   }
   if (pointwise_bias != NULL) {
-    conv->pointwise_bias = ic_copy_floats(pointwise_bias, pointwise_bias_bytes / sizeof(float));
+    conv->pointwise_bias = ic_weights_copy(pointwise_bias, pointwise_bias_bytes / sizeof(float));
     if (conv->pointwise_bias == NULL) goto out_of_memory;
   }
 
@@ -133,19 +133,19 @@ ic_status_t ic_separable_conv2d_create(const ic_separable_conv2d_params_t* param
   if (depthwise_info.isa != IC_ISA_SCALAR) {
     const int64_t taps = params->kernel_h * params->kernel_w;
     conv->depthwise_packed =
-        ic_aligned_alloc((size_t)ic_f32_dwconv2d_packed_floats(dw_channels, taps) * sizeof(float));
+        ic_weights_alloc((size_t)ic_f32_dwconv2d_packed_floats(dw_channels, taps) * sizeof(float));
     if (conv->depthwise_packed == NULL) goto out_of_memory;
     ic_f32_dwconv2d_pack_weights(dw_channels, taps, depthwise_weights, conv->depthwise_packed);
   }
   if (pointwise_info.isa != IC_ISA_SCALAR) {
     const int64_t count = ic_f32_pwconv2d_packed_floats(dw_channels, params->out_channels);
-    conv->pointwise_packed = ic_aligned_alloc((size_t)count * sizeof(float));
+    conv->pointwise_packed = ic_weights_alloc((size_t)count * sizeof(float));
     if (conv->pointwise_packed == NULL) goto out_of_memory;
     ic_f32_pwconv2d_pack_weights(dw_channels, params->out_channels, pointwise_weights,
                                  conv->pointwise_packed);
   } else {
     conv->pointwise_weights =
-        ic_copy_floats(pointwise_weights, pointwise_weights_bytes / sizeof(float));
+        ic_weights_copy(pointwise_weights, pointwise_weights_bytes / sizeof(float));
     if (conv->pointwise_weights == NULL) goto out_of_memory;
   }
   *conv_out = conv;
@@ -317,11 +317,11 @@ const char* ic_separable_conv2d_kernel_name(const ic_separable_conv2d_t* conv) {
 
 void ic_separable_conv2d_destroy(ic_separable_conv2d_t* conv) {
   if (conv == NULL) return;
-  ic_aligned_free(conv->depthwise_weights);
-  ic_aligned_free(conv->depthwise_packed);
-  ic_aligned_free(conv->depthwise_bias);
-  ic_aligned_free(conv->pointwise_weights);
-  ic_aligned_free(conv->pointwise_packed);
-  ic_aligned_free(conv->pointwise_bias);
+  ic_weights_free(conv->depthwise_weights);
+  ic_weights_free(conv->depthwise_packed);
+  ic_weights_free(conv->depthwise_bias);
+  ic_weights_free(conv->pointwise_weights);
+  ic_weights_free(conv->pointwise_packed);
+  ic_weights_free(conv->pointwise_bias);
   free(conv);
 }
