@@ -454,12 +454,13 @@ static void test_pwconv_kernel(const char* name, ic_f32_pwconv2d_ukernel_fn fn) 
       run_pwconv_case(name, fn, pixel_counts[i], cin, cout, addressing, rng_bool(0.85));
     }
   }
-  /* Weights of more than 1 MB: the channel-contiguous tiles prefetch the next group's. */
+  /* Weights of more than 256 KB: the channel-contiguous tiles prefetch the next group's. */
   static const int64_t big_pixel_counts[] = {1, 7, 13, 49};
   for (size_t i = 0; i < COUNT(big_pixel_counts); i++) {
     run_pwconv_case(name, fn, big_pixel_counts[i], 1100, 260, PW_INTERLEAVED, true);
     run_pwconv_case(name, fn, big_pixel_counts[i], 700, 400, (int)rng_int(PW_PLANAR, PW_GAPPED),
                     true);
+    run_pwconv_case(name, fn, big_pixel_counts[i], 300, 230, PW_INTERLEAVED, true);
   }
 }
 

@@ -182,14 +182,16 @@ IC_INLINE void ic_packed_reduce(const ic_f32_pwconv2d_args_t* a, const float* co
   }
 }
 
-/* Weights of more than IC_AHEAD_MIN_FLOATS (1 MB) do not stay in a core's L2 between tiles:
- * the next group of output channels' weights (in the slice, or the next slice's, which its
- * thread likely takes next) are brought to L2 while this group's tiles run, a share per tile
- * and a few lines per IC_AHEAD_STEPS channel steps, so that the next group does not start
- * from L3 or memory. ResNet-50's last stage: 2 to 4 MB of weights for 49 pixels, ~2-6 %
- * faster; smaller weights lose ~4 % to the steps' bookkeeping. The AVX2 kernel's tiles (16
- * channels) lost 14-20 % with it on those layers: it does not prefetch (IC_PW_AHEAD 0). */
-enum { IC_AHEAD_STEPS = 8, IC_AHEAD_MIN_FLOATS = 1 << 18 };
+/* Weights of more than IC_AHEAD_MIN_FLOATS (256 KB) are not in a core's L2 when a network
+ * reaches them: the next group of output channels' weights (in the slice, or the next
+ * slice's, which its thread likely takes next) are brought to L2 while this group's tiles
+ * run, a share per tile and a few lines per IC_AHEAD_STEPS channel steps, so that the next
+ * group does not start from L3 or memory. ResNet-50's last stage: 2 to 4 MB of weights for 49
+ * pixels, ~2-6 % faster; its 14x14 expands (1 MB), 5 % (with the weights in 2 MB pages; in
+ * 4 KB pages the gain was smaller and the reduces lost a little); the 28x28 layers of 256 KB
+ * and less lose ~4 % to the steps' bookkeeping. The AVX2 kernel's tiles (16 channels) lost
+ * 14-20 % with it on the > 1 MB layers: it does not prefetch (IC_PW_AHEAD 0). */
+enum { IC_AHEAD_STEPS = 8, IC_AHEAD_MIN_FLOATS = 1 << 16 };
 typedef struct {
   const float* next; /* the next line to fetch */
   const float* end;  /* this tile's share ends here */
