@@ -260,6 +260,11 @@ typedef struct ic_f32_pwconv2d_args {
   /* Optional (0: c1): all the output channels of the packed weights, of which a slice's
    * kernel may prefetch those after c1 (the slice its thread is likely to take next). */
   int64_t out_channels;
+  /* Optional (NULL: the next group of the packed weights, when they are large): ahead_floats
+   * floats the next call will read (Winograd's next position), brought to L2 while this one
+   * runs by the kernels that prefetch (IC_PW_AHEAD), a part per group of 64 channels. */
+  const float* ahead_weights;
+  int64_t ahead_floats;
   /* Optional (NULL: kernels above scalar take the scalar kernel's path): the weights packed by
    * ic_f32_pwconv2d_pack_weights(). With it, SIMD kernels run a pixel-contiguous source
    * (src_stride_p == 1, as NCHW) or a channel-contiguous one (src_stride_c == 1, as NHWC) at

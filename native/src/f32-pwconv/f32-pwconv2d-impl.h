@@ -198,6 +198,41 @@ typedef struct {
   int64_t lines;     /* per IC_AHEAD_STEPS channel steps */
 } ic_ahead_t;
 
+/* What a group's tiles fetch: `floats` from `start`, `share` of them per tile (the last tile,
+ * a partial one included, takes what is left). */
+typedef struct {
+  const float* start;
+  int64_t floats, share, share_lines;
+} ic_ahead_plan_t;
+
+/* The plan of group ob (whose tiles are `tiles`, the partial one included): the caller's
+ * ahead_weights, a part per group of the call, or else the next group's weights. */
+static ic_ahead_plan_t ic_ahead_plan(const ic_f32_pwconv2d_args_t* a, int64_t ob,
+                                     int64_t tiles) {
+  const int64_t k_total = a->in_channels;
+  ic_ahead_plan_t plan = {a->packed_weights, 0, 0, 0};
+  if (!IC_PW_AHEAD) return plan;
+  if (a->ahead_weights != NULL) {
+    const int64_t first = a->c0 / 16; /* ic_columns' first ob */
+    const int64_t groups = ic_divide_round_up(ic_divide_round_up(a->c1, 16) - first, IC_C_BLOCKS);
+    const int64_t group = (ob - first) / IC_C_BLOCKS;
+    const int64_t part = ic_divide_round_up(a->ahead_floats / 16, groups) * 16;
+    plan.start = a->ahead_weights + ic_min_i64(group * part, a->ahead_floats);
+    plan.floats = ic_min_i64((group + 1) * part, a->ahead_floats) -
+                  ic_min_i64(group * part, a->ahead_floats);
+  } else {
+    const int64_t all_blocks = ic_divide_round_up(ic_max_i64(a->out_channels, a->c1), 16);
+    const int64_t next_block = ic_min_i64(ob + IC_C_BLOCKS, all_blocks);
+    plan.start = a->packed_weights + next_block * k_total * 16;
+    if (all_blocks * k_total * 16 > IC_AHEAD_MIN_FLOATS) {
+      plan.floats = (ic_min_i64(next_block + IC_C_BLOCKS, all_blocks) - next_block) * k_total * 16;
+    }
+  }
+  plan.share = ic_divide_round_up(plan.floats / 16, tiles) * 16;
+  plan.share_lines = ic_divide_round_up(plan.share / 16, ic_max_i64(1, k_total / IC_AHEAD_STEPS));
+  return plan;
+}
+
 /* sum = the products of pixels [p0, p0 + mr) over input channels [k0, k1), from zero. The
  * first chunk's first channel steps each fetch a line of the next tile's output (and
  * residual): in a network they are in memory. Those steps are a loop of their own so that
@@ -235,9 +270,10 @@ IC_INLINE void ic_packed_chunk(const ic_f32_pwconv2d_args_t* a, const float* con
  * channels in [c0, c1) are stored. The set-up is done once for them all: with few input
  * channels a tile is short (64 channel steps in ResNet's first stage). `chunked`: more than
  * IC_CHUNK input channels; each chunk is then reduced from zero and added to the sum of the
- * ones before. */
+ * ones before. The tiles are the group's from its tile t_first on (the plan's shares). */
 IC_INLINE void ic_packed_tiles(const ic_f32_pwconv2d_args_t* a, int64_t ob, int64_t p0,
-                               int64_t tiles, const int mr, const bool chunked) {
+                               int64_t tiles, const ic_ahead_plan_t* plan, int64_t t_first,
+                               const int mr, const bool chunked) {
   const int64_t k_total = a->in_channels;
   const int64_t out_blocks = ic_divide_round_up(a->c1, 16);
   const float* w[IC_C_NV];
@@ -250,21 +286,10 @@ IC_INLINE void ic_packed_tiles(const ic_f32_pwconv2d_args_t* a, int64_t ob, int6
     const int64_t base = ob * 16 + j * IC_VL;
     lanes[j] = IC_MASK_RANGE(a->c0 - base, a->c1 - base);
   }
-  /* The next group's weights (contiguous blocks), a share per tile (ic_ahead_t). */
-  const int64_t all_blocks = ic_divide_round_up(ic_max_i64(a->out_channels, a->c1), 16);
-  const int64_t next_block = ic_min_i64(ob + IC_C_BLOCKS, all_blocks);
-  const float* ahead_start = a->packed_weights + next_block * k_total * 16;
-  const int64_t ahead_floats =
-      !IC_PW_AHEAD || all_blocks * k_total * 16 <= IC_AHEAD_MIN_FLOATS
-          ? 0
-          : (ic_min_i64(next_block + IC_C_BLOCKS, all_blocks) - next_block) * k_total * 16;
-  const int64_t share = ic_divide_round_up(ahead_floats / 16, tiles) * 16;
-  const int64_t share_lines =
-      ic_divide_round_up(share / 16, ic_max_i64(1, k_total / IC_AHEAD_STEPS));
-  for (int64_t p = p0, t = 0; p < p0 + tiles * mr; p += mr, t++) {
-    const float* from = ahead_start + ic_min_i64(t * share, ahead_floats);
-    ic_ahead_t ahead = {from, ahead_start + ic_min_i64((t + 1) * share, ahead_floats),
-                        share_lines};
+  for (int64_t p = p0, t = t_first; p < p0 + tiles * mr; p += mr, t++) {
+    ic_ahead_t ahead = {plan->start + ic_min_i64(t * plan->share, plan->floats),
+                        plan->start + ic_min_i64((t + 1) * plan->share, plan->floats),
+                        plan->share_lines};
     IC_V acc[IC_C_MR][IC_C_NV];
     if (!chunked) {
       ic_packed_chunk(a, w, ob, p, mr, 0, k_total, &ahead, acc);
@@ -316,16 +341,18 @@ IC_INLINE void ic_packed_tiles(const ic_f32_pwconv2d_args_t* a, int64_t ob, int6
 }
 
 typedef void (*ic_packed_tiles_fn)(const ic_f32_pwconv2d_args_t* a, int64_t ob, int64_t p0,
-                                   int64_t tiles);
+                                   int64_t tiles, const ic_ahead_plan_t* plan, int64_t t_first);
 
 #define IC_PACKED_TILES(mr)                                                                  \
   static void ic_packed_tiles_##mr(const ic_f32_pwconv2d_args_t* a, int64_t ob, int64_t p0,   \
-                                   int64_t tiles) {                                          \
-    ic_packed_tiles(a, ob, p0, tiles, mr, false);                                            \
+                                   int64_t tiles, const ic_ahead_plan_t* plan,               \
+                                   int64_t t_first) {                                        \
+    ic_packed_tiles(a, ob, p0, tiles, plan, t_first, mr, false);                             \
   }                                                                                          \
   static void ic_packed_tiles_##mr##_chunked(const ic_f32_pwconv2d_args_t* a, int64_t ob,      \
-                                             int64_t p0, int64_t tiles) {                    \
-    ic_packed_tiles(a, ob, p0, tiles, mr, true);                                             \
+                                             int64_t p0, int64_t tiles,                      \
+                                             const ic_ahead_plan_t* plan, int64_t t_first) { \
+    ic_packed_tiles(a, ob, p0, tiles, plan, t_first, mr, true);                              \
   }
 IC_PACKED_TILES(1)
 IC_PACKED_TILES(2)
@@ -347,8 +374,9 @@ static void ic_columns(const ic_f32_pwconv2d_args_t* a, int64_t p0, int64_t p1) 
   const ic_packed_tiles_fn* runs = ic_packed_runs[a->in_channels > IC_CHUNK];
   const int64_t full = (p1 - p0) / IC_C_MR, rest = (p1 - p0) % IC_C_MR;
   for (int64_t ob = a->c0 / 16; ob * 16 < a->c1; ob += IC_C_BLOCKS) {
-    if (full > 0) runs[IC_C_MR](a, ob, p0, full);
-    if (rest > 0) runs[rest](a, ob, p0 + full * IC_C_MR, 1);
+    const ic_ahead_plan_t plan = ic_ahead_plan(a, ob, full + (rest > 0));
+    if (full > 0) runs[IC_C_MR](a, ob, p0, full, &plan, 0);
+    if (rest > 0) runs[rest](a, ob, p0 + full * IC_C_MR, 1, &plan, full);
   }
 }
 

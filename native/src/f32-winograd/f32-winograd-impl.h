@@ -124,10 +124,14 @@ void IC_WINO_FN(const ic_f32_winograd_args_t* args) {
   for (int64_t t = args->t0; t < args->t1; t++) {
     ic_wino_input_tile(args, t, v + (t - args->t0) * args->in_channels, plane_in);
   }
-  /* The weights of channels [c0, c1): the packed matrices from block c0 / 16 on. */
+  /* The weights of channels [c0, c1): the packed matrices from block c0 / 16 on. Each GEMM
+   * brings the next position's to L2 on the way: a task's share of a layer's transformed
+   * weights is read once, and in a network it comes from memory. */
   const int64_t packed = ic_f32_pwconv2d_packed_floats(args->in_channels, args->out_channels);
   const float* weights = args->packed_weights + args->c0 / 16 * args->in_channels * 16;
+  const int64_t slice = ic_divide_round_up(channels, 16) * args->in_channels * 16;
   for (int64_t xi = 0; xi < IC_WINOGRAD_POSITIONS; xi++) {
+    const bool last = xi + 1 == IC_WINOGRAD_POSITIONS;
     const ic_f32_pwconv2d_args_t gemm = {
         .in_channels = args->in_channels,
         .activation = IC_ACTIVATION_NONE,
@@ -141,6 +145,8 @@ void IC_WINO_FN(const ic_f32_winograd_args_t* args) {
         .c0 = 0,
         .c1 = channels,
         .packed_weights = weights + xi * packed,
+        .ahead_weights = last ? NULL : weights + (xi + 1) * packed,
+        .ahead_floats = last ? 0 : slice,
     };
     IC_WINO_GEMM(&gemm);
   }
