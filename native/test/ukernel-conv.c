@@ -392,6 +392,9 @@ static void run_pwconv_case(const char* name, ic_f32_pwconv2d_ukernel_fn fn, int
     ic_f32_pwconv2d_pack_weights(cin, cout, w, packed_weights);
   }
   const int64_t c0 = rng_int(0, cout - 1), c1 = rng_int(c0 + 1, cout);
+  /* Half the time a region to prefetch on the way (Winograd passes its next position's
+   * weights; here the input image): the results must not change. */
+  const bool ahead = rng_bool(0.5);
   const ic_f32_pwconv2d_args_t args = {
       .in_channels = cin,
       .weights = w,
@@ -408,6 +411,8 @@ static void run_pwconv_case(const char* name, ic_f32_pwconv2d_ukernel_fn fn, int
       .c0 = c0,
       .c1 = c1,
       .out_channels = rng_bool(0.5) ? cout : 0,
+      .ahead_weights = ahead ? x : NULL,
+      .ahead_floats = ahead ? (int64_t)x_count : 0,
       .packed_weights = packed_weights,
   };
   fn(&args);
