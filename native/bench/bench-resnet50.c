@@ -15,7 +15,8 @@
  * slots reused by every block, like the Java workspace. The pass is the stem and max pool, the
  * 16 bottlenecks and the global average pool and fc (a 1x1 conv of the pooled pixel); the
  * layout conversion at the edges is left out. The stem's last conv and the max pool run as one
- * operator (ic_conv2d_pool2d_run), as the Java Network runs them; --unfused-stem runs them apart.
+ * operator (ic_conv2d_pool2d_run) where the library can fuse them (not a conv that takes the
+ * Winograd path), as the Java Network runs them; --unfused-stem runs them apart.
  * Reported:
  * the mean and best of --passes timed passes after 5 warm-up ones, and with --per-layer each
  * operator's mean time (timing each call separately). The header gives the core-to-core round
@@ -236,6 +237,7 @@ static void fuse_conv_pool(net_t* net) {
   op_t* conv = &net->ops[net->count - 2];
   const op_t* pool = &net->ops[net->count - 1];
   ic_status_t status = ic_conv2d_pool2d_check(conv->conv, pool->pool, conv->in_h, conv->in_w);
+  if (status == IC_STATUS_UNSUPPORTED) return; /* e.g. RedNet's stem conv with --winograd */
   if (status != IC_STATUS_SUCCESS) fail(conv->name, status);
   char name[sizeof conv->name];
   snprintf(name, sizeof name, "%s+%s", conv->name, pool->name);
