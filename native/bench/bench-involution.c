@@ -5,15 +5,16 @@
  *
  *   ic-bench-involution [--threads N] [--isa scalar|avx2|avx512] [--layout nchw|nhwc]
  *                       [--op module|aggregate|both] [--filter TEXT] [--min-runs N]
- *                       [--min-time SECONDS] [--no-check]
+ *                       [--min-time SECONDS] [--no-check] [--cold]
  *
  * Every case runs through the public API (create once, then run on the same buffers: caches
- * are warm), after 3 warm-up runs, at least --min-runs times and --min-time seconds; the table
- * shows the median, the 10th-90th percentile and the fastest of the run times (the machine may
- * be shared: read the spread before the median; under load the minimum is the better estimate
- * of the unshared time) and GFLOP/s from the median (multiply-adds of the
- * reduce and span 1x1 convs and of the aggregation, 2 FLOPs each). Batch 1, fp32, K = 7,
- * r = 4, group_channels 16 unless the case says otherwise.
+ * are warm, unless --cold reads 128 MB before each timed run, evict-caches.h), after 3 warm-up
+ * runs, at least --min-runs times and --min-time seconds; the table shows the median, the
+ * 10th-90th percentile and the fastest of the run times (the machine may be shared: read the
+ * spread before the median; under load the minimum is the better estimate of the unshared
+ * time) and GFLOP/s from the median (multiply-adds of the reduce and span 1x1 convs and of the
+ * aggregation, 2 FLOPs each). Batch 1, fp32, K = 7, r = 4, group_channels 16 unless the case
+ * says otherwise.
  *
  * Unless --no-check, each case first compares its output with the same operator created with
  * the ISA limited to scalar (the float64-summing reference kernels): the largest difference
@@ -29,6 +30,7 @@
 #include <time.h>
 
 #include "core-round-trip.h"
+#include "evict-caches.h"
 #include "invconv.h"
 
 typedef struct bench_case {
@@ -53,7 +55,7 @@ typedef struct options {
   int32_t threads, layout, min_runs;
   int isa; /* -1: detected */
   double min_time;
-  bool module, aggregate, check;
+  bool module, aggregate, check, cold;
   const char* filter;
 } options_t;
 
@@ -199,6 +201,7 @@ static void bench_case(const bench_case_t* bc, bool module, const options_t* o,
   double* times = malloc(capacity * sizeof *times);
   const double start = now_seconds();
   while (runs < (size_t)o->min_runs || now_seconds() - start < o->min_time) {
+    if (o->cold) bench_evict_caches();
     const double t0 = now_seconds();
     run_op(&op, &d, context, o->layout, d.dst);
     const double t1 = now_seconds();
@@ -223,7 +226,7 @@ static void bench_case(const bench_case_t* bc, bool module, const options_t* o,
 }
 
 int main(int argc, char** argv) {
-  options_t o = {2, IC_LAYOUT_NCHW, 200, -1, 0.5, true, true, true, NULL};
+  options_t o = {2, IC_LAYOUT_NCHW, 200, -1, 0.5, true, true, true, false, NULL};
   for (int i = 1; i < argc; i++) {
     const char* a = argv[i];
     const char* v = i + 1 < argc ? argv[i + 1] : "";
@@ -232,6 +235,7 @@ int main(int argc, char** argv) {
     else if (strcmp(a, "--min-time") == 0) o.min_time = atof(v), i++;
     else if (strcmp(a, "--filter") == 0) o.filter = v, i++;
     else if (strcmp(a, "--no-check") == 0) o.check = false;
+    else if (strcmp(a, "--cold") == 0) o.cold = true;
     else if (strcmp(a, "--layout") == 0) o.layout = strcmp(v, "nhwc") == 0, i++;
     else if (strcmp(a, "--op") == 0) {
       o.module = strcmp(v, "aggregate") != 0;
@@ -244,15 +248,16 @@ int main(int argc, char** argv) {
     } else {
       fprintf(stderr, "usage: %s [--threads N] [--isa scalar|avx2|avx512] [--layout nchw|nhwc] "
                       "[--op module|aggregate|both] [--filter TEXT] [--min-runs N] "
-                      "[--min-time S] [--no-check]\n", argv[0]);
+                      "[--min-time S] [--no-check] [--cold]\n", argv[0]);
       return 2;
     }
   }
   if (o.isa >= 0) ic_set_max_isa((ic_isa_t)o.isa);
   ic_context_t* context = NULL;
   if (ic_context_create(o.threads, &context) != IC_STATUS_SUCCESS) fail("context", IC_STATUS_OUT_OF_MEMORY);
-  printf("invconv %s, isa %s, %d threads, batch 1, warm caches\n", ic_version_string(),
-         ic_isa_name(ic_active_isa()), (int)ic_context_num_threads(context));
+  printf("invconv %s, isa %s, %d threads, batch 1, %s\n", ic_version_string(),
+         ic_isa_name(ic_active_isa()), (int)ic_context_num_threads(context),
+         o.cold ? "cold caches (--cold)" : "warm caches");
   const double round_trip = core_round_trip_ns();
   if (round_trip > 0) printf("core-to-core round trip (CPUs 0 and 1): %.0f ns\n", round_trip);
   printf("%-9s %-26s %-6s %8s %8s %8s %8s %8s %5s  %-5s %s\n", "op", "case", "layout",

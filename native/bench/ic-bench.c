@@ -42,6 +42,7 @@
 #include <time.h>
 
 #include "core-round-trip.h"
+#include "evict-caches.h"
 #include "invconv.h"
 
 typedef enum { OP_CONV, OP_SEPARABLE, OP_MAXPOOL, OP_AVGPOOL, OP_GLOBAL_AVGPOOL } op_kind_t;
@@ -152,25 +153,6 @@ typedef struct options {
   bool torch_padding; /* --padding torch: (k - 1) / 2 on every side instead of SAME */
   bool residual;      /* --residual: convolutions add a residual tensor */
 } options_t;
-
-/* --cold: reads a buffer far larger than the caches before each timed run, so that the run
- * finds its weights and activations in memory, as a layer does inside a network (ResNet-50
- * streams ~100 MB of weights between two uses of one layer's). Only the calling thread reads:
- * a worker's own L2 may keep up to its size of the previous run's data. */
-enum { EVICT_BYTES = 128 << 20 };
-static volatile float evict_sink;
-static void evict_caches(void) {
-  static float* buffer = NULL;
-  const size_t count = EVICT_BYTES / sizeof(float);
-  if (buffer == NULL) {
-    buffer = malloc(EVICT_BYTES);
-    if (buffer == NULL) abort();
-    for (size_t i = 0; i < count; i++) buffer[i] = (float)(i & 1023);
-  }
-  float sum = 0.0f;
-  for (size_t i = 0; i < count; i += 16) sum += buffer[i]; /* one float per cache line */
-  evict_sink = sum;
-}
 
 static double now_seconds(void) {
   struct timespec t;
@@ -516,7 +498,7 @@ int main(int argc, char** argv) {
     double* times = malloc(capacity * sizeof(double));
     const double start = now_seconds();
     while (runs < (size_t)o.min_runs || now_seconds() - start < o.min_time) {
-      if (o.cold) evict_caches();
+      if (o.cold) bench_evict_caches();
       const double t0 = now_seconds();
       op_run(&op, context, o.layout, x, x_count, residual, y, y_count);
       const double elapsed = now_seconds() - t0;
