@@ -29,7 +29,7 @@ public final class Main {
                                input, parameters, expected[, magnitude]) through the native library
                                and compare with the SPEC tolerance; exit 1 if any fails
               info             library version, CPU ISA and kernels chosen, threads, measured fp32
-                               peak and memory bandwidth
+                               peak and memory bandwidth, the pages the weights get
               info --model NAME
                                a model's layers, parameter count and MACs at 224x224
             """ + RunCommand.USAGE + Bench.usage() + """
