@@ -75,7 +75,7 @@ final class Info {
         String text;
         try {
             text = Files.readString(setting).trim();
-        } catch (IOException | UncheckedIOException e) {
+        } catch (IOException e) {
             return "weights in the system's default pages (no " + setting + ")";
         }
         int open = text.indexOf('['), close = text.indexOf(']');
