@@ -381,7 +381,7 @@ typedef struct ic_f32_invol2d_nchwc_args {
   int64_t kh0, kh1; /* the kernel rows whose input row lies inside the image */
   int64_t pixels;
   const float* src; /* input row of kernel row kh0, column of the first tap of pixel 0 */
-  int64_t src_stride_h;
+  int64_t src_stride_w, src_stride_h; /* columns src_stride_w (>= block) floats apart */
   const float* kernels; /* tap (kh0, 0) of pixel 0 */
   int64_t kernels_stride_t, kernels_stride_p;
   float* dst; /* pixel 0; pixel p at dst + p * dst_stride_p, `block` channels contiguous */

@@ -526,6 +526,25 @@ static void test_involution2d_blocked_random(void) {
   }
 }
 
+/* NHWC input read in place between packed edges (rows with room for two kernel segments
+ * inside): every kernel size, stride 1 and 2, dilation 1 and 2, at output widths from below
+ * that threshold to several segments, both operators and both block sizes. */
+static void test_blocked_nhwc_in_place(void) {
+  for (int i = 0; i < 64; i++) {
+    const int64_t gc = i % 2 == 0 ? 16 : 8, k = 2 * (i / 2 % 4) + 1, stride = 1 + i / 8 % 2;
+    const int64_t dilation = 1 + i / 16 % 2, out_w = rng_int(20, 48);
+    const ic_involution_params_t ap = {IC_DATATYPE_F32, 0, 2 * gc, k, stride, dilation, gc};
+    run_aggregate_case(&ap, rng_int(1, 2), rng_int(1, 5), stride * out_w, false,
+                       rng_bool(0.5) ? two_threads : NULL);
+    module_case_t c = {{IC_DATATYPE_F32, 0, 2 * gc, k, stride, dilation, gc, 4, 1e-5},
+                       rng_int(1, 2), stride * rng_int(1, 4), stride * out_w};
+    run_module_case(&c);
+    /* The output epilogue on the split rows. */
+    c.p.activation = (int32_t)(i % 3);
+    if (i % 4 == 0) run_epilogue_case(&c, i % 8 == 0);
+  }
+}
+
 /* Bit-identical results for 1, 2 and 3 threads (and no context), both operators, layouts
  * and strides, on the active ISA. */
 static void test_blocked_thread_count_bit_identity(void) {
@@ -533,13 +552,16 @@ static void test_blocked_thread_count_bit_identity(void) {
   CHECK_OK(ic_context_create(1, &contexts[0]));
   CHECK_OK(ic_context_create(3, &contexts[1]));
   contexts[2] = two_threads;
-  for (int i = 0; i < 12; i++) {
+  for (int i = 0; i < 16; i++) {
     const int64_t gc = blocked_group_channels[1 + i % 3];
-    const int64_t channels = gc * 2, k = i % 2 == 0 ? 7 : 3, stride = 1 + i / 6;
-    const int64_t in_h = stride * 13, in_w = stride * 19, batch = 2;
-    const int32_t layout = (int32_t)(i / 3 % 2);
-    test_set_problem("thread counts: c%lld gc%lld k%lld s%lld %s", (long long)channels,
-                     (long long)gc, (long long)k, (long long)stride, layout ? "nhwc" : "nchw");
+    const int64_t channels = gc * 2, k = i % 2 == 0 ? 7 : 3;
+    const int64_t stride = i < 12 ? 1 + i / 6 : 1 + i / 2 % 2;
+    /* The last four: NHWC rows wide enough to be read in place. */
+    const int64_t in_h = stride * 13, in_w = stride * (i < 12 ? 19 : 45), batch = 2;
+    const int32_t layout = i < 12 ? (int32_t)(i / 3 % 2) : IC_LAYOUT_NHWC;
+    test_set_problem("thread counts: c%lld gc%lld k%lld s%lld w%lld %s", (long long)channels,
+                     (long long)gc, (long long)k, (long long)stride, (long long)in_w,
+                     layout ? "nhwc" : "nchw");
     const ic_involution_params_t ap = {IC_DATATYPE_F32, 0, channels, k, stride, 1, gc};
     const ic_involution2d_params_t mp = {IC_DATATYPE_F32, IC_ACTIVATION_RELU, channels, k,
                                          stride, 1, gc, 4, 1e-5};
@@ -612,6 +634,7 @@ int main(int argc, char** argv) {
          expected_aggregate_kernel(8, 0));
   RUN_TEST(test_aggregate_blocked_random);
   RUN_TEST(test_involution2d_blocked_random);
+  RUN_TEST(test_blocked_nhwc_in_place);
   RUN_TEST(test_blocked_thread_count_bit_identity);
   ic_context_destroy(two_threads);
   return test_finish();

@@ -80,14 +80,17 @@ static void test_aggregate(const char* name, ic_isa_t isa, ic_f32_invol2d_nchwc_
     const bool tap_major = special || rng_bool(0.5); /* kernels_stride_p == 1 */
     const bool affine = rng_bool(0.3);
     const int32_t activation = (int32_t)rng_int(0, 2);
-    test_set_problem("%s: block %lld k%lld s%lld d%lld pixels %lld kh [%lld, %lld) %s%s act %d",
+    /* Columns packed (block apart) or pixels of a wider image (NHWC read in place). */
+    const int64_t column_stride = rng_bool(0.5) ? block : block * rng_int(2, 4) + rng_int(0, 3);
+    test_set_problem("%s: block %lld k%lld s%lld d%lld pixels %lld kh [%lld, %lld) column "
+                     "stride %lld %s%s act %d",
                      name, (long long)block, (long long)k, (long long)stride,
                      (long long)dilation, (long long)pixels, (long long)kh0, (long long)kh1,
-                     tap_major ? "tap-major" : "pixel-major", affine ? " affine" : "",
-                     (int)activation);
+                     (long long)column_stride, tap_major ? "tap-major" : "pixel-major",
+                     affine ? " affine" : "", (int)activation);
     const int64_t rows = kh1 - kh0;
     const int64_t width = (pixels - 1) * stride + (k - 1) * dilation + 1 + rng_int(0, 3);
-    const int64_t row_stride = width * block + rng_int(0, 2) * block;
+    const int64_t row_stride = width * column_stride + rng_int(0, 2) * block;
     const int64_t in_rows = (rows - 1) * dilation + 1;
     const size_t src_count = (size_t)(in_rows * row_stride);
     float* src = xfloats(src_count);
@@ -118,6 +121,7 @@ static void test_aggregate(const char* name, ic_isa_t isa, ic_f32_invol2d_nchwc_
         .kh1 = kh1,
         .pixels = pixels,
         .src = src,
+        .src_stride_w = column_stride,
         .src_stride_h = row_stride,
         .kernels = kernels,
         .kernels_stride_t = ts,
@@ -136,7 +140,7 @@ static void test_aggregate(const char* name, ic_isa_t isa, ic_f32_invol2d_nchwc_
           for (int64_t kw = 0; kw < k; kw++) {
             const double kv = kernels[(r * k + kw) * ts + p * ps];
             const double xv =
-                src[r * dilation * row_stride + (p * stride + kw * dilation) * block + c];
+                src[r * dilation * row_stride + (p * stride + kw * dilation) * column_stride + c];
             sum += kv * xv, mag += fabs(kv * xv);
           }
         }

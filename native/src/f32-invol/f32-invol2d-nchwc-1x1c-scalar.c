@@ -16,7 +16,7 @@ void ic_f32_invol2d_nchwc_ukernel_1x1c__scalar(const ic_f32_invol2d_nchwc_args_t
         for (int64_t kw = 0; kw < k; kw++) {
           const float kv = args->kernels[(r * k + kw) * args->kernels_stride_t +
                                          p * args->kernels_stride_p];
-          const float xv = in[(p * args->stride + kw * args->dilation) * block + c];
+          const float xv = in[(p * args->stride + kw * args->dilation) * args->src_stride_w + c];
           acc += (double)kv * (double)xv;
         }
       }

@@ -9,13 +9,14 @@
  *   IC_VFMA(a, b, c) (a * b + c, fused) IC_VMAX(a, b) IC_VMIN(a, b) (x86 semantics: the second
  *   operand when either is NaN)
  *
- * One output pixel of one channel block is one vector; a segment keeps P of them in registers
- * (P = IC_PMAX, then 7, 4, 2, 1 for the rest of a row, so nothing outside the segment is read
- * or written). For each kernel row, the specialised segments walk the input columns once,
- * left to right: each input vector is loaded once and multiplied into every pixel whose tap
- * reads it, with the per-pixel weight broadcast from the kernels buffer (an embedded
- * broadcast on AVX-512). Every pixel still sums its taps in (kh, kw) order from +0, so all
- * segment shapes, and the generic segment, give identical results.
+ * The input columns are src_stride_w floats apart: `block` in packed rows, C when the operator
+ * reads an NHWC image in place. One output pixel of one channel block is one vector; a segment
+ * keeps P of them in registers (P = IC_PMAX, then 7, 4, 2, 1 for the rest of a row, so nothing
+ * outside the segment is read or written). For each kernel row, the specialised segments walk the
+ * input columns once, left to right: each input vector is loaded once and multiplied into every
+ * pixel whose tap reads it, with the per-pixel weight broadcast from the kernels buffer (an
+ * embedded broadcast on AVX-512). Every pixel still sums its taps in (kh, kw) order from +0, so
+ * all segment shapes, and the generic segment, give identical results.
  *
  * Specialised: K = 3, 5, 7 with stride 1 or 2, dilation 1, and pixel-contiguous kernels
  * (kernels_stride_p == 1: NCHW kernels and Involution2d's generated tiles). Anything else runs
@@ -52,8 +53,8 @@ IC_INLINE void ic_agg_segment(const int K, const int S, const int D, const int P
   IC_V acc[IC_PMAX];
 #pragma GCC unroll 16
   for (int p = 0; p < P; p++) acc[p] = IC_VZERO();
-  const int64_t rows = a->kh1 - a->kh0, ts = a->kernels_stride_t;
-  const float* in = a->src + x * S * IC_BLOCK;
+  const int64_t rows = a->kh1 - a->kh0, ts = a->kernels_stride_t, sw = a->src_stride_w;
+  const float* in = a->src + x * S * sw;
   const float* kr = a->kernels + x;
   for (int64_t r = 0; r < rows; r++) {
     /* One pointer per kernel column; the empty asm keeps the compiler from folding them into
@@ -64,9 +65,14 @@ IC_INLINE void ic_agg_segment(const int K, const int S, const int D, const int P
       kp[kw] = kr + kw * ts;
       __asm__("" : "+r"(kp[kw]));
     }
+    /* The input columns one after another, sw floats apart: one add per column (the compiler's
+     * precomputed j * sw offsets for a run-time sw spilled to the stack). */
+    const float* column = in;
 #pragma GCC unroll 64
     for (int j = 0; j < (P - 1) * S + (K - 1) * D + 1; j++) {
-      const IC_V v = IC_VLOAD(in + j * IC_BLOCK);
+      const IC_V v = IC_VLOAD(column);
+      column += sw;
+      __asm__("" : "+r"(column));
 #pragma GCC unroll 16
       for (int kw = 0; kw < K; kw++) {
         const int offset = j - kw * D;
@@ -90,12 +96,12 @@ IC_INLINE void ic_agg_segment_generic(const int P, const ic_f32_invol2d_nchwc_ar
   for (int p = 0; p < P; p++) acc[p] = IC_VZERO();
   const int64_t k = a->kernel_size, s = a->stride, d = a->dilation;
   const int64_t rows = a->kh1 - a->kh0, ts = a->kernels_stride_t, ps = a->kernels_stride_p;
-  const int64_t step = s * IC_BLOCK;
+  const int64_t sw = a->src_stride_w, step = s * sw;
   for (int64_t r = 0; r < rows; r++) {
     const float* in_row = a->src + r * d * a->src_stride_h + x * step;
     const float* k_row = a->kernels + r * k * ts + x * ps;
     for (int64_t kw = 0; kw < k; kw++) {
-      const float* in = in_row + kw * d * IC_BLOCK;
+      const float* in = in_row + kw * d * sw;
       const float* kp = k_row + kw * ts;
 #pragma GCC unroll 16
       for (int p = 0; p < P; p++) {

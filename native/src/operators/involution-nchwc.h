@@ -15,6 +15,7 @@
 /* The kernels of the path for one ISA: `block` channels per vector. */
 typedef struct ic_invol_nchwc {
   int64_t block;
+  int64_t segment; /* output pixels the aggregation kernel keeps in registers (14x16c: 14) */
   ic_f32_invol2d_nchwc_ukernel_fn aggregate;
   ic_f32_nchwc_pack_ukernel_fn pack;
   ic_f32_nchwc_unpack_ukernel_fn unpack;
