@@ -438,6 +438,10 @@ typedef struct ic_f32_involgen_args {
   int64_t src_stride_c;
   float* dst;
   int64_t dst_stride_c;
+  /* Optional: ahead_floats from ahead_weights brought to L2 during the call, a share per block
+   * of output channels (the next call's weights). */
+  const float* ahead_weights;
+  int64_t ahead_floats;
 } ic_f32_involgen_args_t;
 
 typedef void (*ic_f32_involgen_ukernel_fn)(const ic_f32_involgen_args_t* args);

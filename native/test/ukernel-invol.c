@@ -180,9 +180,25 @@ static void test_generate(const char* name, ic_f32_involgen_ukernel_fn fn) {
       fill_uniform(w, (size_t)(cout * cin), -1, 1);
       fill_uniform(bias, (size_t)cout, -1, 1);
       for (int64_t j = 0; j < cout * dst_stride; j++) dst[j] = NAN;
-      const ic_f32_involgen_args_t args = {cin, cout, w, with_bias ? bias : NULL, activation,
-                                           pixels, x, src_stride, dst, dst_stride};
+      /* Half the calls bring another region to L2 on the way (results must not change). */
+      const int64_t ahead_floats = rng_bool(0.5) ? rng_int(1, 3000) : 0;
+      float* ahead = xfloats((size_t)ahead_floats + 1);
+      const ic_f32_involgen_args_t args = {
+          .in_channels = cin,
+          .out_channels = cout,
+          .weights = w,
+          .bias = with_bias ? bias : NULL,
+          .activation = activation,
+          .pixels = pixels,
+          .src = x,
+          .src_stride_c = src_stride,
+          .dst = dst,
+          .dst_stride_c = dst_stride,
+          .ahead_weights = ahead_floats > 0 ? ahead : NULL,
+          .ahead_floats = ahead_floats,
+      };
       fn(&args);
+      free(ahead);
       for (int64_t o = 0; o < cout; o++) {
         for (int64_t q = 0; q < dst_stride; q++) {
           const float got = dst[o * dst_stride + q];

@@ -648,7 +648,7 @@ static void ic_ensure_features(const ic_nchwc_job_t* job, int64_t n, int64_t t,
 /* Group g of tile t of image n: the span conv into the thread's kernel buffer, then the
  * aggregation of the group's blocks. */
 static void ic_module_tile_group(const ic_nchwc_job_t* job, int64_t n, int64_t t, int64_t g,
-                                 uint32_t thread_index) {
+                                 int64_t g_end, uint32_t thread_index) {
   const ic_involution_shape_t* s = job->shape;
   const ic_invol_nchwc_weights_t* w = job->weights;
   int64_t y0, y1;
@@ -675,7 +675,7 @@ static void ic_module_tile_group(const ic_nchwc_job_t* job, int64_t n, int64_t t
   ic_ensure_features(job, n, t, thread_index);
 
   /* The group's K*K weights for the tile's pixels, tap-major: [taps][tile]. */
-  const ic_f32_involgen_args_t span = {
+  ic_f32_involgen_args_t span = {
       .in_channels = w->reduced,
       .out_channels = taps,
       .weights = w->span_weight + g * taps * w->reduced,
@@ -687,6 +687,11 @@ static void ic_module_tile_group(const ic_nchwc_job_t* job, int64_t n, int64_t t
       .dst = kernels,
       .dst_stride_c = tile,
   };
+  /* The next group's weights, when this task goes on to it. */
+  if (g + 1 < g_end) {
+    span.ahead_weights = w->span_weight + (g + 1) * taps * w->reduced;
+    span.ahead_floats = taps * w->reduced;
+  }
   job->path->generate(&span);
   for (int64_t b = b0; b < b1; b++) {
     ic_aggregate_rows(job, n, b, y0, y1, kernels, tile, job->out_w, 1, w, out_tile);
@@ -699,7 +704,7 @@ static void ic_module_task(void* arg, size_t task, uint32_t thread_index) {
   int64_t n, t0, t1, g0, g1;
   ic_task_runs_locate(&job->runs, job->tiles, job->shape->groups, task, &n, &t0, &t1, &g0, &g1);
   for (int64_t t = t0; t < t1; t++) {
-    for (int64_t g = g0; g < g1; g++) ic_module_tile_group(job, n, t, g, thread_index);
+    for (int64_t g = g0; g < g1; g++) ic_module_tile_group(job, n, t, g, g1, thread_index);
   }
 }
 
