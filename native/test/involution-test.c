@@ -526,9 +526,10 @@ static void test_involution2d_blocked_random(void) {
   }
 }
 
-/* NHWC input read in place between packed edges (rows with room for two kernel segments
- * inside): every kernel size, stride 1 and 2, dilation 1 and 2, at output widths from below
- * that threshold to several segments, both operators and both block sizes. */
+/* NHWC input read in place between packed edges (16-channel blocks, rows with room for two
+ * kernel segments inside): every kernel size, stride 1 and 2, dilation 1 and 2, at output
+ * widths from below that threshold to several segments, both operators; 8-channel groups
+ * (packed whole) alongside. */
 static void test_blocked_nhwc_in_place(void) {
   for (int i = 0; i < 64; i++) {
     const int64_t gc = i % 2 == 0 ? 16 : 8, k = 2 * (i / 2 % 4) + 1, stride = 1 + i / 8 % 2;
