@@ -141,6 +141,9 @@ class NativeInvolutionTest {
             fixed.add(new AggregateCase(new InvolutionParams(24, 3, 2, 2, 8), 1, 17, 31, layout, r.nextLong()));
             fixed.add(new AggregateCase(new InvolutionParams(40, 7, 2, 1, 8), 1, 28, 30, layout, r.nextLong()));
             fixed.add(new AggregateCase(new InvolutionParams(48, 3, 1, 1, 16), 1, 1, 27, layout, r.nextLong()));
+            // Rows wide enough for NHWC input to be read in place between packed edges (AVX-512).
+            fixed.add(new AggregateCase(new InvolutionParams(64, 7, 1, 1, 16), 1, 5, 43, layout, r.nextLong()));
+            fixed.add(new AggregateCase(new InvolutionParams(32, 3, 2, 1, 16), 2, 6, 66, layout, r.nextLong()));
         }
         cases.addAll(NativeConvolutionTest.atEveryLevel(fixed, AggregateCase::withIsa));
         return cases;
@@ -232,6 +235,9 @@ class NativeInvolutionTest {
             fixed.add(new ModuleCase(Involution2dParams.of(64, 7, 2), 1, 28, 30, layout, r.nextLong()));
             fixed.add(new ModuleCase(new Involution2dParams(48, 3, 1, 1, 16, 2, 1e-5), 1, 15, 13, layout, r.nextLong()));
             fixed.add(new ModuleCase(new Involution2dParams(16, 3, 1, 1, 8, 1, 1e-5), 2, 29, 14, layout, r.nextLong()));
+            // Rows wide enough for NHWC input to be read in place between packed edges (AVX-512).
+            fixed.add(new ModuleCase(Involution2dParams.of(64, 7, 1), 1, 4, 44, layout, r.nextLong()));
+            fixed.add(new ModuleCase(Involution2dParams.of(32, 3, 2), 1, 4, 64, layout, r.nextLong()));
         }
         cases.addAll(NativeConvolutionTest.atEveryLevel(fixed, ModuleCase::withIsa));
         return cases;
