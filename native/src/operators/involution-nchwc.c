@@ -23,15 +23,15 @@
  * (f32-involgen/). The unfold and the full kernels tensor never exist.
  *
  * One fork-join per pass (a pass is the whole batch unless its packed input exceeds 8 MiB).
- * Tasks are runs of consecutive row tiles of one image, for a run of groups (module) or
- * channel blocks (aggregation), see ic_task_runs_t; the work they share — packing an input row, a unit of X' or of T — is
- * claimed by the first task that needs it (an atomic flag per row and per unit: free, busy,
- * done), done at once, and waited for by the others; a task waiting for its tile's T starts
- * on the next tiles' units instead. A claimant never waits while it holds a claim, so there
- * is no deadlock, and when one thread runs every task (no context, or a busy one) nothing
- * ever waits. Packing is a copy and each unit is computed by the same code whoever computes
- * it, so results do not depend on the thread count; every output element is computed by one
- * kernel call whose shape depends on the problem only.
+ * Tasks are runs of consecutive row tiles of one image, for a run of groups (module) or channel
+ * blocks (aggregation), see ic_task_runs_t; the work they share — packing an input row, a unit
+ * of X' or of T — is claimed by the first task that needs it (an atomic flag per row and per
+ * unit: free, busy, done), done at once, and waited for by the others; a task waiting for its
+ * tile's T starts on the next tiles' units instead. A claimant never waits while it holds a
+ * claim, so there is no deadlock, and when one thread runs every task (no context, or a busy
+ * one) nothing ever waits. Packing is a copy and each unit is computed by the same code whoever
+ * computes it, so results do not depend on the thread count; every output element is computed by
+ * one kernel call whose shape depends on the problem only.
  *
  * Scratch comes from ic_invol_scratch(): one buffer per calling thread, kept between runs, so
  * that a run allocates nothing once warm. Its tasks get slices of the caller's buffer.
@@ -258,7 +258,8 @@ typedef struct ic_nchwc_job {
 } ic_nchwc_job_t;
 
 static float* ic_packed_row(const ic_nchwc_job_t* job, int64_t n, int64_t b, int64_t iy) {
-  return job->packed + (((n * job->blocks + b) * job->in_h + iy) * job->padded_w) * job->path->block;
+  const int64_t row = (n * job->blocks + b) * job->in_h + iy;
+  return job->packed + row * job->padded_w * job->path->block;
 }
 
 /* Columns [column, column + width) of input row iy, block b, into `dst` after pad_left zero
@@ -306,9 +307,11 @@ static void ic_pack_row(const ic_nchwc_job_t* job, int64_t n, int64_t b, int64_t
  * stem involution, 112 x 112 x 32, K = 3, 0.24 -> 0.20 ms; the aggregation of 56 x 56 x 64,
  * K = 7, 0.216 -> 0.190; the K = 7 modules at 56 x 56 level). The interior is a multiple of
  * the kernel's segment and the edges share the rest, so that a row is still walked in long
- * segments (56 pixels: 7 | 3 x 14 | 7). Images with room for fewer than two segments inside
- * are packed whole: their shorter segments cost more than the packing saves (28 x 28 x 128,
- * K = 7, split 7 | 14 | 7: 0.162 -> 0.169 ms warm). */
+ * segments (56 pixels: 7 | 3 x 14 | 7). Rows are packed whole where the interior is shorter
+ * than one segment, or its input columns fewer than two segments' pixels: the shorter segments
+ * then cost more than the packing saves (28 x 28 x 128, K = 7, split 7 | 14 | 7: 0.162 -> 0.169
+ * ms warm), while at stride 2 the packing saves twice the columns (56 x 56 x 128 -> 28 x 28,
+ * the same split: 0.239 -> 0.229 ms, its aggregation alone 0.181 -> 0.157). */
 static void ic_plan_columns(ic_nchwc_job_t* job, bool* overflow) {
   const ic_involution_shape_t* s = job->shape;
   const int64_t stride = s->stride, padding = s->padding, segment = job->path->segment;
@@ -323,7 +326,7 @@ static void ic_plan_columns(ic_nchwc_job_t* job, bool* overflow) {
   const int64_t beyond = job->in_w + padding - reach + 1; /* x * stride >= beyond: padding */
   const int64_t last = ic_min_i64(beyond <= 0 ? 0 : ic_divide_round_up(beyond, stride),
                                   job->out_w);
-  if (last - first < 2 * segment) return;
+  if (last - first < segment || (last - first) * stride < 2 * segment) return;
   const int64_t spare = (last - first) % segment;
   job->in_place = true;
   job->left_pixels = first + spare / 2;
@@ -802,7 +805,8 @@ ic_status_t ic_invol_nchwc_aggregate(const ic_invol_nchwc_t* path,
                                      int64_t out_h, int64_t out_w, const float* src,
                                      const float* kernels, float* dst) {
   const int64_t images = ic_images_per_pass(shape, batch, in_h, in_w);
-  const int64_t src_image = shape->channels * in_h * in_w, dst_image = shape->channels * out_h * out_w;
+  const int64_t src_image = shape->channels * in_h * in_w;
+  const int64_t dst_image = shape->channels * out_h * out_w;
   const int64_t kernels_image = shape->kernel_count * out_h * out_w;
   for (int64_t n = 0; n < batch; n += images) {
     const ic_status_t status = ic_aggregate_pass(
@@ -819,7 +823,8 @@ ic_status_t ic_invol_nchwc_module(const ic_invol_nchwc_t* path,
                                   int32_t layout, int64_t batch, int64_t in_h, int64_t in_w,
                                   int64_t out_h, int64_t out_w, const float* src, float* dst) {
   const int64_t images = ic_images_per_pass(shape, batch, in_h, in_w);
-  const int64_t src_image = shape->channels * in_h * in_w, dst_image = shape->channels * out_h * out_w;
+  const int64_t src_image = shape->channels * in_h * in_w;
+  const int64_t dst_image = shape->channels * out_h * out_w;
   for (int64_t n = 0; n < batch; n += images) {
     const ic_status_t status =
         ic_module_pass(path, shape, weights, context, layout, ic_min_i64(images, batch - n), in_h,
