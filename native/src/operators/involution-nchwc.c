@@ -262,6 +262,13 @@ static float* ic_packed_row(const ic_nchwc_job_t* job, int64_t n, int64_t b, int
   return job->packed + row * job->padded_w * job->path->block;
 }
 
+/* Channel 0 of block b at column `column` of input row iy of image n, in the caller's layout. */
+static const float* ic_source(const ic_nchwc_job_t* job, int64_t n, int64_t b, int64_t iy,
+                              int64_t column) {
+  const ic_strides_t xs = job->src_strides;
+  return job->src + n * xs.n + b * job->path->block * xs.c + iy * xs.h + column * xs.w;
+}
+
 /* Columns [column, column + width) of input row iy, block b, into `dst` after pad_left zero
  * pixels and followed by pad_right. */
 static void ic_pack_columns(const ic_nchwc_job_t* job, int64_t n, int64_t b, int64_t iy,
@@ -272,7 +279,7 @@ static void ic_pack_columns(const ic_nchwc_job_t* job, int64_t n, int64_t b, int
   const ic_f32_nchwc_pack_args_t args = {
       .block = block,
       .width = width,
-      .src = job->src + n * xs.n + b * block * xs.c + iy * xs.h + column * xs.w,
+      .src = ic_source(job, n, b, iy, column),
       .src_stride_c = xs.c,
       .src_stride_w = xs.w,
       .dst = dst,
@@ -419,8 +426,7 @@ static void ic_aggregate_rows(const ic_nchwc_job_t* job, int64_t n, int64_t b, i
     }
     const ic_strides_t xs = job->src_strides;
     const int64_t left = job->left_pixels, right = job->right_pixel;
-    const float* image = job->src + n * xs.n + first_row * xs.h + b * block * xs.c +
-                         (left * s->stride - s->padding) * xs.w;
+    const float* image = ic_source(job, n, b, first_row, left * s->stride - s->padding);
     ic_aggregate_pixels(job, &args, 0, left, packed, block, packed_stride_h, row_kernels,
                         row_dst);
     ic_aggregate_pixels(job, &args, left, right, image, xs.w, xs.h, row_kernels, row_dst);
@@ -559,7 +565,7 @@ static void ic_module_pool(const ic_nchwc_job_t* job, int64_t n, int64_t t, int6
         .pixels = job->out_w,
         .pool = s->stride,
         .src = job->in_place
-                   ? job->src + n * xs.n + y * s->stride * xs.h + b * block * xs.c
+                   ? ic_source(job, n, b, y * s->stride, 0)
                    : ic_packed_row(job, n, b, y * s->stride) + s->padding * block,
         .src_stride_w = job->in_place ? xs.w : block,
         .src_stride_h = job->in_place ? xs.h : job->padded_w * block,
