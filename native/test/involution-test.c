@@ -557,7 +557,7 @@ static void test_blocked_thread_count_bit_identity(void) {
     const int64_t gc = blocked_group_channels[1 + i % 3];
     const int64_t channels = gc * 2, k = i % 2 == 0 ? 7 : 3;
     const int64_t stride = i < 12 ? 1 + i / 6 : 1 + i / 2 % 2;
-    /* The last four: NHWC rows wide enough to be read in place. */
+    /* The last four: NHWC rows wide enough to be read in place (gc 16 and 32; gc 8 packs). */
     const int64_t in_h = stride * 13, in_w = stride * (i < 12 ? 19 : 45), batch = 2;
     const int32_t layout = i < 12 ? (int32_t)(i / 3 % 2) : IC_LAYOUT_NHWC;
     test_set_problem("thread counts: c%lld gc%lld k%lld s%lld w%lld %s", (long long)channels,
