@@ -512,7 +512,11 @@ static void test_conv2d_thread_counts_bit_identical(void) {
                 {64, 64, 1, 3, 1, 30, 34, IC_CONV2D_WINOGRAD},
                 {256, 200, 1, 3, 1, 22, 19, IC_CONV2D_WINOGRAD},
                 /* a 3-channel stem: NHWC reads its inner columns in place */
-                {3, 64, 1, 7, 2, 60, 100, 0}};
+                {3, 64, 1, 7, 2, 60, 100, 0},
+                /* pointwise, tasks of 64 channels: a reduce whose image is more than a
+                 * quarter of its weights (bands of rows with AVX-512), an expand (channel
+                 * ranges) */
+                {1024, 256, 1, 1, 1, 14, 14, 0}, {256, 1024, 1, 1, 1, 14, 14, 0}};
   ic_context_t* three = NULL;
   CHECK_OK(ic_context_create(3, &three));
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
