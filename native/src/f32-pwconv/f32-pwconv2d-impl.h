@@ -369,14 +369,20 @@ static const ic_packed_tiles_fn ic_packed_runs[2][IC_C_MR + 1] = {
     {NULL, ic_packed_tiles_1_chunked, ic_packed_tiles_2_chunked, ic_packed_tiles_3_chunked,
      ic_packed_tiles_4_chunked, ic_packed_tiles_5_chunked, ic_packed_tiles_6_chunked}};
 
-/* Pixels [p0, p1) as tiles of up to IC_C_MR pixels x IC_C_NV channel vectors. */
+/* Pixels [p0, p1) as tiles of up to IC_C_MR pixels x IC_C_NV channel vectors, as few as
+ * possible and of balanced sizes: 49 pixels are 4 tiles of 6 and 5 of 5, not 8 of 6 and one
+ * of 1, which read all the group's weights for one pixel. A pixel's sum does not depend on
+ * its tile. */
 static void ic_columns(const ic_f32_pwconv2d_args_t* a, int64_t p0, int64_t p1) {
   const ic_packed_tiles_fn* runs = ic_packed_runs[a->in_channels > IC_CHUNK];
-  const int64_t full = (p1 - p0) / IC_C_MR, rest = (p1 - p0) % IC_C_MR;
+  const int64_t tiles = ic_divide_round_up(p1 - p0, IC_C_MR);
+  if (tiles == 0) return;
+  /* `larger` tiles of mr + 1 pixels, then the others of mr. */
+  const int64_t mr = (p1 - p0) / tiles, larger = (p1 - p0) % tiles;
   for (int64_t ob = a->c0 / 16; ob * 16 < a->c1; ob += IC_C_BLOCKS) {
-    const ic_ahead_plan_t plan = ic_ahead_plan(a, ob, full + (rest > 0));
-    if (full > 0) runs[IC_C_MR](a, ob, p0, full, &plan, 0);
-    if (rest > 0) runs[rest](a, ob, p0 + full * IC_C_MR, 1, &plan, full);
+    const ic_ahead_plan_t plan = ic_ahead_plan(a, ob, tiles);
+    if (larger > 0) runs[mr + 1](a, ob, p0, larger, &plan, 0);
+    runs[mr](a, ob, p0 + larger * (mr + 1), tiles - larger, &plan, larger);
   }
 }
 

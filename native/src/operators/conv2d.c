@@ -1016,6 +1016,15 @@ ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_
       const int64_t channel_block = pixels >= 512 ? p->out_channels : 64;
       const int64_t per_pixel = ic_mul_saturate(ic_min_i64(channel_block, p->out_channels),
                                                 p->in_channels);
+      int64_t pixel_block = ic_rows_for_work(per_pixel, 48);
+      /* NHWC: an image of one block and a short tail is one task (whose tiles the kernel
+       * balances). The tail as a task of its own read all its group's weights for a few
+       * pixels: 49 = 48 + 1 in ResNet's last stage. Spread over several blocks, a tail can
+       * add a tile to each of them (196 = 2 * 98 took 5 % more than 96 + 96 + 4). */
+      if (layout == IC_LAYOUT_NHWC && pixels > pixel_block && pixels < 2 * pixel_block &&
+          pixels % pixel_block < pixel_block / 4) {
+        pixel_block = pixels;
+      }
       /* With the AVX-512 kernel, bands of rows already when the image is a quarter of the
        * weights: inside a network the layer before left the input in both cores' caches, and
        * a thread gathers input rows more slowly than it streams weights, which that kernel
@@ -1023,8 +1032,7 @@ ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_
        * take 5-10 % less so; the expands (a fifth) do not. The AVX2 kernel does not fetch
        * ahead, and the 1024 -> 512 reduce took 7 % more. */
       const int64_t image_factor = conv->kernel.isa == IC_ISA_AVX512 ? 4 : 1;
-      ic_conv2d_tiling(&job.tiling, batch, p->out_channels, channel_block, pixels,
-                       ic_rows_for_work(per_pixel, 48),
+      ic_conv2d_tiling(&job.tiling, batch, p->out_channels, channel_block, pixels, pixel_block,
                        ic_conv2d_rows_outer(p, job.geometry.in_h, job.geometry.in_w,
                                             image_factor));
       ic_run_parallelize(&run, job.tiling.task_count, ic_conv2d_pointwise_task, &job);
