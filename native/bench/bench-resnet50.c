@@ -12,7 +12,9 @@
  * Every conv has its BatchNorm folded (bias) and its ReLU and residual add fused, and every
  * involution its following BatchNorm and ReLU, as the Java Network builds them; weights are
  * seeded random numbers scaled to keep activations bounded. Activations live in a handful of
- * slots reused by every block, like the Java workspace. The pass is the stem and max pool, the
+ * slots reused by every block, like the Java workspace, and each block's last conv writes its
+ * output over its residual (the block's input, or the projection's output), as the Java
+ * Network runs its residual blocks. The pass is the stem and max pool, the
  * 16 bottlenecks and the global average pool and fc (a 1x1 conv of the pooled pixel); the
  * layout conversion at the edges is left out. The stem's last conv and the max pool run as one
  * operator (ic_conv2d_pool2d_run) where the library can fuse them (not a conv that takes the
@@ -54,7 +56,8 @@ typedef struct net {
   op_t ops[MAX_OPS];
   int count;
   int32_t conv_flags; /* IC_CONV2D_WINOGRAD with --winograd */
-  float* slots[5]; /* 0, 1: block outputs (ping-pong); 2, 3: conv1, conv2; 4: projection */
+  float* slots[4]; /* 0, 1: block outputs (a stage's in one, the next stage's in the other);
+                    * 2, 3: conv1, conv2 */
 } net_t;
 
 static void fail(const char* what, ic_status_t status) {
@@ -193,8 +196,8 @@ static void add_pool(net_t* net, const char* name, op_kind_t kind, const float* 
 
 /* The 16 bottlenecks of a 50-layer network (stages of 3, 4, 6, 3), the pool and the fc, from
  * the max pool's output in slot 1: 1x1 reduce, the middle layer (a 3x3 conv, or for RedNet a
- * 7x7 involution) with the stage's stride, 1x1 expand with the residual; projections where the
- * shape changes. */
+ * 7x7 involution) with the stage's stride, 1x1 expand with the residual, written over it;
+ * projections where the shape changes, into the slot the stage's blocks then run in. */
 static void add_stages(net_t* net, bool involution, float* logits) {
   const int blocks[4] = {3, 4, 6, 3};
   int64_t c = 64, h = 56, w = 56;
@@ -205,12 +208,11 @@ static void add_stages(net_t* net, bool involution, float* logits) {
       const int64_t stride = b == 0 && layer > 0 ? 2 : 1, oh = (h - 1) / stride + 1,
                     ow = (w - 1) / stride + 1;
       const float* x = net->slots[out_slot];
-      const float* identity = x;
       char name[24];
       if (b == 0) {
+        out_slot ^= 1;
         snprintf(name, sizeof name, "l%d.%d.down", layer + 1, b);
-        add_conv(net, name, x, c, h, w, out_c, 1, stride, false, NULL, net->slots[4]);
-        identity = net->slots[4];
+        add_conv(net, name, x, c, h, w, out_c, 1, stride, false, NULL, net->slots[out_slot]);
       }
       snprintf(name, sizeof name, "l%d.%d.conv1", layer + 1, b);
       add_conv(net, name, x, c, h, w, width, 1, 1, true, NULL, net->slots[2]);
@@ -221,10 +223,9 @@ static void add_stages(net_t* net, bool involution, float* logits) {
         add_conv(net, name, net->slots[2], width, h, w, width, 3, stride, true, NULL,
                  net->slots[3]);
       }
-      out_slot ^= 1;
       snprintf(name, sizeof name, "l%d.%d.conv3", layer + 1, b);
-      add_conv(net, name, net->slots[3], width, oh, ow, out_c, 1, 1, true, identity,
-               net->slots[out_slot]);
+      add_conv(net, name, net->slots[3], width, oh, ow, out_c, 1, 1, true,
+               net->slots[out_slot], net->slots[out_slot]);
       c = out_c, h = oh, w = ow;
     }
   }
@@ -250,7 +251,7 @@ static void fuse_conv_pool(net_t* net) {
 }
 
 static void build(net_t* net, bool rednet, bool fused, const float* input, float* logits) {
-  for (int i = 0; i < 5; i++) net->slots[i] = floats(SLOT_FLOATS);
+  for (int i = 0; i < 4; i++) net->slots[i] = floats(SLOT_FLOATS);
   if (rednet) {
     add_conv(net, "stem.0", input, 3, 224, 224, 32, 3, 2, true, NULL, net->slots[1]);
     add_involution(net, "stem.1", net->slots[1], 32, 3, 1, 112, 112, net->slots[2]);

@@ -57,6 +57,14 @@ abstract sealed class Node implements AutoCloseable {
     /** Computes {@code out} from {@code in} (shapes already checked by the caller). */
     abstract void run(Tensor in, Tensor out, Workspace workspace);
 
+    /**
+     * Whether {@link #run} may be given its input as its output, for an input of {@code input}:
+     * it then overwrites its input only where it no longer reads it.
+     */
+    boolean runsInPlace(Shape input) {
+        return false;
+    }
+
     /** {@link #run}, timed into the workspace's profile when there is one and this is an operator. */
     final void forward(Tensor in, Tensor out, Workspace workspace) {
         if (workspace.profile == null || this instanceof SequentialNode || this instanceof ResidualNode) {
@@ -258,7 +266,14 @@ abstract sealed class Node implements AutoCloseable {
         }
     }
 
-    /** {@code out = act(body(in) + shortcut(in))}, the add and activation fused into the last convolution. */
+    /**
+     * {@code out = act(body(in) + shortcut(in))}, the add and activation fused into the last
+     * convolution, which writes each output over its residual element: a projection's output
+     * goes into {@code out} first, and an identity block runs in place when its chain lets it
+     * ({@link #runsInPlace}). Its output lines are then in the cache it just read them into
+     * instead of read from memory to be written: in RedNet-50's and ResNet-50's C passes the
+     * last convolutions took 0.01-0.06 ms less each, 0.3-0.5 ms a pass.
+     */
     static final class ResidualNode extends Node {
         final List<Node> body;      // all but the last convolution
         final ConvNode last;        // its activation is the block's
@@ -289,11 +304,17 @@ abstract sealed class Node implements AutoCloseable {
         }
 
         @Override
+        boolean runsInPlace(Shape input) {
+            return shortcut == null && !body.isEmpty() && layer.outputShape(input).equals(input);
+        }
+
+        @Override
         void run(Tensor in, Tensor out, Workspace workspace) {
             long mark = workspace.mark();
             Tensor identity = in;
             if (shortcut != null) {
-                identity = workspace.allocate(shortcut.layer.outputShape(in.shape()));
+                boolean apart = in.segment().asOverlappingSlice(out.segment()).isEmpty();
+                identity = apart ? out : workspace.allocate(shortcut.layer.outputShape(in.shape()));
                 shortcut.forward(in, identity, workspace);
             }
             Tensor lastInput = in;
@@ -340,28 +361,37 @@ abstract sealed class Node implements AutoCloseable {
         return slots * largest + scratch + extra;
     }
 
-    /** Runs {@code nodes} from {@code in} into {@code out}, intermediates in two alternating slots. */
+    /**
+     * Runs {@code nodes} from {@code in} into {@code out}, intermediates in two alternating
+     * slots; the nodes at the end that run in place (a stage's identity blocks) run in {@code
+     * out}, which the node before them writes.
+     */
     private static void runChain(List<Node> nodes, Tensor in, Tensor out, Workspace workspace) {
         int count = nodes.size();
         if (count == 1) {
             nodes.getFirst().forward(in, out, workspace);
             return;
         }
-        long mark = workspace.mark();
-        long largest = 0;
         Shape[] shapes = new Shape[count];
         Shape shape = in.shape();
         for (int i = 0; i < count; i++) {
             shape = nodes.get(i).layer.outputShape(shape);
             shapes[i] = shape;
-            if (i < count - 1) {
-                largest = Math.max(largest, Workspace.bytes(shape));
-            }
         }
-        MemorySegment[] slots = {workspace.slot(largest), count > 2 ? workspace.slot(largest) : null};
+        int inPlace = count; // nodes [inPlace, count) run in out; never the first, which reads in
+        while (inPlace > 1 && nodes.get(inPlace - 1).runsInPlace(shapes[inPlace - 2])) {
+            inPlace--;
+        }
+        long mark = workspace.mark();
+        long largest = 0;
+        for (int i = 0; i < inPlace - 1; i++) {
+            largest = Math.max(largest, Workspace.bytes(shapes[i]));
+        }
+        MemorySegment[] slots = {
+            inPlace > 1 ? workspace.slot(largest) : null, inPlace > 2 ? workspace.slot(largest) : null};
         Tensor current = in;
         for (int i = 0; i < count; i++) {
-            Tensor next = i == count - 1 ? out : workspace.in(slots[i % 2], shapes[i]);
+            Tensor next = i >= inPlace - 1 ? out : workspace.in(slots[i % 2], shapes[i]);
             nodes.get(i).forward(current, next, workspace);
             current = next;
         }
