@@ -14,11 +14,11 @@
  * seeded random numbers scaled to keep activations bounded. Activations live in a handful of
  * slots reused by every block, like the Java workspace, and each block's last conv writes its
  * output over its residual (the block's input, or the projection's output), as the Java
- * Network runs its residual blocks. The pass is the stem and max pool, the
- * 16 bottlenecks and the global average pool and fc (a 1x1 conv of the pooled pixel); the
- * layout conversion at the edges is left out. The stem's last conv and the max pool run as one
- * operator (ic_conv2d_pool2d_run) where the library can fuse them (not a conv that takes the
- * Winograd path), as the Java Network runs them; --unfused-stem runs them apart.
+ * Network runs its residual blocks. The pass is the stem and max pool, the 16 bottlenecks and
+ * the global average pool and fc (a 1x1 conv of the pooled pixel); the layout conversion at
+ * the edges is left out. The stem's last conv and the max pool run as one operator
+ * (ic_conv2d_pool2d_run) where the library can fuse them (not a conv that takes the Winograd
+ * path), as the Java Network runs them; --unfused-stem runs them apart.
  * Reported:
  * the mean and best of --passes timed passes after 5 warm-up ones, and with --per-layer each
  * operator's mean time (timing each call separately). The header gives the core-to-core round
@@ -251,7 +251,9 @@ static void fuse_conv_pool(net_t* net) {
 }
 
 static void build(net_t* net, bool rednet, bool fused, const float* input, float* logits) {
-  for (int i = 0; i < 4; i++) net->slots[i] = floats(SLOT_FLOATS);
+  for (size_t i = 0; i < sizeof net->slots / sizeof net->slots[0]; i++) {
+    net->slots[i] = floats(SLOT_FLOATS);
+  }
   if (rednet) {
     add_conv(net, "stem.0", input, 3, 224, 224, 32, 3, 2, true, NULL, net->slots[1]);
     add_involution(net, "stem.1", net->slots[1], 32, 3, 1, 112, 112, net->slots[2]);

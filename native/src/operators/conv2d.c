@@ -1021,8 +1021,8 @@ ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_
        * balances). The tail as a task of its own read all its group's weights for a few
        * pixels: 49 = 48 + 1 in ResNet's last stage. Spread over several blocks, a tail can
        * add a tile to each of them (196 = 2 * 98 took 5 % more than 96 + 96 + 4). */
-      if (layout == IC_LAYOUT_NHWC && pixels > pixel_block && pixels < 2 * pixel_block &&
-          pixels % pixel_block < pixel_block / 4) {
+      if (layout == IC_LAYOUT_NHWC && pixels > pixel_block &&
+          pixels - pixel_block < pixel_block / 4) {
         pixel_block = pixels;
       }
       /* With the AVX-512 kernel, bands of rows already when the image is a quarter of the
