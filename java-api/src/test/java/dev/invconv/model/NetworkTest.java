@@ -142,6 +142,38 @@ class NetworkTest {
         assertArrayEquals(nchw, nhwc, "[N, 10, 1, 1] logits do not depend on the layout");
     }
 
+    /**
+     * A chain ending in identity blocks runs them in place in its output (written by the block
+     * before them, a projection straight into it): the reference's results, and the caller's
+     * input, which the chain's first block reads, left as it was (NHWC: the network runs on the
+     * caller's tensor itself).
+     */
+    @Test
+    void identityBlocksRunInPlaceAndLeaveTheInputAlone() {
+        List<Layer> chains = List.of(
+                new Layer.Sequential("projection first", List.of(Models.rednetBottleneck("b0", 32, 64, 1),
+                        Models.rednetBottleneck("b1", 64, 64, 1), Models.rednetBottleneck("b2", 64, 64, 1))),
+                new Layer.Sequential("identity first", List.of(Models.rednetBottleneck("b0", 64, 64, 1),
+                        Models.rednetBottleneck("b1", 64, 64, 1))));
+        for (Layer layer : chains) {
+            long channels = layer.name().startsWith("projection") ? 32 : 64;
+            Shape shape = Shape.nchw(2, channels, 10, 9);
+            try (ModelWeights weights = ModelWeights.random(layer, 13);
+                 Network network = Network.build(layer, weights);
+                 Arena arena = Arena.ofConfined()) {
+                Tensor input = RandomTensors.tensor(arena, shape, Layout.NHWC,
+                        RandomTensors.uniform(new Random(13), shape.elementCount(), 2f));
+                float[] before = input.toArray();
+                Tensor output = network.forward(input, arena, context);
+                assertArrayEquals(before, input.toArray(), layer.name() + ": the network wrote into its input");
+                double[] expected = ReferenceNetwork.forward(layer, weights, input);
+                ReferenceAssertions.assertWithinModuleTolerance(layer.name(),
+                        new Result(network.outputShape(shape), expected, new double[expected.length]),
+                        RandomTensors.toNchw(output));
+            }
+        }
+    }
+
     /** Runs NHWC inside: an NCHW input gives the same bits, also where the output is an image. */
     @Test
     void layoutsGiveTheSameBitsAndImagesComeBackInTheirLayout() {
