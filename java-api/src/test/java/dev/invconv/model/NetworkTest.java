@@ -150,13 +150,10 @@ class NetworkTest {
      */
     @Test
     void identityBlocksRunInPlaceAndLeaveTheInputAlone() {
-        List<Layer> chains = List.of(
-                new Layer.Sequential("projection first", List.of(Models.rednetBottleneck("b0", 32, 64, 1),
-                        Models.rednetBottleneck("b1", 64, 64, 1), Models.rednetBottleneck("b2", 64, 64, 1))),
-                new Layer.Sequential("identity first", List.of(Models.rednetBottleneck("b0", 64, 64, 1),
-                        Models.rednetBottleneck("b1", 64, 64, 1))));
-        for (Layer layer : chains) {
-            long channels = layer.name().startsWith("projection") ? 32 : 64;
+        for (long channels : new long[] {32, 64}) { // the first block a projection, then an identity
+            Layer layer = new Layer.Sequential(channels == 64 ? "identity first" : "projection first",
+                    List.of(Models.rednetBottleneck("b0", channels, 64, 1), Models.rednetBottleneck("b1", 64, 64, 1),
+                            Models.rednetBottleneck("b2", 64, 64, 1)));
             Shape shape = Shape.nchw(2, channels, 10, 9);
             try (ModelWeights weights = ModelWeights.random(layer, 13);
                  Network network = Network.build(layer, weights);
