@@ -94,6 +94,7 @@ static const bench_case_t cases[] = {
     CONV("resnet50", "l4_1x1_7_512-2048", 512, 2048, 7, 1, 1),
     CONV("resnet50", "l4_1x1_7_2048-512", 2048, 512, 7, 1, 1),
     CONV("resnet50", "l4_3x3_7_512-512", 512, 512, 7, 3, 1),
+    CONV("resnet50", "fc_1_2048-1000", 2048, 1000, 1, 1, 1),
     /* RedNet-50's stem convs (its other layers are involutions, ic-bench-involution, and the
      * 1x1 convs ResNet-50 has too). */
     CONV("rednet50", "stem0_3x3s2_224_3-32", 3, 32, 224, 3, 2),
