@@ -178,8 +178,13 @@ static int64_t ic_product(int64_t a, int64_t b, bool* overflow) {
  * IC_TASKS_PER_THREAD tasks per thread per image: 4 rather than 2 balances the two threads
  * better when one runs slower (K=7 56x56x64 0.214 -> 0.202 ms, 14x14x256 0.146 -> 0.131, the
  * others the same; 8 and 16 were no better); images with too few tiles for that are split
- * over groups (blocks) as well. How the work is grouped into tasks
- * changes no result: each output element comes from the same kernel calls.
+ * over groups (blocks) as well. Images with many tiles are cut finer, into up to
+ * IC_TILE_RUNS_PER_THREAD runs of tiles per thread (groups are not split further): inside a
+ * network one thread often runs slower (its share of the input comes from memory), and a
+ * thread that finished its range waited for the other's last task of several tiles (RedNet's
+ * stem involution, 112 one-row tiles in 8 tasks: 50-70 us of its 300 in RedNet-50; the
+ * 56x56 ones, 28 tiles in 10 tasks: 25-35 us). How the work is grouped into tasks changes no
+ * result: each output element comes from the same kernel calls.
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct ic_task_runs {
@@ -187,7 +192,7 @@ typedef struct ic_task_runs {
   int64_t tile_runs, part_runs;
 } ic_task_runs_t;
 
-enum { IC_TASKS_PER_THREAD = 4 };
+enum { IC_TASKS_PER_THREAD = 4, IC_TILE_RUNS_PER_THREAD = 16 };
 
 /* A per-thread slice stride (ic_thread_slice_floats), recording an overflow. */
 static int64_t ic_thread_stride(int64_t floats, bool* overflow) {
@@ -199,7 +204,7 @@ static int64_t ic_thread_stride(int64_t floats, bool* overflow) {
 static size_t ic_task_runs_plan(ic_task_runs_t* r, int64_t batch, int64_t tiles, int64_t parts,
                                 int64_t threads) {
   const int64_t wanted = IC_TASKS_PER_THREAD * ic_max_i64(threads, 1);
-  r->tiles_per_task = ic_max_i64(1, tiles / wanted);
+  r->tiles_per_task = ic_max_i64(1, tiles / (IC_TILE_RUNS_PER_THREAD * ic_max_i64(threads, 1)));
   r->tile_runs = ic_divide_round_up(tiles, r->tiles_per_task);
   const int64_t part_runs = ic_min_i64(parts, ic_divide_round_up(wanted, r->tile_runs));
   r->parts_per_task = ic_divide_round_up(parts, part_runs);
