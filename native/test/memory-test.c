@@ -2,9 +2,11 @@
  * The weights' allocator (src/common/memory.c): blocks are 64-byte aligned and never overlap,
  * for sizes from 0 bytes to several 2 MB pages, freed in any order, from several threads at
  * once (also run under ThreadSanitizer; under AddressSanitizer the free space between blocks
- * is poisoned); every region goes back to the system once its blocks are freed. With the
- * argument `huge-pages` (its own ctest target): a large block does get 2 MB pages where the
- * kernel offers transparent huge pages, and the test is skipped (exit 77) where it does not.
+ * is poisoned); every region goes back to the system once its blocks are freed. The scratch
+ * allocator: 64-byte aligned, whole 2 MB pages from 1 MB on, every byte usable. With the
+ * argument `huge-pages` (its own ctest target): a large block of weights and a large scratch
+ * buffer do get 2 MB pages where the kernel offers transparent huge pages, and the test is
+ * skipped (exit 77) where it does not.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -184,6 +186,25 @@ static void test_threads(void) {
             ic_weights_reserved_bytes());
 }
 
+/* Scratch: 64-byte aligned below 1 MB, 2 MB aligned from there on, every byte writable (under
+ * AddressSanitizer an access past the size asked for would be reported: not done here). */
+static void test_scratch_alloc(void) {
+  static const size_t sizes[] = {0, 1, 100, MB - 64, MB - 1, MB, MB + 1, 3 * MB + 5};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    const size_t bytes = sizes[i];
+    uint8_t* p = ic_scratch_alloc(bytes);
+    CHECK_MSG(p != NULL, "%zu bytes: NULL", bytes);
+    if (p == NULL) continue;
+    const uintptr_t alignment = bytes >= MB ? 2 * MB : 64;
+    CHECK_MSG((uintptr_t)p % alignment == 0, "%zu bytes at %p: not %zu-byte aligned", bytes,
+              (void*)p, (size_t)alignment);
+    memset(p, 0xA5, bytes);
+    CHECK_MSG(bytes == 0 || (p[0] == 0xA5 && p[bytes - 1] == 0xA5), "%zu bytes: not kept", bytes);
+    ic_aligned_free(p);
+  }
+  CHECK(ic_scratch_alloc(SIZE_MAX - 10) == NULL);
+}
+
 /* The transparent huge page mode, or NULL where the kernel has none. */
 static const char* thp_mode(char* text, size_t size) {
   FILE* f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
@@ -235,6 +256,21 @@ static int run_huge_pages(void) {
                     "4096 expected)%s\n", kb, intact ? "" : ", and its bytes changed");
     return 1;
   }
+  /* Scratch of 3 MB: two whole 2 MB pages once written. */
+  uint8_t* scratch = ic_scratch_alloc(3 * MB);
+  if (scratch == NULL) {
+    fprintf(stderr, "FAIL: 3 MB of scratch: NULL\n");
+    return 1;
+  }
+  memset(scratch, 1, 3 * MB);
+  const int64_t scratch_kb = huge_kb_at(scratch + MB);
+  ic_aligned_free(scratch);
+  printf("a 3 MB scratch buffer lies in %" PRId64 " kB of huge pages\n", scratch_kb);
+  if (scratch_kb < 2048) {
+    fprintf(stderr, "FAIL: 3 MB of scratch hold %" PRId64 " kB of huge pages (at least 2048 "
+                    "expected)\n", scratch_kb);
+    return 1;
+  }
   return 0;
 }
 
@@ -245,5 +281,6 @@ int main(int argc, char** argv) {
   RUN_TEST(test_free_null_and_huge_sizes);
   RUN_TEST(test_regions_returned);
   RUN_TEST(test_threads);
+  RUN_TEST(test_scratch_alloc);
   return test_finish();
 }

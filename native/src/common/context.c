@@ -411,7 +411,7 @@ void ic_run_begin(ic_run_t* run, ic_context_t* context) {
 static bool ic_grow(void** data, size_t* capacity, size_t bytes) {
   if (*data != NULL && *capacity >= bytes) return true;
   ic_aligned_free(*data);
-  *data = ic_aligned_alloc(bytes);
+  *data = ic_scratch_alloc(bytes);
   *capacity = *data != NULL ? bytes : 0;
   return *data != NULL;
 }
@@ -430,7 +430,7 @@ void* ic_run_scratch(ic_run_t* run, size_t bytes) {
       pthread_setspecific(ic_scratch_key, NULL);
       ic_aligned_free(cache->data);
       cache->bytes = 0;
-      cache->data = ic_aligned_alloc(bytes);
+      cache->data = ic_scratch_alloc(bytes);
       if (cache->data != NULL && pthread_setspecific(ic_scratch_key, cache->data) != 0) {
         ic_aligned_free(cache->data); /* could not be freed at thread exit: do not keep it */
         cache->data = NULL;
@@ -444,7 +444,7 @@ void* ic_run_scratch(ic_run_t* run, size_t bytes) {
     }
   }
   ic_aligned_free(run->temporary);
-  run->temporary = ic_aligned_alloc(bytes);
+  run->temporary = ic_scratch_alloc(bytes);
   return run->temporary;
 }
 

@@ -1,6 +1,6 @@
 /*
- * Memory: 64-byte aligned scratch (ic_aligned_alloc), and the operators' weights
- * (ic_weights_alloc), which share 2 MB pages. 64 bytes is one cache line and one AVX-512
+ * Memory: 64-byte aligned scratch (ic_aligned_alloc, and for the buffers runs reuse
+ * ic_scratch_alloc), and the operators' weights (ic_weights_alloc), which share 2 MB pages. 64 bytes is one cache line and one AVX-512
  * register, the widest load any kernel issues.
  *
  * Why the weights get huge pages: a ResNet-50 pass streams ~100 MB of packed weights, 25,000
@@ -66,6 +66,31 @@ static void* ic_allocate(size_t alignment, size_t bytes) {
 
 void* ic_aligned_alloc(size_t bytes) { return ic_allocate(IC_ALIGNMENT, bytes); }
 
+static size_t ic_round_up(size_t value, size_t multiple) {
+  return (value + multiple - 1) / multiple * multiple;
+}
+
+/* Whole 2 MB pages advised as huge pages; refused advice leaves 4 KB pages. */
+static void* ic_allocate_huge(size_t bytes) {
+  void* base = ic_allocate(IC_HUGE_PAGE, bytes);
+#if defined(MADV_HUGEPAGE)
+  if (base != NULL) (void)madvise(base, bytes, MADV_HUGEPAGE);
+#endif
+  return base;
+}
+
+/* The scratch runs reuse holds the packed images, tiles and rows every layer writes and reads
+ * (RedNet-50's stem conv packs 1.7 MB, its involutions a few MB); in 4 KB pages each pass
+ * walks the page tables for them again, as for the weights. From 1 MB on the buffer takes
+ * whole 2 MB pages: at most 1 MB more per buffer, a few buffers per context and thread. */
+enum { IC_SCRATCH_HUGE_BYTES = IC_HUGE_PAGE / 2 };
+
+void* ic_scratch_alloc(size_t bytes) {
+  if (bytes < IC_SCRATCH_HUGE_BYTES) return ic_aligned_alloc(bytes);
+  if (bytes > SIZE_MAX - IC_HUGE_PAGE) return NULL;
+  return ic_allocate_huge(ic_round_up(bytes, IC_HUGE_PAGE));
+}
+
 void ic_aligned_free(void* pointer) {
 #if defined(_WIN32)
   _aligned_free(pointer);
@@ -92,16 +117,9 @@ static pthread_mutex_t ic_weights_lock = PTHREAD_MUTEX_INITIALIZER;
 static ic_region_t* ic_open_region; /* where the next blocks are cut from, or NULL */
 static size_t ic_reserved_bytes;    /* all regions' */
 
-static size_t ic_round_up(size_t value, size_t multiple) {
-  return (value + multiple - 1) / multiple * multiple;
-}
-
 static ic_region_t* ic_region_create(size_t bytes) {
-  void* base = ic_allocate(IC_HUGE_PAGE, bytes);
+  void* base = ic_allocate_huge(bytes);
   if (base == NULL) return NULL;
-#if defined(MADV_HUGEPAGE)
-  (void)madvise(base, bytes, MADV_HUGEPAGE); /* advice: refused, the pages stay 4 KB */
-#endif
   ic_region_t* region = base;
   region->bytes = bytes;
   region->used = sizeof *region;

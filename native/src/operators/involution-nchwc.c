@@ -80,10 +80,10 @@ void* ic_invol_scratch(size_t bytes) {
   scratch->bytes = 0;
   /* A quarter more, so that slowly growing problems do not reallocate every run. */
   size_t grown = bytes <= SIZE_MAX - bytes / 4 ? bytes + bytes / 4 : bytes;
-  void* data = ic_aligned_alloc(grown);
+  void* data = ic_scratch_alloc(grown);
   if (data == NULL) {
     grown = bytes;
-    data = ic_aligned_alloc(grown);
+    data = ic_scratch_alloc(grown);
   }
   if (data == NULL) return NULL;
   scratch->data = data;
