@@ -12,7 +12,8 @@
  * Every conv has its BatchNorm folded (bias) and its ReLU and residual add fused, and every
  * involution its following BatchNorm and ReLU, as the Java Network builds them; weights are
  * seeded random numbers scaled to keep activations bounded. Activations live in a handful of
- * slots reused by every block, like the Java workspace, and each block's last conv writes its
+ * slots reused by every block, cut from one ic_buffer_alloc block like the Java workspace (2 MB
+ * pages), and each block's last conv writes its
  * output over its residual (the block's input, or the projection's output), as the Java
  * Network runs its residual blocks. The pass is the stem and max pool, the 16 bottlenecks and
  * the global average pool and fc (a 1x1 conv of the pooled pixel); the layout conversion at
@@ -251,8 +252,13 @@ static void fuse_conv_pool(net_t* net) {
 }
 
 static void build(net_t* net, bool rednet, bool fused, const float* input, float* logits) {
-  for (size_t i = 0; i < sizeof net->slots / sizeof net->slots[0]; i++) {
-    net->slots[i] = floats(SLOT_FLOATS);
+  const size_t slots = sizeof net->slots / sizeof net->slots[0];
+  void* memory = NULL;
+  const ic_status_t status = ic_buffer_alloc(slots * SLOT_FLOATS * sizeof(float), &memory);
+  if (status != IC_STATUS_SUCCESS) fail("activations", status);
+  for (size_t i = 0; i < slots; i++) {
+    net->slots[i] = (float*)memory + i * SLOT_FLOATS;
+    for (size_t j = 0; j < SLOT_FLOATS; j++) net->slots[i][j] = rng_uniform(-1.0f, 1.0f);
   }
   if (rednet) {
     add_conv(net, "stem.0", input, 3, 224, 224, 32, 3, 2, true, NULL, net->slots[1]);

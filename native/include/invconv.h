@@ -53,7 +53,7 @@ extern "C" {
 #define IC_VERSION_MINOR 1
 #define IC_VERSION_PATCH 0
 /* Incremented on every incompatible change of this header; the Java side checks it at load. */
-#define IC_ABI_VERSION 5
+#define IC_ABI_VERSION 6
 
 /** @returns the library version, "MAJOR.MINOR.PATCH". Static storage; never NULL. */
 IC_API const char* ic_version_string(void);
@@ -175,6 +175,25 @@ IC_API ic_status_t ic_measure_peak_gflops(ic_context_t* context, double seconds,
  */
 IC_API ic_status_t ic_measure_bandwidth_gbps(ic_context_t* context, double seconds,
                                              double* gbps_out);
+
+/* ---------------------------------------------------------------------------------------------
+ * Memory for activations
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * Allocates `bytes` for tensors the operators stream through, such as a network's activations:
+ * 64-byte aligned, and from 1 MiB on in whole 2 MiB pages advised as transparent huge pages
+ * (Linux; where the kernel refuses them, and elsewhere, ordinary pages). A network pass writes
+ * and reads tens of MB of activations; in 4 KB pages every layer walks the page tables for
+ * them again. Any memory works with the operators; this is the faster kind. Not initialised.
+ * @param bytes       at least 1
+ * @param buffer_out  receives the buffer, or NULL on failure
+ * @returns IC_STATUS_OUT_OF_MEMORY when the system has no such block
+ */
+IC_API ic_status_t ic_buffer_alloc(size_t bytes, void** buffer_out);
+
+/** Frees a buffer of ic_buffer_alloc. NULL is ignored. */
+IC_API void ic_buffer_free(void* buffer);
 
 /* ---------------------------------------------------------------------------------------------
  * Conv2d: standard, grouped, depthwise (groups == in_channels) and pointwise (1x1)

@@ -207,10 +207,10 @@ ic_tile_t ic_tiling_tile(const ic_tiling_t* tiling, size_t task);
 void* ic_aligned_alloc(size_t bytes);
 void ic_aligned_free(void* pointer);
 
-/* The scratch buffers runs reuse (a context's, a thread's): from IC_SCRATCH_HUGE_BYTES on in
- * whole 2 MB pages advised as huge pages (see memory.c), smaller ones as ic_aligned_alloc.
- * Freed with ic_aligned_free. */
+/* The scratch buffers runs reuse (a context's, a thread's): from 1 MB on in 2 MB pages of
+ * their own advised as huge pages (see memory.c). Freed with ic_scratch_free (NULL ignored). */
 void* ic_scratch_alloc(size_t bytes);
+void ic_scratch_free(void* pointer);
 
 /* What an operator keeps from create to destroy (weights, packed weights, biases): blocks
  * cut together from 2 MB pages (see memory.c). Thread-safe. */

@@ -1,8 +1,9 @@
 /*
  * The small API: version, ABI, status strings, last error, NULL handling of destroy and
- * kernel_name, and ISA detection and limits (INVCONV_MAX_ISA; ctest runs this binary with
+ * kernel_name, buffers for activations, and ISA detection and limits (INVCONV_MAX_ISA; ctest runs this binary with
  * the variable unset, "scalar" and "AVX2").
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,33 @@ static void test_null_objects(void) {
   CHECK(strcmp(ic_involution_aggregate_kernel_name(NULL), "") == 0);
   CHECK(strcmp(ic_involution2d_kernel_name(NULL), "") == 0);
   CHECK(strcmp(ic_pool2d_kernel_name(NULL), "") == 0);
+}
+
+/* Buffers: 64-byte aligned and usable to the last byte, small and page-sized; bad arguments
+ * and impossible sizes are reported, with the out-pointer cleared. */
+static void test_buffers(void) {
+  static const size_t sizes[] = {1, 63, 4096, (1 << 20) - 1, (1 << 20), (3 << 20) + 7};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    void* buffer = (void*)&sizes; /* not NULL: the call must set it */
+    CHECK(ic_buffer_alloc(sizes[i], &buffer) == IC_STATUS_SUCCESS);
+    CHECK_MSG(buffer != NULL && (uintptr_t)buffer % 64 == 0, "%zu bytes at %p", sizes[i],
+              buffer);
+    if (buffer == NULL) continue;
+    memset(buffer, 0x5A, sizes[i]);
+    CHECK(((unsigned char*)buffer)[sizes[i] - 1] == 0x5A);
+    ic_buffer_free(buffer);
+  }
+  ic_buffer_free(NULL);
+  void* buffer = (void*)&sizes;
+  CHECK(ic_buffer_alloc(0, &buffer) == IC_STATUS_INVALID_ARGUMENT);
+  CHECK(buffer == NULL);
+  CHECK(strstr(ic_last_error(), "bytes=0") != NULL);
+  CHECK(ic_buffer_alloc(64, NULL) == IC_STATUS_INVALID_ARGUMENT);
+  CHECK(strstr(ic_last_error(), "buffer_out is NULL") != NULL);
+  buffer = (void*)&sizes;
+  CHECK(ic_buffer_alloc(SIZE_MAX - 100, &buffer) == IC_STATUS_OUT_OF_MEMORY);
+  CHECK(buffer == NULL);
+  CHECK(strstr(ic_last_error(), "out of memory") != NULL);
 }
 
 /* The CPU's flags as Linux reports them (already masked by what the kernel enabled). */
@@ -121,6 +149,7 @@ int main(int argc, char** argv) {
   RUN_TEST(test_version);
   RUN_TEST(test_status_strings);
   RUN_TEST(test_null_objects);
+  RUN_TEST(test_buffers);
   RUN_TEST(test_detection_matches_cpuinfo);
   RUN_TEST(test_set_max_isa);
   return test_finish();

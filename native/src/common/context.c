@@ -221,7 +221,7 @@ static void ic_context_free(ic_context_t* context) {
   pthread_cond_destroy(&context->wake);
   pthread_mutex_destroy(&context->mutex);
   pthread_mutex_destroy(&context->owner);
-  ic_aligned_free(context->scratch);
+  ic_scratch_free(context->scratch);
   ic_aligned_free(context->ranges);
   free(context->workers);
   free(context);
@@ -390,7 +390,7 @@ static pthread_once_t ic_scratch_key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t ic_scratch_key;
 static bool ic_scratch_key_ready;
 
-static void ic_scratch_key_destroy(void* data) { ic_aligned_free(data); }
+static void ic_scratch_key_destroy(void* data) { ic_scratch_free(data); }
 
 static void ic_scratch_key_init(void) {
   ic_scratch_key_ready = pthread_key_create(&ic_scratch_key, ic_scratch_key_destroy) == 0;
@@ -410,7 +410,7 @@ void ic_run_begin(ic_run_t* run, ic_context_t* context) {
 /* Grows *data to at least `bytes` (contents are not kept). False on failure, with *data NULL. */
 static bool ic_grow(void** data, size_t* capacity, size_t bytes) {
   if (*data != NULL && *capacity >= bytes) return true;
-  ic_aligned_free(*data);
+  ic_scratch_free(*data);
   *data = ic_scratch_alloc(bytes);
   *capacity = *data != NULL ? bytes : 0;
   return *data != NULL;
@@ -428,11 +428,11 @@ void* ic_run_scratch(ic_run_t* run, size_t bytes) {
     if (cache->data == NULL || cache->bytes < bytes) {
       /* The key never names a freed buffer: clear it, replace the buffer, then set it. */
       pthread_setspecific(ic_scratch_key, NULL);
-      ic_aligned_free(cache->data);
+      ic_scratch_free(cache->data);
       cache->bytes = 0;
       cache->data = ic_scratch_alloc(bytes);
       if (cache->data != NULL && pthread_setspecific(ic_scratch_key, cache->data) != 0) {
-        ic_aligned_free(cache->data); /* could not be freed at thread exit: do not keep it */
+        ic_scratch_free(cache->data); /* could not be freed at thread exit: do not keep it */
         cache->data = NULL;
       }
       if (cache->data != NULL) cache->bytes = bytes;
@@ -443,7 +443,7 @@ void* ic_run_scratch(ic_run_t* run, size_t bytes) {
       return cache->data;
     }
   }
-  ic_aligned_free(run->temporary);
+  ic_scratch_free(run->temporary);
   run->temporary = ic_scratch_alloc(bytes);
   return run->temporary;
 }
@@ -459,7 +459,7 @@ void ic_run_parallelize(ic_run_t* run, size_t task_count, ic_task_fn fn, void* a
 
 void ic_run_end(ic_run_t* run) {
   if (run->thread_cache) ic_thread_scratch.busy = false;
-  ic_aligned_free(run->temporary);
+  ic_scratch_free(run->temporary);
   if (run->context != NULL) pthread_mutex_unlock(&run->context->owner);
   run->context = NULL;
   run->temporary = NULL;

@@ -1,7 +1,8 @@
 /*
- * Memory: 64-byte aligned scratch (ic_aligned_alloc, and for the buffers runs reuse
- * ic_scratch_alloc), and the operators' weights (ic_weights_alloc), which share 2 MB pages. 64 bytes is one cache line and one AVX-512
- * register, the widest load any kernel issues.
+ * Memory: 64-byte aligned blocks (ic_aligned_alloc), the buffers runs reuse and activations
+ * (ic_scratch_alloc, ic_buffer_alloc), and the operators' weights (ic_weights_alloc), which
+ * share 2 MB pages. 64 bytes is one cache line and one AVX-512 register, the widest load any
+ * kernel issues.
  *
  * Why the weights get huge pages: a ResNet-50 pass streams ~100 MB of packed weights, 25,000
  * 4 KB pages against the 2,048 entries of an Emerald Rapids core's L2 TLB, so every layer
@@ -70,26 +71,99 @@ static size_t ic_round_up(size_t value, size_t multiple) {
   return (value + multiple - 1) / multiple * multiple;
 }
 
-/* Whole 2 MB pages advised as huge pages; refused advice leaves 4 KB pages. */
-static void* ic_allocate_huge(size_t bytes) {
-  void* base = ic_allocate(IC_HUGE_PAGE, bytes);
+/* `bytes` (whole 2 MB pages) of fresh memory, 2 MB aligned and advised as huge pages; refused
+ * advice leaves 4 KB pages. Fresh: malloc may hand back memory the process already touched in
+ * 4 KB pages, which the advice does not turn into huge pages (in a JVM that had freed other
+ * blocks, a 6 MB buffer from posix_memalign got none), so the pages are mapped here. */
+static void* ic_map_huge(size_t bytes) {
+#if defined(_WIN32)
+  return ic_allocate(IC_HUGE_PAGE, bytes);
+#else
+  if (bytes > SIZE_MAX - IC_HUGE_PAGE) return NULL;
+  const size_t span = bytes + IC_HUGE_PAGE;
+  char* raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) return NULL;
+  char* base = (char*)ic_round_up((uintptr_t)raw, IC_HUGE_PAGE);
+  if (base > raw) munmap(raw, (size_t)(base - raw));
+  const size_t tail = (size_t)(raw + span - (base + bytes));
+  if (tail > 0) munmap(base + bytes, tail);
 #if defined(MADV_HUGEPAGE)
-  if (base != NULL) (void)madvise(base, bytes, MADV_HUGEPAGE);
+  (void)madvise(base, bytes, MADV_HUGEPAGE);
 #endif
   return base;
+#endif
+}
+
+static void ic_unmap_huge(void* base, size_t bytes) {
+#if defined(_WIN32)
+  (void)bytes;
+  _aligned_free(base);
+#else
+  munmap(base, bytes);
+#endif
 }
 
 /* The scratch runs reuse holds the packed images, tiles and rows every layer writes and reads
- * (RedNet-50's stem conv packs 1.7 MB, its involutions a few MB); in 4 KB pages each pass
- * walks the page tables for them again, as for the weights. From 1 MB on the buffer takes
- * whole 2 MB pages: at most 1 MB more per buffer, a few buffers per context and thread. */
+ * (RedNet-50's stem conv packs 1.7 MB, its involutions a few MB), and the activations of
+ * ic_buffer_alloc; in 4 KB pages each pass walks the page tables for them again, as it did for
+ * the weights. From 1 MB on a buffer lies in whole 2 MB pages of its own: at most 2 MB more
+ * per buffer, a few buffers per context and thread. A header in the cache line before the
+ * buffer says how it was allocated. */
 enum { IC_SCRATCH_HUGE_BYTES = IC_HUGE_PAGE / 2 };
 
+typedef struct ic_scratch_header {
+  _Alignas(IC_ALIGNMENT) void* mapping; /* the huge pages the buffer lies in, or NULL (heap) */
+  size_t mapping_bytes;
+} ic_scratch_header_t;
+
 void* ic_scratch_alloc(size_t bytes) {
-  if (bytes < IC_SCRATCH_HUGE_BYTES) return ic_aligned_alloc(bytes);
-  if (bytes > SIZE_MAX - IC_HUGE_PAGE) return NULL;
-  return ic_allocate_huge(ic_round_up(bytes, IC_HUGE_PAGE));
+  if (bytes > SIZE_MAX - 2 * IC_HUGE_PAGE) return NULL;
+  const size_t total = sizeof(ic_scratch_header_t) + bytes;
+  ic_scratch_header_t* header;
+  if (bytes < IC_SCRATCH_HUGE_BYTES) {
+    header = ic_allocate(IC_ALIGNMENT, total);
+    if (header == NULL) return NULL;
+    *header = (ic_scratch_header_t){NULL, 0};
+  } else {
+    const size_t mapping_bytes = ic_round_up(total, IC_HUGE_PAGE);
+    header = ic_map_huge(mapping_bytes);
+    if (header == NULL) return NULL;
+    *header = (ic_scratch_header_t){header, mapping_bytes};
+    IC_POISON((char*)header + total, mapping_bytes - total); /* an overrun is reported */
+  }
+  IC_POISON(header, sizeof *header);
+  return header + 1;
 }
+
+void ic_scratch_free(void* pointer) {
+  if (pointer == NULL) return;
+  ic_scratch_header_t* header = (ic_scratch_header_t*)pointer - 1;
+  IC_UNPOISON(header, sizeof *header);
+  if (header->mapping == NULL) {
+    ic_aligned_free(header);
+    return;
+  }
+  IC_UNPOISON(header->mapping, header->mapping_bytes);
+  ic_unmap_huge(header->mapping, header->mapping_bytes);
+}
+
+ic_status_t ic_buffer_alloc(size_t bytes, void** buffer_out) {
+  if (buffer_out == NULL) {
+    return ic_error(IC_STATUS_INVALID_ARGUMENT, "buffer_alloc: buffer_out is NULL");
+  }
+  *buffer_out = NULL;
+  if (bytes == 0) {
+    return ic_error(IC_STATUS_INVALID_ARGUMENT, "buffer_alloc: bytes=0 (a buffer holds at least "
+                                                "one byte)");
+  }
+  *buffer_out = ic_scratch_alloc(bytes);
+  if (*buffer_out == NULL) {
+    return ic_error(IC_STATUS_OUT_OF_MEMORY, "buffer_alloc: out of memory for %zu bytes", bytes);
+  }
+  return IC_STATUS_SUCCESS;
+}
+
+void ic_buffer_free(void* buffer) { ic_scratch_free(buffer); }
 
 void ic_aligned_free(void* pointer) {
 #if defined(_WIN32)
@@ -118,7 +192,7 @@ static ic_region_t* ic_open_region; /* where the next blocks are cut from, or NU
 static size_t ic_reserved_bytes;    /* all regions' */
 
 static ic_region_t* ic_region_create(size_t bytes) {
-  void* base = ic_allocate_huge(bytes);
+  void* base = ic_map_huge(bytes);
   if (base == NULL) return NULL;
   ic_region_t* region = base;
   region->bytes = bytes;
@@ -132,7 +206,7 @@ static ic_region_t* ic_region_create(size_t bytes) {
 static void ic_region_destroy(ic_region_t* region) {
   ic_reserved_bytes -= region->bytes;
   IC_UNPOISON(region, region->bytes);
-  ic_aligned_free(region);
+  ic_unmap_huge(region, region->bytes);
 }
 
 static size_t ic_region_room(const ic_region_t* region) { return region->bytes - region->used; }

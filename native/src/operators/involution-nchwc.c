@@ -61,7 +61,7 @@ static bool ic_scratch_key_created;
 /* Thread exit: the key's value is this thread's ic_thread_scratch. */
 static void ic_scratch_release(void* value) {
   ic_scratch_t* scratch = value;
-  ic_aligned_free(scratch->data);
+  ic_scratch_free(scratch->data);
   scratch->data = NULL;
   scratch->bytes = 0;
 }
@@ -75,7 +75,7 @@ void* ic_invol_scratch(size_t bytes) {
   if (scratch->data != NULL && bytes <= scratch->bytes) return scratch->data;
   pthread_once(&ic_scratch_once, ic_scratch_init);
   if (!ic_scratch_key_created) return NULL; /* it could never be freed */
-  ic_aligned_free(scratch->data);
+  ic_scratch_free(scratch->data);
   scratch->data = NULL;
   scratch->bytes = 0;
   /* A quarter more, so that slowly growing problems do not reallocate every run. */

@@ -50,10 +50,10 @@ public class invconv_h extends invconv_h$shared {
     public static int IC_VERSION_PATCH() {
         return IC_VERSION_PATCH;
     }
-    private static final int IC_ABI_VERSION = (int)5L;
+    private static final int IC_ABI_VERSION = (int)6L;
     /**
      * {@snippet lang=c :
-     * #define IC_ABI_VERSION 5
+     * #define IC_ABI_VERSION 6
      * }
      */
     public static int IC_ABI_VERSION() {
@@ -989,6 +989,126 @@ public class invconv_h extends invconv_h$shared {
                 traceDowncall("ic_measure_bandwidth_gbps", context, seconds, gbps_out);
             }
             return (int)mh$.invokeExact(context, seconds, gbps_out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ic_buffer_alloc {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            invconv_h.C_INT,
+            invconv_h.C_LONG,
+            invconv_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ic_buffer_alloc");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ic_status_t ic_buffer_alloc(size_t bytes, void **buffer_out)
+     * }
+     */
+    public static FunctionDescriptor ic_buffer_alloc$descriptor() {
+        return ic_buffer_alloc.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ic_status_t ic_buffer_alloc(size_t bytes, void **buffer_out)
+     * }
+     */
+    public static MethodHandle ic_buffer_alloc$handle() {
+        return ic_buffer_alloc.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ic_status_t ic_buffer_alloc(size_t bytes, void **buffer_out)
+     * }
+     */
+    public static MemorySegment ic_buffer_alloc$address() {
+        return ic_buffer_alloc.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ic_status_t ic_buffer_alloc(size_t bytes, void **buffer_out)
+     * }
+     */
+    public static int ic_buffer_alloc(long bytes, MemorySegment buffer_out) {
+        var mh$ = ic_buffer_alloc.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ic_buffer_alloc", bytes, buffer_out);
+            }
+            return (int)mh$.invokeExact(bytes, buffer_out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ic_buffer_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            invconv_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ic_buffer_free");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void ic_buffer_free(void *buffer)
+     * }
+     */
+    public static FunctionDescriptor ic_buffer_free$descriptor() {
+        return ic_buffer_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void ic_buffer_free(void *buffer)
+     * }
+     */
+    public static MethodHandle ic_buffer_free$handle() {
+        return ic_buffer_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void ic_buffer_free(void *buffer)
+     * }
+     */
+    public static MemorySegment ic_buffer_free$address() {
+        return ic_buffer_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void ic_buffer_free(void *buffer)
+     * }
+     */
+    public static void ic_buffer_free(MemorySegment buffer) {
+        var mh$ = ic_buffer_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ic_buffer_free", buffer);
+            }
+            mh$.invokeExact(buffer);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
