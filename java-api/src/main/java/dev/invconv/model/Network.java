@@ -2,6 +2,7 @@ package dev.invconv.model;
 
 import dev.invconv.Context;
 import dev.invconv.Conv2d;
+import dev.invconv.Invconv;
 import dev.invconv.Layout;
 import dev.invconv.Shape;
 import dev.invconv.Tensor;
@@ -222,7 +223,8 @@ public final class Network implements AutoCloseable {
         }
         Arena arena = Arena.ofShared();
         try {
-            return new Buffer(arena, arena.allocate(Math.max(bytes, Workspace.ALIGNMENT), Workspace.ALIGNMENT));
+            // Huge pages: -0.2 ms a ResNet-50 or RedNet-50 pass (docs/BENCHMARKS.md).
+            return new Buffer(arena, Invconv.allocateActivations(arena, Math.max(bytes, Workspace.ALIGNMENT)));
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
