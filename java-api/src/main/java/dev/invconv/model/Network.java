@@ -223,7 +223,7 @@ public final class Network implements AutoCloseable {
         }
         Arena arena = Arena.ofShared();
         try {
-            // Huge pages: -0.2 ms a ResNet-50 or RedNet-50 pass (docs/BENCHMARKS.md).
+            // In 2 MB pages: ResNet-50 passes 1.4 % faster, RedNet-50 1 % (docs/BENCHMARKS.md).
             return new Buffer(arena, Invconv.allocateActivations(arena, Math.max(bytes, Workspace.ALIGNMENT)));
         } catch (RuntimeException | Error e) {
             arena.close();
