@@ -1,7 +1,7 @@
 /*
  * The small API: version, ABI, status strings, last error, NULL handling of destroy and
- * kernel_name, buffers for activations, and ISA detection and limits (INVCONV_MAX_ISA; ctest runs this binary with
- * the variable unset, "scalar" and "AVX2").
+ * kernel_name, buffers for activations, and ISA detection and limits (INVCONV_MAX_ISA; ctest
+ * runs this binary with the variable unset, "scalar" and "AVX2").
  */
 #include <stdint.h>
 #include <stdio.h>
