@@ -75,8 +75,12 @@ static size_t ic_round_up(size_t value, size_t multiple) {
  * advice leaves 4 KB pages. Fresh: malloc may hand back memory the process already touched in
  * 4 KB pages, which the advice does not turn into huge pages (in a JVM that had freed other
  * blocks, a 6 MB buffer from posix_memalign got none), so the pages are mapped here. */
+#if !defined(_WIN32) && defined(MAP_ANONYMOUS)
+#define IC_MAP_PAGES 1 /* else aligned heap blocks, freed with ic_aligned_free */
+#endif
+
 static void* ic_map_huge(size_t bytes) {
-#if defined(_WIN32)
+#if !defined(IC_MAP_PAGES)
   return ic_allocate(IC_HUGE_PAGE, bytes);
 #else
   if (bytes > SIZE_MAX - IC_HUGE_PAGE) return NULL;
@@ -95,9 +99,9 @@ static void* ic_map_huge(size_t bytes) {
 }
 
 static void ic_unmap_huge(void* base, size_t bytes) {
-#if defined(_WIN32)
+#if !defined(IC_MAP_PAGES)
   (void)bytes;
-  _aligned_free(base);
+  ic_aligned_free(base);
 #else
   munmap(base, bytes);
 #endif
