@@ -81,7 +81,11 @@ static size_t ic_round_up(size_t value, size_t multiple) {
 
 static void* ic_map_huge(size_t bytes) {
 #if !defined(IC_MAP_PAGES)
-  return ic_allocate(IC_HUGE_PAGE, bytes);
+  void* base = ic_allocate(IC_HUGE_PAGE, bytes);
+#if defined(MADV_HUGEPAGE)
+  if (base != NULL) (void)madvise(base, bytes, MADV_HUGEPAGE);
+#endif
+  return base;
 #else
   if (bytes > SIZE_MAX - IC_HUGE_PAGE) return NULL;
   const size_t span = bytes + IC_HUGE_PAGE;
