@@ -126,20 +126,20 @@ class MainTest {
         assertTrue(run.out().contains("f32_dwconv"), run.out());
         assertTrue(run.out().matches("(?s).*peak       [0-9.]+ GFLOP/s.*"), run.out());
         assertTrue(run.out().matches("(?s).*bandwidth  [0-9.]+ GB/s.*"), run.out());
-        assertTrue(run.out().matches("(?s).*pages      weights in .*"), run.out());
+        assertTrue(run.out().matches("(?s).*pages      weights and activations in .*"), run.out());
     }
 
     @Test
-    void infoTellsWhetherTheWeightsGetHugePages(@TempDir Path dir) throws Exception {
+    void infoTellsWhetherWeightsAndActivationsGetHugePages(@TempDir Path dir) throws Exception {
         Path setting = dir.resolve("enabled");
         Files.writeString(setting, "always [madvise] never\n");
-        assertEquals("weights in 2 MB pages (transparent huge pages: madvise)", Info.weightPages(setting));
+        assertEquals("weights and activations in 2 MB pages (transparent huge pages: madvise)", Info.memoryPages(setting));
         Files.writeString(setting, "[always] madvise never\n");
-        assertEquals("weights in 2 MB pages (transparent huge pages: always)", Info.weightPages(setting));
+        assertEquals("weights and activations in 2 MB pages (transparent huge pages: always)", Info.memoryPages(setting));
         Files.writeString(setting, "always madvise [never]\n");
-        assertTrue(Info.weightPages(setting).startsWith("weights in 4 KB pages (transparent huge pages: never;"),
-                Info.weightPages(setting));
-        assertTrue(Info.weightPages(dir.resolve("missing")).startsWith("weights in the system's default pages"));
+        assertTrue(Info.memoryPages(setting).startsWith("weights and activations in 4 KB pages (transparent huge pages: never;"),
+                Info.memoryPages(setting));
+        assertTrue(Info.memoryPages(dir.resolve("missing")).startsWith("weights and activations in the system's default pages"));
     }
 
     @Test
