@@ -120,8 +120,8 @@ static void ic_unmap_huge(void* base, size_t bytes) {
 enum { IC_SCRATCH_HUGE_BYTES = IC_HUGE_PAGE / 2 };
 
 typedef struct ic_scratch_header {
-  _Alignas(IC_ALIGNMENT) void* mapping; /* the huge pages the buffer lies in, or NULL (heap) */
-  size_t mapping_bytes;
+  /* The huge pages the buffer lies in, from the header on; 0: a heap block. */
+  _Alignas(IC_ALIGNMENT) size_t mapping_bytes;
 } ic_scratch_header_t;
 
 void* ic_scratch_alloc(size_t bytes) {
@@ -131,12 +131,12 @@ void* ic_scratch_alloc(size_t bytes) {
   if (bytes < IC_SCRATCH_HUGE_BYTES) {
     header = ic_allocate(IC_ALIGNMENT, total);
     if (header == NULL) return NULL;
-    *header = (ic_scratch_header_t){NULL, 0};
+    header->mapping_bytes = 0;
   } else {
     const size_t mapping_bytes = ic_round_up(total, IC_HUGE_PAGE);
     header = ic_map_huge(mapping_bytes);
     if (header == NULL) return NULL;
-    *header = (ic_scratch_header_t){header, mapping_bytes};
+    header->mapping_bytes = mapping_bytes;
     IC_POISON((char*)header + total, mapping_bytes - total); /* an overrun is reported */
   }
   IC_POISON(header, sizeof *header);
@@ -147,12 +147,13 @@ void ic_scratch_free(void* pointer) {
   if (pointer == NULL) return;
   ic_scratch_header_t* header = (ic_scratch_header_t*)pointer - 1;
   IC_UNPOISON(header, sizeof *header);
-  if (header->mapping == NULL) {
+  const size_t mapping_bytes = header->mapping_bytes;
+  if (mapping_bytes == 0) {
     ic_aligned_free(header);
     return;
   }
-  IC_UNPOISON(header->mapping, header->mapping_bytes);
-  ic_unmap_huge(header->mapping, header->mapping_bytes);
+  IC_UNPOISON(header, mapping_bytes);
+  ic_unmap_huge(header, mapping_bytes);
 }
 
 ic_status_t ic_buffer_alloc(size_t bytes, void** buffer_out) {
