@@ -83,6 +83,7 @@ typedef struct conv_case {
   int32_t layout;
   bool bias, residual;
   bool whole; /* all rows and channels in one call (else a random slice of each) */
+  int64_t channel_quantum; /* > 0: the slice's channels start and end on multiples of it */
 } conv_case_t;
 
 /* Runs one case on one kernel; returns false if the shape is empty (nothing tested). */
@@ -162,8 +163,14 @@ static bool run_conv_case(const char* name, ic_f32_conv2d_ukernel_fn fn, bool de
 
   const int64_t y0 = k->whole ? 0 : rng_int(0, win.out_h - 1);
   const int64_t y1 = k->whole ? win.out_h : rng_int(y0 + 1, win.out_h);
-  const int64_t c0 = k->whole ? 0 : rng_int(0, p->out_channels - 1);
-  const int64_t c1 = k->whole ? p->out_channels : rng_int(c0 + 1, p->out_channels);
+  int64_t c0 = k->whole ? 0 : rng_int(0, p->out_channels - 1);
+  int64_t c1 = k->whole ? p->out_channels : rng_int(c0 + 1, p->out_channels);
+  if (!k->whole && k->channel_quantum > 0) {
+    const int64_t quanta = (p->out_channels + k->channel_quantum - 1) / k->channel_quantum;
+    const int64_t q0 = rng_int(0, quanta - 1), q1 = rng_int(q0 + 1, quanta);
+    c0 = q0 * k->channel_quantum;
+    c1 = q1 * k->channel_quantum < p->out_channels ? q1 * k->channel_quantum : p->out_channels;
+  }
   const ic_f32_conv2d_args_t args = {
       .geometry = &g,
       .weights = w,
@@ -315,6 +322,25 @@ static void test_dwconv_kernel(const char* name, ic_f32_dwconv2d_ukernel_fn fn) 
     k.in_h = rng_int(1, 14);
     k.layout = (int32_t)rng_int(0, 1);
     k.bias = rng_bool(0.5), k.residual = rng_bool(0.5);
+    run_conv_case(name, fn, true, &k);
+  }
+  /* Channel-contiguous images of many whole channel vectors, sliced on 16-channel bounds: the
+   * 3x3 runs then sweep each row pixel by pixel over groups of up to 8 vectors (more channels:
+   * several groups, and a partial last one). */
+  static const int64_t many[] = {16, 32, 48, 64, 128, 144, 160, 272};
+  for (int i = 0; i < 40; i++) {
+    conv_case_t k = {0};
+    k.p.in_channels = k.p.groups = k.p.out_channels = pick(many, COUNT(many));
+    random_window(&k.p, 3, 2);
+    k.p.kernel_h = k.p.kernel_w = 3;
+    k.p.dilation_h = k.p.dilation_w = 1;
+    k.p.pad_top = rng_int(0, 2), k.p.pad_left = rng_int(0, 2);
+    k.p.pad_bottom = rng_int(0, 2), k.p.pad_right = rng_int(0, 2);
+    k.in_h = rng_int(1, 10), k.in_w = rng_int(1, 40);
+    k.layout = IC_LAYOUT_NHWC;
+    k.bias = rng_bool(0.5), k.residual = rng_bool(0.5);
+    k.whole = rng_bool(0.3);
+    k.channel_quantum = 16;
     run_conv_case(name, fn, true, &k);
   }
   /* Small planes, 3x3 (the SIMD kernels transpose pixel-contiguous planes of up to 256 pixels
