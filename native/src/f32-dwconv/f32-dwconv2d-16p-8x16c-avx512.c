@@ -266,10 +266,11 @@ IC_INLINE void ic_dw3x3_block(const ic_f32_dwconv2d_args_t* a, const float* plan
  * zero-padded row buffers laid out so that output vector v's taps start at block v + 1:
  * column c sits at index IC_RING_LEFT + pad_left + c. Tap kw of vector v is then block v + 1
  * shifted by kw (valignd with a constant), and the zero margins are the padding. Blocks of
- * IC_RING_BLOCK output rows share their input rows: 6 rows x 2 vectors are 12 independent
- * accumulation chains of 9 taps. With 4 rows (8 chains) the Intel Xeon here ran 10-13 %
- * slower (112x112x32 0.062 against 0.055 ms on 2 threads); with 8 rows (a ring of 16 slots),
- * 6 % slower. The ring's slots are a power of two: the slot of a row is a mask, not a division.
+ * IC_RING_BLOCK output rows share their input rows: a block of 6 rows reads 8 input rows (one
+ * of 4 read 6) into 12 accumulators. Blocks of 4 rows took 6-10 % longer on the Intel Xeon of
+ * docs/BENCHMARKS.md (2 threads: 112x112x32 0.0587 against 0.0555 ms, 56x56x144 0.083 against
+ * 0.075), blocks of 8 rows (a ring of 16 slots) 6 % longer. The ring's slots are a power of
+ * two: the slot of a row is a mask, not a division.
  */
 enum { IC_RING_LEFT = 16, IC_RING_BLOCK = 6, IC_RING_ROWS = 8, IC_RING_FLOATS = 640 };
 

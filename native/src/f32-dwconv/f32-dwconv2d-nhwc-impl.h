@@ -266,9 +266,15 @@ static void ic_pixel_runs(const ic_f32_dwconv2d_args_t* a, int64_t x_in0, int64_
     IC_V wv[IC_PIXEL_VECTORS][9];
     for (int64_t k = 0; k < n; k++) {
       const int64_t o0 = oa + k * IC_VL;
-      cv[k] = (ic_channel_vector_t){o0, IC_MASK_RANGE(0, IC_VL), true,
-                                    a->bias != NULL ? IC_VLOAD(a->bias + o0) : IC_VZERO(),
-                                    IC_VI_ZERO(), a->packed_weights + o0, padded};
+      cv[k] = (ic_channel_vector_t){
+          .o0 = o0,
+          .lanes = IC_MASK_RANGE(0, IC_VL),
+          .all_lanes = true,
+          .bias = a->bias != NULL ? IC_VLOAD(a->bias + o0) : IC_VZERO(),
+          .spread = IC_VI_ZERO(),
+          .weights = a->packed_weights + o0,
+          .padded = padded,
+      };
       for (int t = 0; t < 9; t++) wv[k][t] = IC_VLOAD(cv[k].weights + t * padded);
     }
     for (int64_t y = a->y0; y < a->y1; y++) {
@@ -297,10 +303,10 @@ static void ic_interleaved(const ic_f32_dwconv2d_args_t* a) {
     return;
   }
   /* Partial vectors, channel multipliers, other kernels. Rows outer, channel vectors inner:
-   * each input row is read from memory once; the nine
-   * weights of a vector are reloaded per row, which is cheap against a row of pixels.
-   * (Channel vectors outer measured 2x slower on 7x7 and 14x14 images: the pixels of one
-   * vector lie a row of channels apart, where rows outer walks each row's lines in order.) */
+   * each input row is read from memory once; the nine weights of a vector are reloaded per
+   * row, which is cheap against a row of pixels. (Channel vectors outer measured 2x slower on
+   * 7x7 and 14x14 images: the pixels of one vector lie a row of channels apart, where rows
+   * outer walks each row's lines in order.) */
   for (int64_t y = a->y0; y < a->y1; y++) {
     const int64_t iy0 = y * g->stride_h - g->pad_top;
     int64_t kh0, kh1;
