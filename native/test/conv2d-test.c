@@ -299,8 +299,9 @@ static void test_conv2d_kernel_paths(void) {
 }
 
 /* Shapes the SIMD paths tile for real: channel counts around and beyond the 16-channel blocks,
- * widths around the pixel tiles, strided 1x1 (gathered, or packed decimated for NCHW images of
- * up to 4096 pixels not a multiple of 16) and padded 1x1, the 7x7 stem with 3
+ * widths around the pixel tiles, 1x1 on NCHW planes not a multiple of 16 pixels (read as they
+ * are, or packed when the weights pass 256 KB: 320 -> 224), strided 1x1 (gathered, or packed
+ * decimated for such NCHW images of up to 4096 pixels) and padded 1x1, the 7x7 stem with 3
  * channels, grouped and dilated convs, depthwise with rows of several vectors, long reductions,
  * and a padding so large that the direct path falls back to the scalar kernel. */
 static void test_conv2d_simd_shapes(void) {
@@ -316,7 +317,7 @@ static void test_conv2d_simd_shapes(void) {
       {24, 48, 24, 3, 2, 1, 1, 2, 33, 47},    {16, 16, 16, 5, 1, 1, 2, 1, 20, 70},
       {40, 40, 40, 3, 1, 2, 2, 1, 25, 35},    {8, 8, 1, 2, 30, 1, 40, 1, 1, 1},
       {48, 40, 1, 1, 2, 1, 0, 2, 16, 15},     {20, 36, 1, 1, 3, 1, 0, 1, 50, 47},
-      {64, 96, 1, 1, 2, 1, 0, 2, 33, 35},
+      {64, 96, 1, 1, 2, 1, 0, 2, 33, 35},     {320, 224, 1, 1, 1, 1, 0, 2, 7, 7},
   };
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
     conv_case_t c = {0};

@@ -26,8 +26,12 @@
  * packed image is one long row of pixels to the kernels (no neighbourhood to keep), so small
  * images still fill the 14-pixel tiles; and NCHW pointwise convs whose channel planes are not
  * a multiple of 16 pixels (14x14, 7x7: every vector load of a plane would straddle cache
- * lines) run through that packed path too, with the same packed weights (for 1x1 and one group
- * the two layouts coincide).
+ * lines) and whose weights exceed IC_PACKED_POINTWISE_FLOATS run through that packed path too,
+ * with the same packed weights (for 1x1 and one group the two layouts coincide). Below that
+ * the pointwise kernel reads the planes as they are: packing the image cost more than the
+ * straddling loads (MobileNetV2's 14x14 layers, 192->64 to 384->96, 26-30 % faster so on the
+ * Intel Xeon of docs/BENCHMARKS.md; ResNet's 14x14 and 7x7 layers, 256 KB of weights and up,
+ * 8-50 % slower without the packing).
  *
  * A strided pointwise conv (ResNet's projection shortcuts) reads every stride-th pixel: run
  * first gathers those pixels into a compact image of the caller's layout (a copy of a quarter
@@ -89,6 +93,7 @@ enum {
   IC_CONV2D_TASK_WORK = 1 << 20,
   IC_PACK_TASK_FLOATS = 1 << 15,
   IC_PRIVATE_PACK_FLOATS = 1 << 18, /* 1 MB: a packed image each thread may copy for itself */
+  IC_PACKED_POINTWISE_FLOATS = 1 << 16, /* 256 KB of weights: NCHW 14x14 1x1 convs packed */
   IC_BAND_TASKS = 8, /* pooled runs: consecutive tasks a thread's band holds before a move */
   /* Winograd: images of fewer output tiles take the direct conv. Its weights are 4x the
    * direct conv's; a 7x7 image (4 tiles) reads all of them for 49 pixels, and in a network
@@ -999,9 +1004,10 @@ ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_
   ic_run_begin(&run, context);
 
   const int64_t pixels = output.out_h * output.out_w;
-  const bool pointwise_packed = conv->path == IC_CONV2D_POINTWISE &&
-                                conv->kernel.isa != IC_ISA_SCALAR && layout == IC_LAYOUT_NCHW &&
-                                pixels % 16 != 0 && pixels > 16 && pixels <= 4096;
+  const bool pointwise_packed =
+      conv->path == IC_CONV2D_POINTWISE && conv->kernel.isa != IC_ISA_SCALAR &&
+      layout == IC_LAYOUT_NCHW && pixels % 16 != 0 && pixels > 16 && pixels <= 4096 &&
+      ic_mul_saturate(p->in_channels, p->out_channels) > IC_PACKED_POINTWISE_FLOATS;
   if (ic_conv2d_takes_winograd(conv, output.out_h, output.out_w)) {
     status = ic_conv2d_run_winograd(&job, &run, layout, batch);
   } else if (pointwise_packed) {
