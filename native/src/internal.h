@@ -193,6 +193,11 @@ typedef struct ic_tile {
 void ic_tiling_plan(ic_tiling_t* tiling, int64_t batch, int64_t channels, int64_t rows,
                     int64_t work_per_row_channel, bool split_channels, int64_t row_quantum);
 
+/* Tasks of channel_block channels x row_block rows per image, enumerated rows outermost or
+ * channels outermost (ic_tiling_t.rows_outer), for operators that choose the blocks. */
+void ic_tiling_blocks(ic_tiling_t* tiling, int64_t batch, int64_t channels,
+                      int64_t channel_block, int64_t rows, int64_t row_block, bool rows_outer);
+
 /* Tasks of row_block rows (all channels) per image, for operators whose tile size is set by
  * a scratch budget instead. The tiles' c0, c1 are 0, 1. */
 void ic_tiling_rows(ic_tiling_t* tiling, int64_t batch, int64_t rows, int64_t row_block);

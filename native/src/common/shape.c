@@ -319,15 +319,21 @@ void ic_tiling_plan(ic_tiling_t* tiling, int64_t batch, int64_t channels, int64_
   tiling->rows_outer = false;
 }
 
-void ic_tiling_rows(ic_tiling_t* tiling, int64_t batch, int64_t rows, int64_t row_block) {
-  tiling->channels = 1;
+void ic_tiling_blocks(ic_tiling_t* tiling, int64_t batch, int64_t channels,
+                      int64_t channel_block, int64_t rows, int64_t row_block, bool rows_outer) {
+  tiling->channels = channels;
   tiling->rows = rows;
-  tiling->channel_block = 1;
-  tiling->row_block = ic_min_i64(ic_max_i64(row_block, 1), rows);
-  tiling->channel_blocks = 1;
+  tiling->channel_block = ic_max_i64(1, ic_min_i64(channel_block, channels));
+  tiling->row_block = ic_max_i64(1, ic_min_i64(row_block, rows));
+  tiling->channel_blocks = ic_divide_round_up(channels, tiling->channel_block);
   tiling->row_blocks = ic_divide_round_up(rows, tiling->row_block);
-  tiling->task_count = (size_t)(batch * tiling->row_blocks);
-  tiling->rows_outer = true;
+  /* Fits: bounded by the output tensor's (checked) size. */
+  tiling->task_count = (size_t)(batch * tiling->channel_blocks * tiling->row_blocks);
+  tiling->rows_outer = rows_outer;
+}
+
+void ic_tiling_rows(ic_tiling_t* tiling, int64_t batch, int64_t rows, int64_t row_block) {
+  ic_tiling_blocks(tiling, batch, 1, 1, rows, row_block, true);
 }
 
 ic_tile_t ic_tiling_tile(const ic_tiling_t* tiling, size_t task) {

@@ -331,22 +331,6 @@ typedef struct ic_conv2d_job {
                                  * and the conv row at the top of its band */
 } ic_conv2d_job_t;
 
-/* Output channels [c0, c1) in blocks of channel_block, rows in blocks of row_block; tasks
- * enumerated rows outermost or channels outermost (see ic_conv2d_rows_outer). */
-static void ic_conv2d_tiling(ic_tiling_t* t, int64_t batch, int64_t channels,
-                             int64_t channel_block, int64_t rows, int64_t row_block,
-                             bool rows_outer) {
-  t->channels = channels;
-  t->rows = rows;
-  t->channel_block = ic_max_i64(1, ic_min_i64(channel_block, channels));
-  t->row_block = ic_max_i64(1, ic_min_i64(row_block, rows));
-  t->channel_blocks = ic_divide_round_up(channels, t->channel_block);
-  t->row_blocks = ic_divide_round_up(rows, t->row_block);
-  /* Fits: bounded by the output tensor's (checked) size. */
-  t->task_count = (size_t)(batch * t->channel_blocks * t->row_blocks);
-  t->rows_outer = rows_outer;
-}
-
 /* Bands of rows per thread when `image_factor` times the image outweighs the weights (early
  * layers: a thread then reads the rows it packed or the previous layer wrote), channel ranges
  * otherwise (late layers: each thread streams only its half of the weights). */
@@ -834,7 +818,7 @@ static ic_status_t ic_conv2d_run_packed(ic_conv2d_job_t* job, ic_run_t* run, int
      * a thread's next task is mostly the band below (ic_conv2d_pooled_task). */
     const ic_pool2d_geometry_t* pg = &job->pool;
     const int64_t pooled_rows = ic_min_i64(pg->out_h, ic_max_i64(1, task_rows / pg->stride_h));
-    ic_conv2d_tiling(&job->tiling, 1, p->out_channels, channel_block, pg->out_h, pooled_rows,
+    ic_tiling_blocks(&job->tiling, 1, p->out_channels, channel_block, pg->out_h, pooled_rows,
                      false);
     /* Room for the rows of IC_BAND_TASKS tasks in a row: their shared rows then move once. */
     int64_t band_rows;
@@ -846,7 +830,7 @@ static ic_status_t ic_conv2d_run_packed(ic_conv2d_job_t* job, ic_run_t* run, int
     job->band_strides = ic_layout_strides(job->layout, p->out_channels, job->band_rows, g->out_w);
     band_floats = ic_divide_round_up(job->band_rows * g->out_w * p->out_channels, 16) * 16;
   } else {
-    ic_conv2d_tiling(&job->tiling, 1, p->out_channels, channel_block, cg->out_h, task_rows,
+    ic_tiling_blocks(&job->tiling, 1, p->out_channels, channel_block, cg->out_h, task_rows,
                      rows_outer);
   }
 
@@ -1038,7 +1022,7 @@ ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_
        * take 5-10 % less so; the expands (a fifth) do not. The AVX2 kernel does not fetch
        * ahead, and the 1024 -> 512 reduce took 7 % more. */
       const int64_t image_factor = conv->kernel.isa == IC_ISA_AVX512 ? 4 : 1;
-      ic_conv2d_tiling(&job.tiling, batch, p->out_channels, channel_block, pixels, pixel_block,
+      ic_tiling_blocks(&job.tiling, batch, p->out_channels, channel_block, pixels, pixel_block,
                        ic_conv2d_rows_outer(p, job.geometry.in_h, job.geometry.in_w,
                                             image_factor));
       ic_run_parallelize(&run, job.tiling.task_count, ic_conv2d_pointwise_task, &job);
@@ -1069,7 +1053,7 @@ ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_
       }
       rows = output.out_h;
     }
-    ic_conv2d_tiling(&job.tiling, batch, p->out_channels, channel_block, output.out_h, rows,
+    ic_tiling_blocks(&job.tiling, batch, p->out_channels, channel_block, output.out_h, rows,
                      true /* depthwise: small weights */);
     if (ic_f32_dwconv2d_far_window(&job.geometry)) job.fn = ic_f32_dwconv2d_ukernel_direct__scalar;
     ic_run_parallelize(&run, job.tiling.task_count, ic_conv2d_raw_task, &job);
@@ -1106,7 +1090,7 @@ ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_
         const int64_t channel_block =
             ic_max_i64(1, IC_CONV2D_TASK_WORK / ic_max_i64(1, ic_mul_saturate(per_row,
                                                                                output.out_h)));
-        ic_conv2d_tiling(&job.tiling, batch, p->out_channels, channel_block, output.out_h,
+        ic_tiling_blocks(&job.tiling, batch, p->out_channels, channel_block, output.out_h,
                          ic_rows_for_work(ic_mul_saturate(per_row, channel_block),
                                           job.row_quantum),
                          false);
