@@ -132,6 +132,11 @@ static const bench_case_t cases[] = {
     SEP("separable", "sep_56_128-128", 128, 128, 56, 1),
     SEP("separable", "sep_28_256-256", 256, 256, 28, 1),
     SEP("separable", "sep_14_512-512", 512, 512, 14, 1),
+    /* MobileNetV2-style blocks (narrow outputs): in NCHW, unfused and fused each win some. */
+    SEP("separable", "sep_56_144-24", 144, 24, 56, 1),
+    SEP("separable", "sep_28_192-32", 192, 32, 28, 1),
+    SEP("separable", "sep_14_384-64", 384, 64, 14, 1),
+    SEP("separable", "sep_7_960-320", 960, 320, 7, 1),
     /* Pooling: ResNet's stem max pool and global average pool, a 3x3 stride-1 average pool
      * (Inception-style branches) and a 2x2 stride-2 one (DenseNet transitions). */
     POOL("pool", "maxpool3x3s2_112_64", OP_MAXPOOL, 64, 112, 3, 2),

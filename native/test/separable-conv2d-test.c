@@ -1,7 +1,7 @@
 /*
  * Depthwise-separable Conv2d against a float64 reference built from two reference convs:
  * random shapes, multipliers, both activations, both layouts, tile boundaries (wide and
- * many-channel images whose rows do not fit one tile), exact data.
+ * many-channel images whose rows do not fit one tile), NCHW images run unfused, exact data.
  */
 #include <math.h>
 #include <stdio.h>
@@ -218,6 +218,36 @@ static void test_separable_tile_boundaries(void) {
   run_sep_case(&c);
 }
 
+/* NCHW images whose fused row blocks would hold fewer than 128 pixels run unfused (whole
+ * depthwise planes into an intermediate image, then the pointwise conv in blocks of pixels and
+ * 64 output channels): channel multipliers, strides, dilation, a partial channel block, several
+ * pixel blocks, batches, one and three threads, exact data. NHWC runs the same shapes fused. */
+static void test_separable_unfused(void) {
+  static const struct {
+    int64_t in_c, multiplier, out_c, k, stride, dilation, batch, in_h, in_w;
+    bool exact, threads;
+  } shapes[] = {
+      {96, 2, 40, 3, 1, 1, 2, 14, 14, false, true},  {256, 1, 70, 3, 2, 1, 1, 28, 28, false, false},
+      {200, 1, 33, 5, 1, 2, 2, 9, 11, true, true},   {960, 1, 160, 3, 1, 1, 1, 7, 7, false, true},
+      {144, 1, 24, 3, 1, 1, 1, 56, 56, true, false},
+  };
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    sep_case_t c = {0};
+    c.p = (ic_separable_conv2d_params_t){IC_DATATYPE_F32, IC_PADDING_SAME, IC_ACTIVATION_RELU6,
+                                         IC_ACTIVATION_RELU, shapes[i].in_c,
+                                         shapes[i].multiplier, shapes[i].out_c, shapes[i].k,
+                                         shapes[i].k, shapes[i].stride, shapes[i].stride,
+                                         shapes[i].dilation, shapes[i].dilation, 0, 0, 0, 0};
+    c.batch = shapes[i].batch;
+    c.in_h = shapes[i].in_h;
+    c.in_w = shapes[i].in_w;
+    c.depthwise_bias = c.pointwise_bias = i % 2 == 0;
+    c.exact = shapes[i].exact;
+    c.context = shapes[i].threads ? three_threads : NULL;
+    run_sep_case(&c);
+  }
+}
+
 /* Found by fuzzing: padding and dilation of 2^61 around a 5x5 image (the middle tap of each
  * window on the image, the others in the padding). The SIMD depthwise kernels would form
  * offsets that leave the address space (UBSan traps); such windows take the scalar kernel. */
@@ -263,6 +293,7 @@ int main(int argc, char** argv) {
   RUN_TEST(test_separable_random);
   RUN_TEST(test_separable_exact_data_bit_equal);
   RUN_TEST(test_separable_tile_boundaries);
+  RUN_TEST(test_separable_unfused);
   RUN_TEST(test_separable_far_windows);
   RUN_TEST(test_separable_huge_stride_single_output);
   ic_context_destroy(three_threads);

@@ -11,6 +11,13 @@
  * run natively in; the tiles come from the run's scratch (ic_run_scratch), so steady-state
  * runs do not allocate.
  *
+ * NCHW images with many channels get thin row blocks (14x14x384: 3 rows, 42 pixels), on which
+ * both kernels run their slow paths: the depthwise kernel's planes cut into rows, the pointwise
+ * kernel's tiles half empty, its weights read again per block. Those run unfused, an image at
+ * a time: the depthwise conv of whole planes into an intermediate image in the scratch, then
+ * the pointwise conv of it in blocks of pixels and channels. Each output is the same sum
+ * either way (the kernels' sums do not depend on the slice they are called on).
+ *
  * Weights: depthwise in PyTorch order (pixel-contiguous path) and packed per tap (channel-
  * contiguous path); pointwise packed for SIMD kernels, in PyTorch order for the scalar one.
  */
@@ -23,8 +30,15 @@
 
 static const char ic_op[] = "separable_conv2d";
 
-/* Target size of the per-thread depthwise tile: 64 KiB, a comfortable fit in L2. */
-enum { IC_TILE_FLOATS = 16384 };
+/* Target size of the per-thread depthwise tile: 64 KiB, a comfortable fit in L2. NCHW tiles of
+ * fewer pixels than IC_FUSED_MIN_PIXELS run unfused. */
+enum { IC_TILE_FLOATS = 16384, IC_FUSED_MIN_PIXELS = 128 };
+
+/* Unfused NCHW: depthwise tasks of whole planes (16 channels at a time: small planes are
+ * transposed 16 at a time), at least IC_UNFUSED_TASKS of them; pointwise tasks of about
+ * IC_UNFUSED_TASK_WORK multiply-adds, in blocks of 48 pixels (the kernel's tile) and of 64
+ * output channels. */
+enum { IC_UNFUSED_TASKS = 8, IC_UNFUSED_TASK_WORK = 1 << 20 };
 
 struct ic_separable_conv2d {
   ic_separable_conv2d_params_t params;
@@ -178,10 +192,87 @@ typedef struct ic_separable_job {
   float* dst;
   ic_strides_t src_strides, dst_strides;
   ic_f32_dwconv2d_ukernel_fn depthwise_fn; /* the operator's, or scalar for far windows */
-  float* scratch;       /* one tile per thread */
+  float* scratch;       /* one tile per thread; unfused: the intermediate image */
   int64_t tile_floats;  /* a thread's slice: depthwise_channels * row_block * out_w, guarded */
   int32_t layout;
+  int64_t image;        /* unfused: the image of the current phase */
 } ic_separable_job_t;
+
+/* Unfused, first phase: depthwise channels [c0, c1) of one image, whole planes, into the
+ * intermediate image (NCHW). */
+static void ic_separable_depthwise_task(void* arg, size_t task, uint32_t thread_index) {
+  (void)thread_index;
+  const ic_separable_job_t* job = arg;
+  const ic_separable_conv2d_t* conv = job->conv;
+  const ic_tile_t tile = ic_tiling_tile(&job->tiling, task);
+  const ic_conv2d_geometry_t* g = &job->geometry;
+  const ic_strides_t xs = job->src_strides;
+  const ic_f32_dwconv2d_args_t depthwise = {
+      .geometry = g,
+      .weights = conv->depthwise_weights,
+      .bias = conv->depthwise_bias,
+      .activation = conv->params.depthwise_activation,
+      .src = job->src + job->image * xs.n,
+      .src_stride = {xs.c, xs.h, xs.w},
+      .dst = job->scratch,
+      .residual = NULL,
+      .dst_stride = {g->out_h * g->out_w, g->out_w, 1},
+      .y0 = 0,
+      .y1 = g->out_h,
+      .c0 = tile.c0,
+      .c1 = tile.c1,
+      .packed_weights = conv->depthwise_packed,
+  };
+  job->depthwise_fn(&depthwise);
+}
+
+/* Unfused, second phase: output channels [c0, c1) of pixels [r0, r1) of one image from the
+ * intermediate image. */
+static void ic_separable_pointwise_task(void* arg, size_t task, uint32_t thread_index) {
+  (void)thread_index;
+  const ic_separable_job_t* job = arg;
+  const ic_separable_conv2d_t* conv = job->conv;
+  const ic_tile_t tile = ic_tiling_tile(&job->tiling, task); /* rows: pixels */
+  const int64_t pixels = job->geometry.out_h * job->geometry.out_w;
+  const ic_f32_pwconv2d_args_t pointwise = {
+      .in_channels = conv->depthwise_channels,
+      .weights = conv->pointwise_weights,
+      .bias = conv->pointwise_bias,
+      .activation = conv->params.activation,
+      .pixels = tile.r1 - tile.r0,
+      .src = job->scratch + tile.r0,
+      .src_stride_c = pixels,
+      .src_stride_p = 1,
+      .dst = job->dst + job->image * job->dst_strides.n + tile.r0,
+      .residual = NULL,
+      .dst_stride_c = job->dst_strides.c,
+      .dst_stride_p = 1,
+      .c0 = tile.c0,
+      .c1 = tile.c1,
+      .out_channels = conv->params.out_channels,
+      .packed_weights = conv->pointwise_packed,
+  };
+  conv->pointwise_fn(&pointwise);
+}
+
+/* The unfused run (NCHW): per image, the depthwise phase, then the pointwise one. */
+static void ic_separable_run_unfused(ic_separable_job_t* job, ic_run_t* run, int64_t batch) {
+  const ic_separable_conv2d_t* conv = job->conv;
+  const int64_t channels = conv->depthwise_channels, out_channels = conv->params.out_channels;
+  const int64_t pixels = job->geometry.out_h * job->geometry.out_w;
+  const int64_t depthwise_block =
+      ic_divide_round_up(ic_divide_round_up(channels, IC_UNFUSED_TASKS), 16) * 16;
+  const int64_t channel_block = ic_min_i64(64, out_channels);
+  const int64_t pixel_work = ic_max_i64(1, ic_mul_saturate(channels, channel_block));
+  const int64_t pixel_block =
+      ic_divide_round_up(ic_max_i64(1, IC_UNFUSED_TASK_WORK / pixel_work), 48) * 48;
+  for (job->image = 0; job->image < batch; job->image++) {
+    ic_tiling_blocks(&job->tiling, 1, channels, depthwise_block, 1, 1, false);
+    ic_run_parallelize(run, job->tiling.task_count, ic_separable_depthwise_task, job);
+    ic_tiling_blocks(&job->tiling, 1, out_channels, channel_block, pixels, pixel_block, true);
+    ic_run_parallelize(run, job->tiling.task_count, ic_separable_pointwise_task, job);
+  }
+}
 
 static void ic_separable_task(void* arg, size_t task, uint32_t thread_index) {
   const ic_separable_job_t* job = arg;
@@ -266,14 +357,22 @@ ic_status_t ic_separable_conv2d_run(const ic_separable_conv2d_t* conv, ic_contex
   const int64_t row_floats = ic_mul_saturate(dw_channels, output.out_w);
   const int64_t row_block =
       ic_min_i64(ic_max_i64(IC_TILE_FLOATS / row_floats, 1), output.out_h);
+  const bool unfused =
+      layout == IC_LAYOUT_NCHW && ic_mul_saturate(row_block, output.out_w) < IC_FUSED_MIN_PIXELS;
   ic_run_t run;
   ic_run_begin(&run, context);
   const int64_t threads = run.threads;
   int64_t tile_floats, scratch_floats;
-  if (ic_mul_overflow(row_floats, row_block, &tile_floats) ||
-      !ic_thread_slice_floats(tile_floats, &tile_floats) ||
-      ic_mul_overflow(tile_floats, threads, &scratch_floats) ||
-      (uint64_t)scratch_floats > SIZE_MAX / sizeof(float)) {
+  bool overflow;
+  if (unfused) { /* the intermediate image */
+    overflow = ic_mul_overflow(row_floats, output.out_h, &scratch_floats);
+    tile_floats = 0;
+  } else {
+    overflow = ic_mul_overflow(row_floats, row_block, &tile_floats) ||
+               !ic_thread_slice_floats(tile_floats, &tile_floats) ||
+               ic_mul_overflow(tile_floats, threads, &scratch_floats);
+  }
+  if (overflow || (uint64_t)scratch_floats > SIZE_MAX / sizeof(float)) {
     ic_run_end(&run);
     return ic_error(IC_STATUS_INVALID_ARGUMENT,
                     "separable_conv2d: the depthwise tile of %" PRId64 " channels x %" PRId64
@@ -305,8 +404,12 @@ ic_status_t ic_separable_conv2d_run(const ic_separable_conv2d_t* conv, ic_contex
   job.depthwise_fn = ic_f32_dwconv2d_far_window(&job.geometry)
                          ? ic_f32_dwconv2d_ukernel_direct__scalar
                          : conv->depthwise_fn;
-  ic_tiling_rows(&job.tiling, batch, output.out_h, row_block);
-  ic_run_parallelize(&run, job.tiling.task_count, ic_separable_task, &job);
+  if (unfused) {
+    ic_separable_run_unfused(&job, &run, batch);
+  } else {
+    ic_tiling_rows(&job.tiling, batch, output.out_h, row_block);
+    ic_run_parallelize(&run, job.tiling.task_count, ic_separable_task, &job);
+  }
   ic_run_end(&run);
   return IC_STATUS_SUCCESS;
 }
