@@ -218,17 +218,18 @@ static void test_separable_tile_boundaries(void) {
   run_sep_case(&c);
 }
 
-/* NCHW images whose fused row blocks would hold fewer than 128 pixels run unfused (whole
- * depthwise planes into an intermediate image, then the pointwise conv in blocks of pixels and
- * 64 output channels): channel multipliers, strides, dilation, a partial channel block, several
- * pixel blocks, batches, one and three threads, exact data. NHWC runs the same shapes fused. */
+/* NCHW images at stride 1 whose fused row blocks would hold fewer than 128 pixels, with rows
+ * wider than 16 pixels or 64K pointwise weights, run unfused (whole depthwise planes into an
+ * intermediate image, then the pointwise conv in blocks of pixels and 64 output channels):
+ * channel multipliers, dilation, a partial channel block, several pixel blocks, batches, one and
+ * three threads, exact data. NHWC runs the same shapes fused. */
 static void test_separable_unfused(void) {
   static const struct {
     int64_t in_c, multiplier, out_c, k, stride, dilation, batch, in_h, in_w;
     bool exact, threads;
   } shapes[] = {
-      {96, 2, 40, 3, 1, 1, 2, 14, 14, false, true},  {256, 1, 70, 3, 2, 1, 1, 28, 28, false, false},
-      {200, 1, 33, 5, 1, 2, 2, 9, 11, true, true},   {960, 1, 160, 3, 1, 1, 1, 7, 7, false, true},
+      {96, 2, 40, 3, 1, 1, 2, 28, 28, false, true},  {256, 1, 300, 3, 1, 1, 1, 14, 14, false, false},
+      {200, 1, 33, 5, 1, 2, 2, 9, 20, true, true},   {960, 1, 160, 3, 1, 1, 1, 7, 7, false, true},
       {144, 1, 24, 3, 1, 1, 1, 56, 56, true, false},
   };
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {

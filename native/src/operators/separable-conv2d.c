@@ -31,8 +31,10 @@
 static const char ic_op[] = "separable_conv2d";
 
 /* Target size of the per-thread depthwise tile: 64 KiB, a comfortable fit in L2. NCHW tiles of
- * fewer pixels than IC_FUSED_MIN_PIXELS run unfused. */
-enum { IC_TILE_FLOATS = 16384, IC_FUSED_MIN_PIXELS = 128 };
+ * fewer pixels than IC_FUSED_MIN_PIXELS run unfused at stride 1, when the planes are wider than
+ * a vector (the fused blocks cut them into rows) or the pointwise weights pass
+ * IC_UNFUSED_WEIGHT_FLOATS (each block reads them all again); see ic_separable_unfused. */
+enum { IC_TILE_FLOATS = 16384, IC_FUSED_MIN_PIXELS = 128, IC_UNFUSED_WEIGHT_FLOATS = 1 << 16 };
 
 /* Unfused NCHW: depthwise tasks of whole planes (16 channels at a time: small planes are
  * transposed 16 at a time), at least IC_UNFUSED_TASKS of them; pointwise tasks of about
@@ -255,6 +257,22 @@ static void ic_separable_pointwise_task(void* arg, size_t task, uint32_t thread_
   conv->pointwise_fn(&pointwise);
 }
 
+/* Whether an NCHW run goes unfused. Measured on MobileNetV2's blocks (Intel Xeon, 2 threads):
+ * unfused 12-29 % faster at 56x56 144->24, 28x28 192->32 and 7x7 960->160/320, 18-29 % on
+ * 28x28 256->256 and 14x14 512->512; slower (8-17 %) on 14x14 384->64 and 384->96, whose
+ * fused blocks transpose small planes and read small weights, and at stride 2 (7-30 %): there
+ * the two phases' exchange of the intermediate image between the cores costs more. */
+static bool ic_separable_unfused(const ic_separable_conv2d_t* conv, int32_t layout,
+                                 const ic_window_output_t* output, int64_t row_block) {
+  const ic_separable_conv2d_params_t* p = &conv->params;
+  if (layout != IC_LAYOUT_NCHW || p->stride_h != 1 || p->stride_w != 1 ||
+      ic_mul_saturate(row_block, output->out_w) >= IC_FUSED_MIN_PIXELS) {
+    return false;
+  }
+  return output->out_w > 16 ||
+         ic_mul_saturate(conv->depthwise_channels, p->out_channels) >= IC_UNFUSED_WEIGHT_FLOATS;
+}
+
 /* The unfused run (NCHW): per image, the depthwise phase, then the pointwise one. */
 static void ic_separable_run_unfused(ic_separable_job_t* job, ic_run_t* run, int64_t batch) {
   const ic_separable_conv2d_t* conv = job->conv;
@@ -357,8 +375,7 @@ ic_status_t ic_separable_conv2d_run(const ic_separable_conv2d_t* conv, ic_contex
   const int64_t row_floats = ic_mul_saturate(dw_channels, output.out_w);
   const int64_t row_block =
       ic_min_i64(ic_max_i64(IC_TILE_FLOATS / row_floats, 1), output.out_h);
-  const bool unfused =
-      layout == IC_LAYOUT_NCHW && ic_mul_saturate(row_block, output.out_w) < IC_FUSED_MIN_PIXELS;
+  const bool unfused = ic_separable_unfused(conv, layout, &output, row_block);
   ic_run_t run;
   ic_run_begin(&run, context);
   const int64_t threads = run.threads;
