@@ -13,8 +13,8 @@
  *
  * NCHW images with many channels get thin row blocks (14x14x384: 3 rows, 42 pixels), on which
  * both kernels run their slow paths: the depthwise kernel's planes cut into rows, the pointwise
- * kernel's tiles half empty, its weights read again per block. Those run unfused, an image at
- * a time: the depthwise conv of whole planes into an intermediate image in the scratch, then
+ * kernel's tiles half empty, its weights read again per block. Where that costs more than the
+ * unfused run (ic_separable_unfused), they run unfused, an image at a time: the depthwise conv of whole planes into an intermediate image in the scratch, then
  * the pointwise conv of it in blocks of pixels and channels. Each output is the same sum
  * either way (the kernels' sums do not depend on the slice they are called on).
  *
@@ -36,8 +36,8 @@ static const char ic_op[] = "separable_conv2d";
  * IC_UNFUSED_WEIGHT_FLOATS (each block reads them all again); see ic_separable_unfused. */
 enum { IC_TILE_FLOATS = 16384, IC_FUSED_MIN_PIXELS = 128, IC_UNFUSED_WEIGHT_FLOATS = 1 << 16 };
 
-/* Unfused NCHW: depthwise tasks of whole planes (16 channels at a time: small planes are
- * transposed 16 at a time), at least IC_UNFUSED_TASKS of them; pointwise tasks of about
+/* Unfused NCHW: depthwise tasks of whole planes, about IC_UNFUSED_TASKS of them in multiples of
+ * 16 channels (small planes are transposed 16 at a time); pointwise tasks of about
  * IC_UNFUSED_TASK_WORK multiply-adds, in blocks of 48 pixels (the kernel's tile) and of 64
  * output channels. */
 enum { IC_UNFUSED_TASKS = 8, IC_UNFUSED_TASK_WORK = 1 << 20 };
@@ -258,7 +258,7 @@ static void ic_separable_pointwise_task(void* arg, size_t task, uint32_t thread_
 }
 
 /* Whether an NCHW run goes unfused. Measured on MobileNetV2's blocks (Intel Xeon, 2 threads):
- * unfused 12-29 % faster at 56x56 144->24, 28x28 192->32 and 7x7 960->160/320, 18-29 % on
+ * unfused 6-29 % faster at 56x56 144->24, 28x28 192->32 and 7x7 960->160/320, 18-30 % on
  * 28x28 256->256 and 14x14 512->512; slower (8-17 %) on 14x14 384->64 and 384->96, whose
  * fused blocks transpose small planes and read small weights, and at stride 2 (7-30 %): there
  * the two phases' exchange of the intermediate image between the cores costs more. */
