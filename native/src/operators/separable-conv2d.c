@@ -14,9 +14,10 @@
  * NCHW images with many channels get thin row blocks (14x14x384: 3 rows, 42 pixels), on which
  * both kernels run their slow paths: the depthwise kernel's planes cut into rows, the pointwise
  * kernel's tiles half empty, its weights read again per block. Where that costs more than the
- * unfused run (ic_separable_unfused), they run unfused, an image at a time: the depthwise conv of whole planes into an intermediate image in the scratch, then
- * the pointwise conv of it in blocks of pixels and channels. Each output is the same sum
- * either way (the kernels' sums do not depend on the slice they are called on).
+ * unfused run (ic_separable_unfused), they run unfused, an image at a time: the depthwise conv
+ * of whole planes into an intermediate image in the scratch, then the pointwise conv of it in
+ * blocks of pixels and channels. Each output is the same sum either way (the kernels' sums do
+ * not depend on the slice they are called on).
  *
  * Weights: depthwise in PyTorch order (pixel-contiguous path) and packed per tap (channel-
  * contiguous path); pointwise packed for SIMD kernels, in PyTorch order for the scalar one.
