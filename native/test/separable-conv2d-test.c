@@ -228,8 +228,10 @@ static void test_separable_unfused(void) {
     int64_t in_c, multiplier, out_c, k, stride, dilation, batch, in_h, in_w;
     bool exact, threads;
   } shapes[] = {
-      {96, 2, 40, 3, 1, 1, 2, 28, 28, false, true},  {256, 1, 300, 3, 1, 1, 1, 14, 14, false, false},
-      {200, 1, 33, 5, 1, 2, 2, 9, 20, true, true},   {960, 1, 160, 3, 1, 1, 1, 7, 7, false, true},
+      {96, 2, 40, 3, 1, 1, 2, 28, 28, false, true},
+      {256, 1, 300, 3, 1, 1, 1, 14, 14, false, false},
+      {200, 1, 33, 5, 1, 2, 2, 9, 20, true, true},
+      {960, 1, 160, 3, 1, 1, 1, 7, 7, false, true},
       {144, 1, 24, 3, 1, 1, 1, 56, 56, true, false},
   };
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
