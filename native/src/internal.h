@@ -193,6 +193,10 @@ typedef struct ic_tile {
 void ic_tiling_plan(ic_tiling_t* tiling, int64_t batch, int64_t channels, int64_t rows,
                     int64_t work_per_row_channel, bool split_channels, int64_t row_quantum);
 
+/* Units (rows, pixels) per task for `per_unit` multiply-adds a unit: about `work` in all, a
+ * multiple of `quantum` (at least one). */
+int64_t ic_block_for_work(int64_t work, int64_t per_unit, int64_t quantum);
+
 /* Tasks of channel_block channels x row_block rows per image, enumerated rows outermost or
  * channels outermost (ic_tiling_t.rows_outer), for operators that choose the blocks. */
 void ic_tiling_blocks(ic_tiling_t* tiling, int64_t batch, int64_t channels,

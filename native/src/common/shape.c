@@ -296,18 +296,22 @@ ic_strides_t ic_layout_strides(int32_t layout, int64_t channels, int64_t height,
  * enough that a few hundred of them balance a layer across cores. */
 enum { IC_TASK_WORK = 1 << 16 };
 
+int64_t ic_block_for_work(int64_t work, int64_t per_unit, int64_t quantum) {
+  const int64_t units = ic_max_i64(1, work / ic_max_i64(per_unit, 1));
+  return ic_divide_round_up(units, quantum) * quantum;
+}
+
 void ic_tiling_plan(ic_tiling_t* tiling, int64_t batch, int64_t channels, int64_t rows,
                     int64_t work_per_row_channel, bool split_channels, int64_t row_quantum) {
   const int64_t work = ic_max_i64(work_per_row_channel, 1);
   const int64_t row_work = ic_mul_saturate(work, channels);
   int64_t row_block, channel_block = channels;
   if (row_work <= IC_TASK_WORK || !split_channels) {
-    row_block = ic_max_i64(IC_TASK_WORK / row_work, 1);
+    row_block = ic_block_for_work(IC_TASK_WORK, row_work, row_quantum);
   } else {
-    row_block = 1;
-    channel_block = ic_max_i64(IC_TASK_WORK / work, 1);
+    row_block = row_quantum;
+    channel_block = ic_block_for_work(IC_TASK_WORK, work, 1);
   }
-  row_block = ic_divide_round_up(row_block, row_quantum) * row_quantum;
   tiling->channels = channels;
   tiling->rows = rows;
   tiling->channel_block = ic_min_i64(channel_block, channels);

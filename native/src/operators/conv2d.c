@@ -29,8 +29,8 @@
  * lines) and whose weights exceed IC_PACKED_POINTWISE_FLOATS run through that packed path too,
  * with the same packed weights (for 1x1 and one group the two layouts coincide). Below that
  * the pointwise kernel reads the planes as they are: packing the image cost more than the
- * straddling loads (MobileNetV2's 14x14 layers, 192->64 to 384->96, 26-30 % faster so on the
- * Intel Xeon of docs/BENCHMARKS.md; ResNet's 14x14 and 7x7 layers, 256 KB of weights and up,
+ * straddling loads (MobileNetV2's 14x14 layers, 192->64 to 384->96, 14-52 % faster so on the
+ * Intel Xeon of docs/BENCHMARKS.md; ResNet's 14x14 and 7x7 layers, 1 MB of weights and up,
  * 8-50 % slower without the packing).
  *
  * A strided pointwise conv (ResNet's projection shortcuts) reads every stride-th pixel: run
@@ -341,12 +341,6 @@ static bool ic_conv2d_rows_outer(const ic_conv2d_params_t* p, int64_t in_h, int6
       ic_mul_saturate(ic_mul_saturate(p->out_channels, p->in_channels / p->groups),
                       ic_mul_saturate(p->kernel_h, p->kernel_w));
   return ic_mul_saturate(image, image_factor) >= weights;
-}
-
-/* Rows per task for `per_row` multiply-adds per row: about IC_CONV2D_TASK_WORK in all. */
-static int64_t ic_rows_for_work(int64_t per_row, int64_t quantum) {
-  const int64_t rows = ic_max_i64(1, IC_CONV2D_TASK_WORK / ic_max_i64(per_row, 1));
-  return ic_divide_round_up(rows, quantum) * quantum;
 }
 
 /* Rows [r0, r1) of image n's compact copy of every stride-th pixel (strided pointwise). */
@@ -803,14 +797,14 @@ static ic_status_t ic_conv2d_run_packed(ic_conv2d_job_t* job, ic_run_t* run, int
   if (cg->out_h == 1) {
     /* One row: split the channels instead, in blocks of 32 for about the task work. */
     const int64_t per_channel = ic_mul_saturate(cg->out_w, ic_mul_saturate(group_in, taps));
-    const int64_t blocks = ic_max_i64(1, IC_CONV2D_TASK_WORK / ic_max_i64(per_channel * 32, 1));
+    const int64_t blocks = ic_block_for_work(IC_CONV2D_TASK_WORK, per_channel * 32, 1);
     channel_block = p->groups == 1 ? ic_min_i64(channel_block, 32 * blocks) : channel_block;
   }
   /* Narrow images: at least the rows the kernel runs each weight chunk over (a task of one
    * row of a 7x7 image would read its 590 KB of weights per row instead of once). */
   const int64_t shared_rows = ic_min_i64(cg->out_h, ic_f32_conv2d_shared_rows(cg->out_w, 32));
   const int64_t task_rows =
-      ic_max_i64(ic_rows_for_work(per_row, job->row_quantum),
+      ic_max_i64(ic_block_for_work(IC_CONV2D_TASK_WORK, per_row, job->row_quantum),
                  ic_divide_round_up(shared_rows, job->row_quantum) * job->row_quantum);
   int64_t band_floats = 0;
   if (job->pooled) {
@@ -1006,7 +1000,7 @@ ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_
       const int64_t channel_block = pixels >= 512 ? p->out_channels : 64;
       const int64_t per_pixel = ic_mul_saturate(ic_min_i64(channel_block, p->out_channels),
                                                 p->in_channels);
-      int64_t pixel_block = ic_rows_for_work(per_pixel, 48);
+      int64_t pixel_block = ic_block_for_work(IC_CONV2D_TASK_WORK, per_pixel, 48);
       /* NHWC: an image of one block and a short tail is one task (whose tiles the kernel
        * balances). The tail as a task of its own read all its group's weights for a few
        * pixels: 49 = 48 + 1 in ResNet's last stage. Spread over several blocks, a tail can
@@ -1087,12 +1081,12 @@ ic_status_t ic_conv2d_run(const ic_conv2d_t* conv, ic_context_t* context, int32_
       }
       if (status == IC_STATUS_SUCCESS) {
         const int64_t per_row = ic_mul_saturate(ic_mul_saturate(taps, group_in), output.out_w);
-        const int64_t channel_block =
-            ic_max_i64(1, IC_CONV2D_TASK_WORK / ic_max_i64(1, ic_mul_saturate(per_row,
-                                                                               output.out_h)));
+        const int64_t channel_block = ic_block_for_work(
+            IC_CONV2D_TASK_WORK, ic_mul_saturate(per_row, output.out_h), 1);
         ic_tiling_blocks(&job.tiling, batch, p->out_channels, channel_block, output.out_h,
-                         ic_rows_for_work(ic_mul_saturate(per_row, channel_block),
-                                          job.row_quantum),
+                         ic_block_for_work(IC_CONV2D_TASK_WORK,
+                                           ic_mul_saturate(per_row, channel_block),
+                                           job.row_quantum),
                          false);
         ic_run_parallelize(&run, job.tiling.task_count, ic_conv2d_raw_task, &job);
       }

@@ -282,9 +282,8 @@ static void ic_separable_run_unfused(ic_separable_job_t* job, ic_run_t* run, int
   const int64_t depthwise_block =
       ic_divide_round_up(ic_divide_round_up(channels, IC_UNFUSED_TASKS), 16) * 16;
   const int64_t channel_block = ic_min_i64(64, out_channels);
-  const int64_t pixel_work = ic_max_i64(1, ic_mul_saturate(channels, channel_block));
   const int64_t pixel_block =
-      ic_divide_round_up(ic_max_i64(1, IC_UNFUSED_TASK_WORK / pixel_work), 48) * 48;
+      ic_block_for_work(IC_UNFUSED_TASK_WORK, ic_mul_saturate(channels, channel_block), 48);
   for (job->image = 0; job->image < batch; job->image++) {
     ic_tiling_blocks(&job->tiling, 1, channels, depthwise_block, 1, 1, false);
     ic_run_parallelize(run, job->tiling.task_count, ic_separable_depthwise_task, job);
