@@ -392,8 +392,12 @@ static void run_pwconv_case(const char* name, ic_f32_pwconv2d_ukernel_fn fn, int
                             int64_t cin, int64_t cout, int addressing, bool packed) {
   const int32_t activation = (int32_t)rng_int(0, 2);
   const bool with_bias = rng_bool(0.5), with_residual = rng_bool(0.5);
-  test_set_problem("%s: pixels %lld, ic %lld, oc %lld, addressing %d%s", name, (long long)pixels,
-                   (long long)cin, (long long)cout, addressing, packed ? ", packed" : "");
+  /* The residual may be dst itself (a network's in-place residual block): then every output
+   * element must be stored once, as a kernel that stored a pixel twice would add it twice. */
+  const bool in_place = with_residual && rng_bool(0.5);
+  test_set_problem("%s: pixels %lld, ic %lld, oc %lld, addressing %d%s%s", name,
+                   (long long)pixels, (long long)cin, (long long)cout, addressing,
+                   packed ? ", packed" : "", in_place ? ", residual in place" : "");
   const int64_t gap = addressing == PW_GAPPED ? 2 : 1;
   const size_t x_count = (size_t)(cin * pixels * gap), y_count = (size_t)(cout * pixels * gap);
   float* x = xfloats(x_count);
@@ -405,7 +409,8 @@ static void run_pwconv_case(const char* name, ic_f32_pwconv2d_ukernel_fn fn, int
   fill_uniform(w, (size_t)(cout * cin), -1, 1);
   fill_uniform(bias, (size_t)cout, -1, 1);
   fill_uniform(res, y_count, -1, 1);
-  for (size_t k = 0; k < y_count; k++) dst[k] = NAN;
+  /* What dst holds where the kernel must not write: NaN, or the residual when in place. */
+  for (size_t k = 0; k < y_count; k++) dst[k] = in_place ? res[k] : NAN;
   const bool src_planar = addressing == PW_PLANAR || addressing == PW_PLANAR_TO_INTERLEAVED;
   const bool dst_planar = addressing == PW_PLANAR || addressing == PW_INTERLEAVED_TO_PLANAR;
   int64_t xcs = src_planar ? pixels : 1, xps = src_planar ? 1 : cin;
@@ -431,7 +436,7 @@ static void run_pwconv_case(const char* name, ic_f32_pwconv2d_ukernel_fn fn, int
       .src_stride_c = xcs,
       .src_stride_p = xps,
       .dst = dst,
-      .residual = with_residual ? res : NULL,
+      .residual = in_place ? dst : with_residual ? res : NULL,
       .dst_stride_c = ycs,
       .dst_stride_p = yps,
       .c0 = c0,
@@ -447,7 +452,8 @@ static void run_pwconv_case(const char* name, ic_f32_pwconv2d_ukernel_fn fn, int
     for (int64_t q = 0; q < pixels; q++) {
       const float got = dst[o * ycs + q * yps];
       if (o < c0 || o >= c1) {
-        if (!isnan(got)) {
+        const float untouched = in_place ? res[o * ycs + q * yps] : NAN;
+        if (memcmp(&got, &untouched, sizeof got) != 0) {
           CHECK_MSG(false, "channel %lld outside [%lld, %lld) was written", (long long)o,
                     (long long)c0, (long long)c1);
           reported = 4;
@@ -465,7 +471,7 @@ static void run_pwconv_case(const char* name, ic_f32_pwconv2d_ukernel_fn fn, int
     }
   /* Gaps between pixels are never written. */
   if (addressing == PW_GAPPED) {
-    for (size_t k = 1; k < y_count; k += 2) CHECK(isnan(dst[k]));
+    for (size_t k = 1; k < y_count; k += 2) CHECK(in_place ? dst[k] == res[k] : isnan(dst[k]));
   }
   ic_aligned_free(packed_weights);
   free(x), free(w), free(bias), free(res), free(dst);

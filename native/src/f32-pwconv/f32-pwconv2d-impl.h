@@ -161,23 +161,40 @@ static void ic_planar(const ic_f32_pwconv2d_args_t* a) {
   }
 }
 
-/* ---- channel-contiguous: mr pixels x IC_C_NV vectors of IC_VL output channels ---- */
+/* ---- channel-contiguous: mr pixels x nv vectors of IC_VL output channels ---- */
 
-enum { IC_C_MR = 6, IC_C_BLOCKS = IC_C_NV * IC_VL / 16 /* weight blocks per tile */ };
+/* A group of output channels is IC_C_BLOCKS weight blocks, IC_C_NV vectors, computed in tiles
+ * of up to IC_C_MR pixels (wide tiles). A group with fewer vectors left in the slice
+ * (MobileNet's 16, 24 and 32 outputs, the last 32 of 96) takes narrow tiles instead: only
+ * its nv vectors, over IC_NARROW_MR(nv) pixels. Wide tiles computed all IC_C_NV vectors
+ * whatever the group stored: alternating both (4 rounds, AVX-512, NHWC), 112x112 32 -> 16
+ * 0.160 -> 0.074 ms, 56x56 144 -> 24 0.181 -> 0.109, 28x28 192 -> 32 0.058 -> 0.035, 14x14
+ * 384 -> 96 -14 %, 7x7 576 -> 160 -16 %; the wide layers level. Narrow tiles keep as many
+ * accumulators as wide ones, IC_C_ACC, but at most 16 pixels: IC_UNROLL unrolls 16 (and
+ * 16 x 1 was faster than 24 x 1, 0.073 against 0.086 ms). Sums are arrays of IC_C_ACC,
+ * [pixel * nv + vector]. */
+enum {
+  IC_C_MR = 6,
+  IC_C_ACC = IC_C_MR * IC_C_NV,
+  IC_C_BLOCKS = IC_C_NV * IC_VL / 16, /* weight blocks per group */
+};
+#define IC_NARROW_MR(nv) (IC_C_ACC / (nv) < 16 ? IC_C_ACC / (nv) : 16)
 
 /* sum += the products of pixels [p0, p0 + mr) over input channels [k0, k1). */
 IC_INLINE void ic_packed_reduce(const ic_f32_pwconv2d_args_t* a, const float* const* w,
-                                int64_t p0, const int mr, int64_t k0, int64_t k1,
-                                IC_V sum[IC_C_MR][IC_C_NV]) {
+                                int64_t p0, const int mr, const int nv, int64_t k0, int64_t k1,
+                                IC_V sum[IC_C_ACC]) {
   const float* x = a->src + p0 * a->src_stride_p;
   const int64_t xps = a->src_stride_p, xcs = a->src_stride_c;
   for (int64_t c = k0; c < k1; c++) {
     IC_V wv[IC_C_NV];
-    IC_UNROLL for (int j = 0; j < IC_C_NV; j++) wv[j] = IC_VLOAD(w[j] + c * 16);
+    IC_UNROLL for (int j = 0; j < nv; j++) wv[j] = IC_VLOAD(w[j] + c * 16);
     const float* xc = x + c * xcs;
     IC_UNROLL for (int i = 0; i < mr; i++) {
       const IC_V xv = IC_VBCAST(xc + i * xps);
-      IC_UNROLL for (int j = 0; j < IC_C_NV; j++) sum[i][j] = IC_VFMA(xv, wv[j], sum[i][j]);
+      IC_UNROLL for (int j = 0; j < nv; j++) {
+        sum[i * nv + j] = IC_VFMA(xv, wv[j], sum[i * nv + j]);
+      }
     }
   }
 }
@@ -238,21 +255,21 @@ static ic_ahead_plan_t ic_ahead_plan(const ic_f32_pwconv2d_args_t* a, int64_t ob
  * residual): in a network they are in memory. Those steps are a loop of their own so that
  * the others test nothing. */
 IC_INLINE void ic_packed_chunk(const ic_f32_pwconv2d_args_t* a, const float* const* w,
-                               int64_t ob, int64_t p0, const int mr, int64_t k0, int64_t k1,
-                               ic_ahead_t* ahead, IC_V sum[IC_C_MR][IC_C_NV]) {
+                               int64_t ob, int64_t p0, const int mr, const int nv, int64_t k0,
+                               int64_t k1, ic_ahead_t* ahead, IC_V sum[IC_C_ACC]) {
   IC_UNROLL for (int i = 0; i < mr; i++) {
-    IC_UNROLL for (int j = 0; j < IC_C_NV; j++) sum[i][j] = IC_VZERO();
+    IC_UNROLL for (int j = 0; j < nv; j++) sum[i * nv + j] = IC_VZERO();
   }
   int64_t k = k0;
   if (k0 == 0 && a->dst_stride_c == 1) {
-    for (const int64_t steps = ic_min_i64(k1, IC_C_MR * IC_C_NV); k < steps; k++) {
-      const int64_t pixel = p0 + mr + k / IC_C_NV, channel = ob * 16 + k % IC_C_NV * IC_VL;
+    for (const int64_t steps = ic_min_i64(k1, IC_C_ACC); k < steps; k++) {
+      const int64_t pixel = p0 + mr + k / nv, channel = ob * 16 + k % nv * IC_VL;
       if (pixel < a->pixels && channel < a->c1) { /* only lines the next tile stores */
         const int64_t offset = pixel * a->dst_stride_p + channel;
         IC_PREFETCHW(a->dst + offset);
         if (a->residual != NULL) IC_PREFETCH(a->residual + offset);
       }
-      ic_packed_reduce(a, w, p0, mr, k, k + 1, sum);
+      ic_packed_reduce(a, w, p0, mr, nv, k, k + 1, sum);
     }
   }
   if (IC_PW_AHEAD && ahead->next < ahead->end) {
@@ -260,25 +277,25 @@ IC_INLINE void ic_packed_chunk(const ic_f32_pwconv2d_args_t* a, const float* con
       for (int64_t n = 0; n < ahead->lines && ahead->next < ahead->end; n++, ahead->next += 16) {
         IC_PREFETCH_L2(ahead->next);
       }
-      ic_packed_reduce(a, w, p0, mr, k, k + IC_AHEAD_STEPS, sum);
+      ic_packed_reduce(a, w, p0, mr, nv, k, k + IC_AHEAD_STEPS, sum);
     }
   }
-  ic_packed_reduce(a, w, p0, mr, k, k1, sum);
+  ic_packed_reduce(a, w, p0, mr, nv, k, k1, sum);
 }
 
-/* `tiles` tiles of mr pixels from p0, channels [ob * 16, ob * 16 + IC_C_NV * IC_VL); only
- * channels in [c0, c1) are stored. The set-up is done once for them all: with few input
- * channels a tile is short (64 channel steps in ResNet's first stage). `chunked`: more than
- * IC_CHUNK input channels; each chunk is then reduced from zero and added to the sum of the
- * ones before. The tiles are the group's from its tile t_first on (the plan's shares). */
+/* `tiles` tiles of mr pixels from p0, channels [ob * 16, ob * 16 + nv * IC_VL); only channels
+ * in [c0, c1) and pixels from `from` on are stored. The set-up is done once for them all: with
+ * few input channels a tile is short (64 channel steps in ResNet's first stage). `chunked`:
+ * more than IC_CHUNK input channels; each chunk is then reduced from zero and added to the sum
+ * of the ones before. The tiles are the group's from its tile t_first on (the plan's shares). */
 IC_INLINE void ic_packed_tiles(const ic_f32_pwconv2d_args_t* a, int64_t ob, int64_t p0,
                                int64_t tiles, const ic_ahead_plan_t* plan, int64_t t_first,
-                               const int mr, const bool chunked) {
+                               int64_t from, const int mr, const int nv, const bool chunked) {
   const int64_t k_total = a->in_channels;
   const int64_t out_blocks = ic_divide_round_up(a->c1, 16);
   const float* w[IC_C_NV];
   IC_M lanes[IC_C_NV];
-  IC_UNROLL for (int j = 0; j < IC_C_NV; j++) {
+  IC_UNROLL for (int j = 0; j < nv; j++) {
     /* Vector j: its block and lanes in it. Blocks past the slice repeat the last one; their
      * results are not stored. */
     const int64_t block = ic_min_i64(ob + j * IC_VL / 16, out_blocks - 1);
@@ -290,34 +307,37 @@ IC_INLINE void ic_packed_tiles(const ic_f32_pwconv2d_args_t* a, int64_t ob, int6
     ic_ahead_t ahead = {plan->start + ic_min_i64(t * plan->share, plan->floats),
                         plan->start + ic_min_i64((t + 1) * plan->share, plan->floats),
                         plan->share_lines};
-    IC_V acc[IC_C_MR][IC_C_NV];
+    IC_V acc[IC_C_ACC];
     if (!chunked) {
-      ic_packed_chunk(a, w, ob, p, mr, 0, k_total, &ahead, acc);
+      ic_packed_chunk(a, w, ob, p, mr, nv, 0, k_total, &ahead, acc);
     } else {
       /* The sum so far waits in memory while a chunk is reduced: in registers, it and the
        * chunk's sum would need 48 vectors, and gcc then spills the weights inside the loop. */
-      IC_V partial[IC_C_MR][IC_C_NV];
+      IC_V partial[IC_C_ACC];
       for (int64_t k0 = 0; k0 < k_total; k0 += IC_CHUNK) {
-        IC_V sum[IC_C_MR][IC_C_NV];
-        ic_packed_chunk(a, w, ob, p, mr, k0, ic_min_i64(k0 + IC_CHUNK, k_total), &ahead, sum);
+        IC_V sum[IC_C_ACC];
+        ic_packed_chunk(a, w, ob, p, mr, nv, k0, ic_min_i64(k0 + IC_CHUNK, k_total), &ahead,
+                        sum);
         IC_UNROLL for (int i = 0; i < mr; i++) {
-          IC_UNROLL for (int j = 0; j < IC_C_NV; j++) {
-            partial[i][j] = k0 == 0 ? sum[i][j] : IC_VADD(partial[i][j], sum[i][j]);
+          IC_UNROLL for (int j = 0; j < nv; j++) {
+            const int v = i * nv + j;
+            partial[v] = k0 == 0 ? sum[v] : IC_VADD(partial[v], sum[v]);
           }
         }
         IC_KEEP_IN_MEMORY(partial);
       }
       IC_UNROLL for (int i = 0; i < mr; i++) {
-        IC_UNROLL for (int j = 0; j < IC_C_NV; j++) acc[i][j] = partial[i][j];
+        IC_UNROLL for (int j = 0; j < nv; j++) acc[i * nv + j] = partial[i * nv + j];
       }
     }
-    IC_UNROLL for (int j = 0; j < IC_C_NV; j++) {
+    IC_UNROLL for (int j = 0; j < nv; j++) {
       const int bits = IC_MASK_BITS(lanes[j]);
       if (bits == 0) continue;
       const int64_t base = ob * 16 + j * IC_VL;
       const IC_V bias = a->bias != NULL ? IC_VMASKLOAD(a->bias + base, lanes[j]) : IC_VZERO();
       IC_UNROLL for (int i = 0; i < mr; i++) {
-        IC_V y = IC_VADD(acc[i][j], bias);
+        if (nv < IC_C_NV && p + i < from) continue; /* (wide tiles store all their pixels) */
+        IC_V y = IC_VADD(acc[i * nv + j], bias);
         if (a->dst_stride_c == 1) {
           const int64_t offset = (p + i) * a->dst_stride_p + base;
           if (a->residual != NULL) {
@@ -341,48 +361,79 @@ IC_INLINE void ic_packed_tiles(const ic_f32_pwconv2d_args_t* a, int64_t ob, int6
 }
 
 typedef void (*ic_packed_tiles_fn)(const ic_f32_pwconv2d_args_t* a, int64_t ob, int64_t p0,
-                                   int64_t tiles, const ic_ahead_plan_t* plan, int64_t t_first);
+                                   int64_t tiles, const ic_ahead_plan_t* plan, int64_t t_first,
+                                   int64_t from);
 
-#define IC_PACKED_TILES(mr)                                                                  \
-  static void ic_packed_tiles_##mr(const ic_f32_pwconv2d_args_t* a, int64_t ob, int64_t p0,   \
-                                   int64_t tiles, const ic_ahead_plan_t* plan,               \
-                                   int64_t t_first) {                                        \
-    ic_packed_tiles(a, ob, p0, tiles, plan, t_first, mr, false);                             \
-  }                                                                                          \
-  static void ic_packed_tiles_##mr##_chunked(const ic_f32_pwconv2d_args_t* a, int64_t ob,      \
-                                             int64_t p0, int64_t tiles,                      \
-                                             const ic_ahead_plan_t* plan, int64_t t_first) { \
-    ic_packed_tiles(a, ob, p0, tiles, plan, t_first, mr, true);                              \
+/* ic_packed_tiles for mr pixels x nv vectors, named `name` and name##_chunked. */
+#define IC_PACKED_TILES(name, mr, nv)                                                          \
+  static void name(const ic_f32_pwconv2d_args_t* a, int64_t ob, int64_t p0, int64_t tiles,     \
+                   const ic_ahead_plan_t* plan, int64_t t_first, int64_t from) {               \
+    ic_packed_tiles(a, ob, p0, tiles, plan, t_first, from, mr, nv, false);                     \
+  }                                                                                            \
+  static void name##_chunked(const ic_f32_pwconv2d_args_t* a, int64_t ob, int64_t p0,          \
+                             int64_t tiles, const ic_ahead_plan_t* plan, int64_t t_first,      \
+                             int64_t from) {                                                   \
+    ic_packed_tiles(a, ob, p0, tiles, plan, t_first, from, mr, nv, true);                      \
   }
-IC_PACKED_TILES(1)
-IC_PACKED_TILES(2)
-IC_PACKED_TILES(3)
-IC_PACKED_TILES(4)
-IC_PACKED_TILES(5)
-IC_PACKED_TILES(6)
+IC_PACKED_TILES(ic_wide_tiles_1, 1, IC_C_NV)
+IC_PACKED_TILES(ic_wide_tiles_2, 2, IC_C_NV)
+IC_PACKED_TILES(ic_wide_tiles_3, 3, IC_C_NV)
+IC_PACKED_TILES(ic_wide_tiles_4, 4, IC_C_NV)
+IC_PACKED_TILES(ic_wide_tiles_5, 5, IC_C_NV)
+IC_PACKED_TILES(ic_wide_tiles_6, 6, IC_C_NV)
+IC_PACKED_TILES(ic_narrow_tiles_1, IC_NARROW_MR(1), 1)
+#if IC_C_NV == 4
+IC_PACKED_TILES(ic_narrow_tiles_2, IC_NARROW_MR(2), 2)
+IC_PACKED_TILES(ic_narrow_tiles_3, IC_NARROW_MR(3), 3)
+#elif IC_C_NV != 2
+#error "narrow tiles are defined for IC_C_NV 2 and 4"
+#endif
 #undef IC_PACKED_TILES
 
-/* [chunked][pixels per tile] */
-static const ic_packed_tiles_fn ic_packed_runs[2][IC_C_MR + 1] = {
-    {NULL, ic_packed_tiles_1, ic_packed_tiles_2, ic_packed_tiles_3, ic_packed_tiles_4,
-     ic_packed_tiles_5, ic_packed_tiles_6},
-    {NULL, ic_packed_tiles_1_chunked, ic_packed_tiles_2_chunked, ic_packed_tiles_3_chunked,
-     ic_packed_tiles_4_chunked, ic_packed_tiles_5_chunked, ic_packed_tiles_6_chunked}};
+/* Wide tiles, [chunked][pixels per tile]. */
+static const ic_packed_tiles_fn ic_wide_runs[2][IC_C_MR + 1] = {
+    {NULL, ic_wide_tiles_1, ic_wide_tiles_2, ic_wide_tiles_3, ic_wide_tiles_4, ic_wide_tiles_5,
+     ic_wide_tiles_6},
+    {NULL, ic_wide_tiles_1_chunked, ic_wide_tiles_2_chunked, ic_wide_tiles_3_chunked,
+     ic_wide_tiles_4_chunked, ic_wide_tiles_5_chunked, ic_wide_tiles_6_chunked}};
 
-/* Pixels [p0, p1) as tiles of up to IC_C_MR pixels x IC_C_NV channel vectors, as few as
- * possible and of balanced sizes: 49 pixels are 4 tiles of 6 and 5 of 5, not 8 of 6 and one
- * of 1, which read all the group's weights for one pixel. A pixel's sum does not depend on
- * its tile. */
+/* Narrow tiles of IC_C_ACC / nv pixels, [chunked][vectors]. */
+static const ic_packed_tiles_fn ic_narrow_runs[2][IC_C_NV] = {
+#if IC_C_NV == 4
+    {NULL, ic_narrow_tiles_1, ic_narrow_tiles_2, ic_narrow_tiles_3},
+    {NULL, ic_narrow_tiles_1_chunked, ic_narrow_tiles_2_chunked, ic_narrow_tiles_3_chunked}};
+#else
+    {NULL, ic_narrow_tiles_1},
+    {NULL, ic_narrow_tiles_1_chunked}};
+#endif
+
+/* Pixels [p0, p1), group by group of output channels. Wide tiles are as few as possible and of
+ * balanced sizes: 49 pixels are 4 tiles of 6 and 5 of 5, not 8 of 6 and one of 1, which read
+ * all the group's weights for one pixel. Narrow tiles are all whole: the last ends at p1 and
+ * stores only the pixels the others left (it computes again a few they stored: with a
+ * residual aliasing dst, storing them twice would add it twice). Ranges shorter than a narrow
+ * tile take the wide ones. A pixel's sum depends on neither its tile nor the tile's width. */
 static void ic_columns(const ic_f32_pwconv2d_args_t* a, int64_t p0, int64_t p1) {
-  const ic_packed_tiles_fn* runs = ic_packed_runs[a->in_channels > IC_CHUNK];
+  const bool chunked = a->in_channels > IC_CHUNK;
   const int64_t tiles = ic_divide_round_up(p1 - p0, IC_C_MR);
   if (tiles == 0) return;
   /* `larger` tiles of mr + 1 pixels, then the others of mr. */
   const int64_t mr = (p1 - p0) / tiles, larger = (p1 - p0) % tiles;
   for (int64_t ob = a->c0 / 16; ob * 16 < a->c1; ob += IC_C_BLOCKS) {
+    const int64_t nv = ic_min_i64(IC_C_NV, ic_divide_round_up(a->c1 - ob * 16, IC_VL));
+    const int64_t narrow_mr = IC_NARROW_MR(nv);
+    if (nv < IC_C_NV && p1 - p0 >= narrow_mr) {
+      const int64_t whole = (p1 - p0) / narrow_mr, rest = (p1 - p0) % narrow_mr;
+      const ic_ahead_plan_t plan = ic_ahead_plan(a, ob, whole + (rest > 0));
+      const ic_packed_tiles_fn run = ic_narrow_runs[chunked][nv];
+      run(a, ob, p0, whole, &plan, 0, p0);
+      if (rest > 0) run(a, ob, p1 - narrow_mr, 1, &plan, whole, p1 - rest);
+      continue;
+    }
+    const ic_packed_tiles_fn* runs = ic_wide_runs[chunked];
     const ic_ahead_plan_t plan = ic_ahead_plan(a, ob, tiles);
-    if (larger > 0) runs[mr + 1](a, ob, p0, larger, &plan, 0);
-    runs[mr](a, ob, p0 + larger * (mr + 1), tiles - larger, &plan, larger);
+    if (larger > 0) runs[mr + 1](a, ob, p0, larger, &plan, 0, p0);
+    runs[mr](a, ob, p0 + larger * (mr + 1), tiles - larger, &plan, larger, p0);
   }
 }
 
