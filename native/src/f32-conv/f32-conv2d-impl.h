@@ -7,7 +7,8 @@
  *   IC_STORE_ROW (the ISA's epilogue, f32-conv2d-<isa>.h), IC_CONV_FN (the kernel's name).
  * A tile is IC_MR output pixels of one row x 2 * IC_VL output channels in two accumulator
  * arrays: acc0 reads weights at w0, acc1 at w1 — the next 16-channel block (AVX-512), or the
- * upper 8 lanes of the same block (AVX2). Packed weights are [block][tap][channel][16].
+ * upper 8 lanes of the same block (AVX2). Packed weights are [block][chunk][tap][channel][16]
+ * (ukernels.h).
  *
  * For each pair of 16-channel output blocks and each output row, the input channels are
  * reduced in chunks of whole channel blocks (at most about 512 products per chunk); a chunk
@@ -178,12 +179,8 @@ void IC_CONV_FN(const ic_f32_conv2d_args_t* args) {
   const int64_t taps = g->kernel_h * g->kernel_w;
   const int64_t out_blocks = ic_divide_round_up(pk.group_out, 16);
   const int64_t row_floats = pk.cols * pk.block;
-  /* Chunks of whole blocks, about 512 products each, as even as possible. */
-  const int64_t chunk_max = ic_max_i64(1, 512 / (g->kernel_h * pk.taps_w * pk.block));
-  const int64_t chunk_count = ic_divide_round_up(pk.blocks, chunk_max);
-  const int64_t chunk_blocks = ic_divide_round_up(pk.blocks, chunk_count);
+  const int64_t chunk_blocks = pk.chunk_blocks;
   float* row = args->scratch;
-  const int64_t taps_w_all = g->kernel_h * pk.taps_w; /* taps as the kernels see them */
   const int64_t block_floats = taps * pk.group_in * 16; /* packed weights of one output block */
   /* Weights that fit the L2 come in fast enough on their own: the prefetches then only cost
    * (1-5 % measured with warm caches); larger ones are the in-network case of the header. */
@@ -219,7 +216,7 @@ void IC_CONV_FN(const ic_f32_conv2d_args_t* args) {
            * the first channels of the next output blocks (the next row group's first chunk
            * was used a moment ago). */
           ic_weight_prefetch_t prefetch = {
-              {NULL}, pk.channels * 16, 0, taps_w_all, 0, 0, 0, 0, args->weights_to_l2};
+              {NULL}, 0, 0, pk.kernel_taps, 0, 0, 0, 0, args->weights_to_l2};
           int64_t next_ob = -1, next_b0 = 0;
           if (b0 + chunk_blocks < pk.blocks) {
             next_ob = ob;
@@ -230,14 +227,15 @@ void IC_CONV_FN(const ic_f32_conv2d_args_t* args) {
           if (next_ob >= 0 && prefetch_weights) {
             for (int64_t j = 0; j < IC_NB; j++) { /* the blocks the tiles will read (see w1) */
               const int64_t block = gi * out_blocks + ic_min_i64(next_ob + j, out_blocks - 1);
-              prefetch.w[j] = args->packed_weights + block * block_floats + next_b0 * pk.block * 16;
+              prefetch.w[j] = args->packed_weights + block * block_floats +
+                              ic_f32_conv2d_weight_offset(&pk, 0, next_b0 * pk.block);
             }
-            prefetch.piece_lines =
-                ic_min_i64(pk.channels, (next_b0 + chunk_blocks) * pk.block) - next_b0 * pk.block;
-            const int64_t steps = (yb - ya) * ic_divide_round_up(g->out_w, IC_MR) * taps_w_all *
+            prefetch.piece_lines = ic_f32_conv2d_chunk_channels(&pk, next_b0 * pk.block);
+            prefetch.w_tap = prefetch.piece_lines * 16;
+            const int64_t steps = (yb - ya) * ic_divide_round_up(g->out_w, IC_MR) * pk.kernel_taps *
                                   ic_min_i64(chunk_blocks, pk.blocks - b0);
             prefetch.per_step =
-                ic_divide_round_up(IC_NB * taps_w_all * prefetch.piece_lines, steps);
+                ic_divide_round_up(IC_NB * pk.kernel_taps * prefetch.piece_lines, steps);
           }
           for (int64_t y = ya; y < yb; y++) {
             int64_t kh0 = 0, kh1 = g->kernel_h;
@@ -270,9 +268,9 @@ void IC_CONV_FN(const ic_f32_conv2d_args_t* args) {
             t.blocks = ic_min_i64(chunk_blocks, pk.blocks - b0);
             t.block = pk.block;
             t.last_lanes = ic_min_i64(pk.block, pk.channels - (b0 + t.blocks - 1) * pk.block);
-            t.w_tap = pk.channels * 16;
-            t.w0 = w0 + (kh0 * pk.taps_w * pk.channels + b0 * pk.block) * 16;
-            t.w1 = w1 + (kh0 * pk.taps_w * pk.channels + b0 * pk.block) * 16;
+            t.w_tap = ic_f32_conv2d_chunk_channels(&pk, b0 * pk.block) * 16;
+            t.w0 = w0 + ic_f32_conv2d_weight_offset(&pk, kh0 * pk.taps_w, b0 * pk.block);
+            t.w1 = w1 + ic_f32_conv2d_weight_offset(&pk, kh0 * pk.taps_w, b0 * pk.block);
             t.add = b0 > 0;
             t.prefetch = prefetch.per_step > 0 ? &prefetch : NULL;
             const float* packed_row = group_src + b0 * pk.plane_floats +

@@ -28,6 +28,10 @@ bool ic_f32_conv2d_packing(const ic_conv2d_geometry_t* g, ic_f32_conv2d_packing_
   pk->taps_w = pk->folded ? 1 : g->kernel_w;
   pk->block = 16;
   pk->blocks = ic_divide_round_up(pk->channels, pk->block);
+  pk->kernel_taps = g->kernel_h * pk->taps_w; /* fits: the weights buffer was checked */
+  /* Chunks of whole blocks, about 512 products each, as even as possible. */
+  const int64_t chunk_max = ic_max_i64(1, 512 / (pk->kernel_taps * pk->block));
+  pk->chunk_blocks = ic_divide_round_up(pk->blocks, ic_divide_round_up(pk->blocks, chunk_max));
   const int64_t taps = g->kernel_h * g->kernel_w; /* fits: the weights buffer was checked */
   int64_t reach_h;
   if (ic_mul_overflow(g->kernel_h - 1, g->dilation_h, &reach_h)) return false;
@@ -74,6 +78,15 @@ bool ic_f32_conv2d_packing(const ic_conv2d_geometry_t* g, ic_f32_conv2d_packing_
          (uint64_t)pk->weights_floats <= SIZE_MAX / sizeof(float);
 }
 
+int64_t ic_f32_conv2d_weight_at(const ic_conv2d_geometry_t* g, const ic_f32_conv2d_packing_t* pk,
+                                 int64_t t, int64_t c) {
+  /* Folded, tap (kh, kw) of channel c is the kernels' tap kh of channel kw * group_in + c. */
+  if (pk->folded) {
+    return ic_f32_conv2d_weight_offset(pk, t / g->kernel_w, t % g->kernel_w * pk->group_in + c);
+  }
+  return ic_f32_conv2d_weight_offset(pk, t, c);
+}
+
 void ic_f32_conv2d_pack_weights(const ic_conv2d_geometry_t* g, const ic_f32_conv2d_packing_t* pk,
                                 const float* weights, float* packed) {
   const int64_t taps = g->kernel_h * g->kernel_w;
@@ -83,7 +96,7 @@ void ic_f32_conv2d_pack_weights(const ic_conv2d_geometry_t* g, const ic_f32_conv
       float* block = packed + (gi * out_blocks + ob) * taps * pk->group_in * 16;
       for (int64_t t = 0; t < taps; t++) {
         for (int64_t c = 0; c < pk->group_in; c++) {
-          float* lanes = block + (t * pk->group_in + c) * 16;
+          float* lanes = block + ic_f32_conv2d_weight_at(g, pk, t, c);
           for (int64_t lane = 0; lane < 16; lane++) {
             const int64_t o = ob * 16 + lane;
             lanes[lane] = o < pk->group_out

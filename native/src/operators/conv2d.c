@@ -744,7 +744,8 @@ static void ic_conv2d_unpack_weights(const ic_conv2d_geometry_t* g,
     const float* block = packed + (gi * out_blocks + og / 16) * taps * pk->group_in * 16;
     for (int64_t c = 0; c < pk->group_in; c++) {
       for (int64_t t = 0; t < taps; t++) {
-        weights[(o * pk->group_in + c) * taps + t] = block[(t * pk->group_in + c) * 16 + og % 16];
+        weights[(o * pk->group_in + c) * taps + t] =
+            block[ic_f32_conv2d_weight_at(g, pk, t, c) + og % 16];
       }
     }
   }
