@@ -163,8 +163,8 @@ enum { IC_F32_DWCONV2D_TILE_PIXELS = 256 };
  * stay short (fp32 error: all-positive 3x3 sums over 1024 channels were off by up to 1.1e-5
  * of their magnitude in one chain, 4.5e-7 in chunks), and each chunk's weights are one run
  * of memory. (Chunks of [kh][kw][channel] weights were 18 runs of 3 KB a tile steps through,
- * which the prefetchers did not follow: 3x3 convs on 7x7 and 14x14 images ran 6-12 % slower
- * than with no chunks at all.)
+ * most likely more than the prefetchers follow (no counters in our VM to tell): 3x3 convs on
+ * 7x7 and 14x14 images ran 6-12 % slower than with no chunks at all.)
  *
  * Source: each group's channels in blocks of 16 lanes (zero past the last channel), zero-padded
  * to the window's reach, pixel-major inside a block:
