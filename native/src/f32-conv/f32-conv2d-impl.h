@@ -268,9 +268,11 @@ void IC_CONV_FN(const ic_f32_conv2d_args_t* args) {
             t.blocks = ic_min_i64(chunk_blocks, pk.blocks - b0);
             t.block = pk.block;
             t.last_lanes = ic_min_i64(pk.block, pk.channels - (b0 + t.blocks - 1) * pk.block);
+            const int64_t w_first =
+                ic_f32_conv2d_weight_offset(&pk, kh0 * pk.taps_w, b0 * pk.block);
             t.w_tap = ic_f32_conv2d_chunk_channels(&pk, b0 * pk.block) * 16;
-            t.w0 = w0 + ic_f32_conv2d_weight_offset(&pk, kh0 * pk.taps_w, b0 * pk.block);
-            t.w1 = w1 + ic_f32_conv2d_weight_offset(&pk, kh0 * pk.taps_w, b0 * pk.block);
+            t.w0 = w0 + w_first;
+            t.w1 = w1 + w_first;
             t.add = b0 > 0;
             t.prefetch = prefetch.per_step > 0 ? &prefetch : NULL;
             const float* packed_row = group_src + b0 * pk.plane_floats +

@@ -397,7 +397,7 @@ static const ic_packed_tiles_fn ic_wide_runs[2][IC_C_MR + 1] = {
     {NULL, ic_wide_tiles_1_chunked, ic_wide_tiles_2_chunked, ic_wide_tiles_3_chunked,
      ic_wide_tiles_4_chunked, ic_wide_tiles_5_chunked, ic_wide_tiles_6_chunked}};
 
-/* Narrow tiles of IC_C_ACC / nv pixels, [chunked][vectors]. */
+/* Narrow tiles of IC_NARROW_MR(nv) pixels, [chunked][vectors]. */
 static const ic_packed_tiles_fn ic_narrow_runs[2][IC_C_NV] = {
 #if IC_C_NV == 4
     {NULL, ic_narrow_tiles_1, ic_narrow_tiles_2, ic_narrow_tiles_3},
