@@ -109,8 +109,9 @@ case "$mode" in
     fi
     [ -n "$clang" ] ||
       fail "fuzzing needs clang with libFuzzer and none was found (set CLANG=...). On Debian/Ubuntu: apt-get install clang"
+    clang_major=$("$clang" -dumpversion | cut -d. -f1)
     sanitizers_work "$clang" fuzzer-no-link,address,undefined ||
-      fail "$clang cannot build with libFuzzer and ASan/UBSan (the compiler-rt runtimes are missing)"
+      fail "$clang cannot build with libFuzzer and ASan/UBSan (the compiler-rt runtimes are missing; they are one of clang's recommends). On Debian/Ubuntu: apt-get install libclang-rt-$clang_major-dev"
     cmake -S "$source_dir" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DCMAKE_C_COMPILER="$clang" -DIC_FUZZ=ON -DIC_BUILD_TESTS=OFF
     cmake --build "$build_dir" --parallel "$jobs"
