@@ -17,8 +17,8 @@ if(IC_FUZZ)
       "apt-get install clang")
   endif()
   # Coverage instrumentation for everything; the fuzzer executables add the libFuzzer main.
-  # UBSan's checks are built recoverable, and the fuzzers' __ubsan_default_options
-  # (fuzz/fuzz-operators.c) make the first report fatal all the same: with
+  # UBSan's checks are built recoverable, and __ubsan_default_options (fuzz/ubsan-options.c,
+  # in every fuzzer) makes the first report fatal all the same: with
   # -fno-sanitize-recover=all, clang 14 spends over 7 minutes on the AVX2 pointwise kernel
   # file, 17 s with recoverable checks.
   add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -g)
@@ -31,10 +31,11 @@ if(IC_FUZZ)
   list(APPEND IC_ISA_FLAGS_avx512 -fno-sanitize=fuzzer-no-link)
 endif()
 
-# ic_add_fuzzer(NAME source... LIBRARIES lib...)
+# ic_add_fuzzer(NAME source... LIBRARIES lib...): a libFuzzer executable, with fuzz/ubsan-options.c.
 function(ic_add_fuzzer name)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "LIBRARIES")
-  add_executable(${name} ${arg_UNPARSED_ARGUMENTS})
+  add_executable(${name} ${arg_UNPARSED_ARGUMENTS}
+                 ${PROJECT_SOURCE_DIR}/fuzz/ubsan-options.c)
   target_link_libraries(${name} PRIVATE ${arg_LIBRARIES})
   target_link_options(${name} PRIVATE -fsanitize=fuzzer)
 endfunction()

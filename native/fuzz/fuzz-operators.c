@@ -30,11 +30,6 @@
 #include "testing.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
-const char* __ubsan_default_options(void);
-
-/* The fuzz build's UBSan checks are recoverable (cmake/Fuzz.cmake: clang compiles them many
- * times faster); the first report still ends the run, and libFuzzer saves the input. */
-const char* __ubsan_default_options(void) { return "halt_on_error=1:print_stacktrace=1"; }
 
 #define ORACLE(condition)               \
   do {                                  \
