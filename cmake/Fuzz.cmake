@@ -16,7 +16,8 @@ if(IC_FUZZ)
       "(${CMAKE_C_COMPILER}). Configure with -DCMAKE_C_COMPILER=clang; on Debian/Ubuntu: "
       "apt-get install clang")
   endif()
-  # Coverage instrumentation for everything; the fuzzer executables add the libFuzzer main.
+  # Coverage instrumentation for the library (its SIMD kernel files excepted, below); the fuzzer
+  # executables add the libFuzzer main.
   # UBSan's checks are built recoverable, and __ubsan_default_options (fuzz/ubsan-options.c,
   # in every fuzzer) makes the first report fatal all the same: with
   # -fno-sanitize-recover=all, clang 14 spends over 7 minutes on the AVX2 pointwise kernel
