@@ -84,6 +84,7 @@ typedef struct conv_case {
   bool bias, residual;
   bool whole; /* all rows and channels in one call (else a random slice of each) */
   int64_t channel_quantum; /* > 0: the slice's channels start and end on multiples of it */
+  int64_t pixel_gap; /* NHWC: NaN floats after each input pixel's channels (a view's gap) */
 } conv_case_t;
 
 /* Runs one case on one kernel; returns false if the shape is empty (nothing tested). */
@@ -118,9 +119,15 @@ static bool run_conv_case(const char* name, ic_f32_conv2d_ukernel_fn fn, bool de
   ref_conv2d(p, 1, k->in_h, k->in_w, xd, wd, bd, rd, ref, mag);
 
   /* Kernel-side tensors in the layout; dst starts at row y0. */
-  const ic_view_strides_t xs = view(k->layout, p->in_channels, k->in_h, k->in_w);
+  ic_view_strides_t xs = view(k->layout, p->in_channels, k->in_h, k->in_w);
+  if (k->pixel_gap > 0) {
+    xs.w = p->in_channels + k->pixel_gap;
+    xs.h = k->in_w * xs.w;
+  }
   const ic_view_strides_t ys = view(k->layout, p->out_channels, win.out_h, win.out_w);
-  float* src = xfloats(x_count);
+  const size_t src_count = k->pixel_gap > 0 ? (size_t)(k->in_h * xs.h) : x_count;
+  float* src = xfloats(src_count);
+  for (size_t i = 0; i < src_count; i++) src[i] = NAN;
   float* res = xfloats(y_count);
   float* dst = xfloats(y_count);
   for (int64_t c = 0; c < p->in_channels; c++)
@@ -272,6 +279,27 @@ static void test_conv_kernel(const char* name, ic_f32_conv2d_ukernel_fn fn) {
     k.p.kernel_w = rng_int(2, 7), k.p.dilation_w = 1;
     k.in_w = rng_int(40, 140), k.in_h = rng_int(1, 8);
     k.layout = IC_LAYOUT_NHWC;
+    k.bias = rng_bool(0.5), k.residual = rng_bool(0.5);
+    k.whole = rng_bool(0.3);
+    run_conv_case(name, fn, false, &k);
+  }
+  /* Channel-contiguous images of 16 channels and more, rows of 2-4 tiles, some of them views
+   * with a gap after each pixel's channels (NaN: read, they would show). */
+  static const int64_t wide_ins[] = {16, 17, 31, 32, 48, 64, 100};
+  for (int i = 0; i < 30; i++) {
+    conv_case_t k = {0};
+    k.p.groups = 1;
+    k.p.in_channels = pick(wide_ins, COUNT(wide_ins));
+    k.p.out_channels = pick(outs, COUNT(outs));
+    random_window(&k.p, 5, 2);
+    if (rng_bool(0.5)) { /* the common 3x3 same conv */
+      k.p.kernel_h = k.p.kernel_w = 3, k.p.dilation_h = k.p.dilation_w = 1;
+      k.p.pad_top = k.p.pad_left = k.p.pad_bottom = k.p.pad_right = 1;
+    }
+    k.in_w = rng_int(26, 56) * k.p.stride_w;
+    k.in_h = rng_int(1, 5);
+    k.layout = IC_LAYOUT_NHWC;
+    k.pixel_gap = rng_bool(0.3) ? rng_int(1, 20) : 0;
     k.bias = rng_bool(0.5), k.residual = rng_bool(0.5);
     k.whole = rng_bool(0.3);
     run_conv_case(name, fn, false, &k);
