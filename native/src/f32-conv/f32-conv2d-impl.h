@@ -103,25 +103,31 @@ IC_INLINE void ic_tile_tap(const ic_conv_tile_t* t, const float* xt, const float
   }
 }
 
-/* `edges` (IC_EDGE_*): the tile's first or last pixel skips a tap that only reads padding,
- * whose products are zeros (as whole kernel rows outside the image are skipped): a 7x7
- * image's 3x3 conv spent a tenth of its FMAs on them, a 14x14 one a twentieth. */
+/* `edges` (IC_EDGE_*, then kernel_w is 3): the tile's first or last pixel skips a tap that
+ * only reads padding, whose products are zeros (as whole kernel rows outside the image are
+ * skipped). The three columns are then written out: in a loop over them with a branch per
+ * column, gcc spilled accumulators in the 14-pixel tiles. */
 IC_INLINE void ic_tile_body(const ic_conv_tile_t* t, const int mr, const int64_t ps,
                             const int edges) {
   IC_V acc0[IC_MR], acc1[IC_MR];
   IC_UNROLL for (int i = 0; i < mr; i++) acc0[i] = acc1[i] = IC_VZERO();
-  for (int64_t kh = 0; kh < t->kh_count; kh++) {
-    for (int64_t kw = 0; kw < t->kw_count; kw++) {
-      const float* xt = t->x + kh * t->x_kh + kw * t->x_kw;
-      const int64_t tap = kh * t->kw_count + kw;
-      const float* wt0 = t->w0 + tap * t->w_tap;
-      const float* wt1 = t->w1 + tap * t->w_tap;
-      if ((edges & IC_EDGE_LEFT) && kw == 0) {
-        ic_tile_tap(t, xt, wt0, wt1, 1, mr, ps, acc0, acc1);
-      } else if ((edges & IC_EDGE_RIGHT) && kw == t->kw_count - 1) {
-        ic_tile_tap(t, xt, wt0, wt1, 0, mr - 1, ps, acc0, acc1);
-      } else {
-        ic_tile_tap(t, xt, wt0, wt1, 0, mr, ps, acc0, acc1);
+  if (edges != 0) { /* three kernel columns (ic_padded_edges), in a row */
+    for (int64_t kh = 0; kh < t->kh_count; kh++) {
+      const float* xt = t->x + kh * t->x_kh;
+      const float* wt0 = t->w0 + kh * 3 * t->w_tap;
+      const float* wt1 = t->w1 + kh * 3 * t->w_tap;
+      ic_tile_tap(t, xt, wt0, wt1, (edges & IC_EDGE_LEFT) ? 1 : 0, mr, ps, acc0, acc1);
+      ic_tile_tap(t, xt + t->x_kw, wt0 + t->w_tap, wt1 + t->w_tap, 0, mr, ps, acc0, acc1);
+      ic_tile_tap(t, xt + 2 * t->x_kw, wt0 + 2 * t->w_tap, wt1 + 2 * t->w_tap, 0,
+                  (edges & IC_EDGE_RIGHT) ? mr - 1 : mr, ps, acc0, acc1);
+    }
+  } else {
+    for (int64_t kh = 0; kh < t->kh_count; kh++) {
+      for (int64_t kw = 0; kw < t->kw_count; kw++) {
+        const float* xt = t->x + kh * t->x_kh + kw * t->x_kw;
+        const int64_t tap = kh * t->kw_count + kw;
+        ic_tile_tap(t, xt, t->w0 + tap * t->w_tap, t->w1 + tap * t->w_tap, 0, mr, ps, acc0,
+                    acc1);
       }
     }
   }
@@ -182,25 +188,31 @@ static const ic_tile_fn ic_tiles[IC_MR + 1] = {
 /* In place on a stride-2 3-channel stem (RGB): pixels 6 floats apart. */
 static void ic_tile_full_ps6(const ic_conv_tile_t* t) { ic_tile_body(t, IC_MR, 6, 0); }
 
+/* Tiles that skip the taps of their end pixels that only read padding (stride-1 3x3 convs
+ * with padding 1; ic_padded_edges): a 7-wide row's tile both (7x7 images, a tenth of its
+ * FMAs), full tiles at the ends of wider rows (a twentieth on 14x14 images). Measured one
+ * thread at a time, ResNet's 3x3 layers: 7x7 -11 %, 14x14 -4 %, 28x28 -2 %, 56x56 unchanged
+ * (2 threads: the same, in more noise). At stride 2 only the left end pads, 1-5 % of the
+ * FMAs: within the noise, so those tiles have no variant. */
+#define IC_EDGE_TILE(name, mr, ps, edges) \
+  static void name(const ic_conv_tile_t* t) { ic_tile_body(t, mr, ps, edges); }
+IC_EDGE_TILE(ic_tile_full_ps16_left, IC_MR, 16, IC_EDGE_LEFT)
+IC_EDGE_TILE(ic_tile_full_ps16_right, IC_MR, 16, IC_EDGE_RIGHT)
+IC_EDGE_TILE(ic_tile_full_ps16_both, IC_MR, 16, IC_EDGE_LEFT | IC_EDGE_RIGHT)
 #if IC_MR == 14
-/* A 7-wide row (a 7x7 image's 3x3 conv with padding 1) in one tile that skips both padded
- * taps: 8 % faster on ResNet's 7x7 layers. (Tiles skipping them at the ends of wider rows,
- * or on the left of stride-2 rows, measured within the noise: 2-5 % of their FMAs, and the
- * 14-pixel variants spill.) */
-static void ic_tile_half_ps16_both(const ic_conv_tile_t* t) {
-  ic_tile_body(t, IC_MR / 2, 16, IC_EDGE_LEFT | IC_EDGE_RIGHT);
-}
+IC_EDGE_TILE(ic_tile_half_ps16_both, IC_MR / 2, 16, IC_EDGE_LEFT | IC_EDGE_RIGHT)
 #endif
+#undef IC_EDGE_TILE
 
 /* The tile for mr pixels ps floats apart; `edges`: the padding taps it may skip (tiles
  * without such a variant compute their zero products). */
 static ic_tile_fn ic_pick_tile(int64_t mr, int64_t ps, int edges) {
+  const int both = IC_EDGE_LEFT | IC_EDGE_RIGHT;
+  if (mr == IC_MR && ps == 16 && edges == IC_EDGE_LEFT) return ic_tile_full_ps16_left;
+  if (mr == IC_MR && ps == 16 && edges == IC_EDGE_RIGHT) return ic_tile_full_ps16_right;
+  if (mr == IC_MR && ps == 16 && edges == both) return ic_tile_full_ps16_both;
 #if IC_MR == 14
-  if (mr == IC_MR / 2 && ps == 16 && edges == (IC_EDGE_LEFT | IC_EDGE_RIGHT)) {
-    return ic_tile_half_ps16_both;
-  }
-#else
-  (void)edges;
+  if (mr == IC_MR / 2 && ps == 16 && edges == both) return ic_tile_half_ps16_both;
 #endif
   if (mr == IC_MR && ps == 6) return ic_tile_full_ps6;
   if (mr == IC_MR && ps == 16) return ic_tile_full_ps16;
@@ -212,12 +224,12 @@ static ic_tile_fn ic_pick_tile(int64_t mr, int64_t ps, int edges) {
   return ic_tiles[mr];
 }
 
-/* The IC_EDGE_* of a packed tile of pixels [x, x + mr): its first pixel's first kernel column,
- * or its last pixel's last one, in the padding (not folded: a packed column is one input
- * column). The products fit: the packing's columns reach them. */
+/* The IC_EDGE_* of a packed tile of pixels [x, x + mr) of a 3-column kernel: its first pixel's
+ * first kernel column, or its last pixel's last one, in the padding (not folded: a packed
+ * column is one input column). The products fit: the packing's columns reach them. */
 static int ic_padded_edges(const ic_conv2d_geometry_t* g, const ic_f32_conv2d_packing_t* pk,
                            int64_t x, int64_t mr) {
-  if (pk->folded || pk->taps_w < 2) return 0;
+  if (pk->folded || g->kernel_w != 3) return 0;
   int edges = 0;
   if (x * g->stride_w - g->pad_left < 0) edges |= IC_EDGE_LEFT;
   if ((x + mr - 1) * g->stride_w - g->pad_left + (g->kernel_w - 1) * g->dilation_w >= g->in_w) {
