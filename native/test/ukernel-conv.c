@@ -266,40 +266,33 @@ static void test_conv_kernel(const char* name, ic_f32_conv2d_ukernel_fn fn) {
     k.bias = rng_bool(0.5), k.residual = rng_bool(0.5);
     run_conv_case(name, fn, false, &k);
   }
-  /* Folded (fewer than 16 channels per group, kernel_w > 1) channel-contiguous images wide
-   * enough for tiles read in place (ic_f32_conv2d_in_place_columns) between the packed tiles
-   * at the edges; 15 channels x 7 columns make two chunks. */
+  /* Channel-contiguous images of one group: folded ones (fewer than 16 channels, kernel_w > 1)
+   * wide enough for tiles read in place (ic_f32_conv2d_in_place_columns) between the packed
+   * tiles at the edges (15 channels x 7 columns make two chunks), and ones of 16 channels and
+   * more in rows of 2-4 tiles. Some are views with a gap after each pixel's channels (NaN:
+   * read, they would show; folded, the packing then copies every column). */
   static const int64_t folded_ins[] = {1, 2, 3, 4, 5, 8, 15};
-  for (int i = 0; i < 30; i++) {
-    conv_case_t k = {0};
-    k.p.groups = 1;
-    k.p.in_channels = pick(folded_ins, COUNT(folded_ins));
-    k.p.out_channels = pick(outs, COUNT(outs));
-    random_window(&k.p, 7, 3);
-    k.p.kernel_w = rng_int(2, 7), k.p.dilation_w = 1;
-    k.in_w = rng_int(40, 140), k.in_h = rng_int(1, 8);
-    k.layout = IC_LAYOUT_NHWC;
-    k.bias = rng_bool(0.5), k.residual = rng_bool(0.5);
-    k.whole = rng_bool(0.3);
-    run_conv_case(name, fn, false, &k);
-  }
-  /* Channel-contiguous images of 16 channels and more, rows of 2-4 tiles, some of them views
-   * with a gap after each pixel's channels (NaN: read, they would show). */
   static const int64_t wide_ins[] = {16, 17, 31, 32, 48, 64, 100};
-  for (int i = 0; i < 30; i++) {
+  for (int i = 0; i < 60; i++) {
+    const bool folded = i % 2 == 0;
     conv_case_t k = {0};
     k.p.groups = 1;
-    k.p.in_channels = pick(wide_ins, COUNT(wide_ins));
+    k.p.in_channels =
+        folded ? pick(folded_ins, COUNT(folded_ins)) : pick(wide_ins, COUNT(wide_ins));
     k.p.out_channels = pick(outs, COUNT(outs));
-    random_window(&k.p, 5, 2);
-    if (rng_bool(0.5)) { /* the common 3x3 same conv */
-      k.p.kernel_h = k.p.kernel_w = 3, k.p.dilation_h = k.p.dilation_w = 1;
-      k.p.pad_top = k.p.pad_left = k.p.pad_bottom = k.p.pad_right = 1;
+    random_window(&k.p, folded ? 7 : 5, folded ? 3 : 2);
+    if (folded) {
+      k.p.kernel_w = rng_int(2, 7), k.p.dilation_w = 1;
+      k.in_w = rng_int(40, 140), k.in_h = rng_int(1, 8);
+    } else {
+      if (rng_bool(0.5)) { /* the common 3x3 same conv */
+        k.p.kernel_h = k.p.kernel_w = 3, k.p.dilation_h = k.p.dilation_w = 1;
+        k.p.pad_top = k.p.pad_left = k.p.pad_bottom = k.p.pad_right = 1;
+      }
+      k.in_w = rng_int(26, 56) * k.p.stride_w, k.in_h = rng_int(1, 5);
     }
-    k.in_w = rng_int(26, 56) * k.p.stride_w;
-    k.in_h = rng_int(1, 5);
-    k.layout = IC_LAYOUT_NHWC;
     k.pixel_gap = rng_bool(0.3) ? rng_int(1, 20) : 0;
+    k.layout = IC_LAYOUT_NHWC;
     k.bias = rng_bool(0.5), k.residual = rng_bool(0.5);
     k.whole = rng_bool(0.3);
     run_conv_case(name, fn, false, &k);
