@@ -191,9 +191,9 @@ static void ic_tile_full_ps6(const ic_conv_tile_t* t) { ic_tile_body(t, IC_MR, 6
 /* Tiles that skip the taps of their end pixels that only read padding (stride-1 3x3 convs
  * with padding 1; ic_padded_edges): a 7-wide row's tile both (7x7 images, a tenth of its
  * FMAs), full tiles at the ends of wider rows (a twentieth on 14x14 images). Measured one
- * thread at a time, ResNet's 3x3 layers: 7x7 -11 %, 14x14 -4 %, 28x28 -2 %, 56x56 unchanged
- * (2 threads: the same, in more noise). At stride 2 only the left end pads, 1-5 % of the
- * FMAs: within the noise, so those tiles have no variant. */
+ * thread at a time in alternating runs, ResNet's 3x3 layers: 7x7 -8 to -11 %, 14x14 0 to -4 %,
+ * 28x28 -1 to -2 %, 56x56 unchanged (docs/BENCHMARKS.md). At stride 2 only the left end pads,
+ * 1-5 % of the FMAs: within the noise, so those tiles have no variant. */
 #define IC_EDGE_TILE(name, mr, ps, edges) \
   static void name(const ic_conv_tile_t* t) { ic_tile_body(t, mr, ps, edges); }
 IC_EDGE_TILE(ic_tile_full_ps16_left, IC_MR, 16, IC_EDGE_LEFT)
