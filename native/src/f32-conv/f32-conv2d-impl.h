@@ -193,26 +193,29 @@ static void ic_tile_full_ps6(const ic_conv_tile_t* t) { ic_tile_body(t, IC_MR, 6
  * FMAs), full tiles at the ends of wider rows (a twentieth on 14x14 images). Measured one
  * thread at a time in alternating runs, ResNet's 3x3 layers: 7x7 -8 to -11 %, 14x14 0 to -4 %,
  * 28x28 -1 to -2 %, 56x56 unchanged (docs/BENCHMARKS.md). At stride 2 only the left end pads,
- * 1-5 % of the FMAs: within the noise, so those tiles have no variant. */
+ * 1-5 % of the FMAs: within the noise, so those tiles have no variant; nor has the AVX2 kernel
+ * (its 7x7 layer -2 %, in the noise), whose variants doubled its file's sanitizer build. */
+#if IC_MR == 14
 #define IC_EDGE_TILE(name, mr, ps, edges) \
   static void name(const ic_conv_tile_t* t) { ic_tile_body(t, mr, ps, edges); }
 IC_EDGE_TILE(ic_tile_full_ps16_left, IC_MR, 16, IC_EDGE_LEFT)
 IC_EDGE_TILE(ic_tile_full_ps16_right, IC_MR, 16, IC_EDGE_RIGHT)
 IC_EDGE_TILE(ic_tile_full_ps16_both, IC_MR, 16, IC_EDGE_LEFT | IC_EDGE_RIGHT)
-#if IC_MR == 14
 IC_EDGE_TILE(ic_tile_half_ps16_both, IC_MR / 2, 16, IC_EDGE_LEFT | IC_EDGE_RIGHT)
-#endif
 #undef IC_EDGE_TILE
+#endif
 
 /* The tile for mr pixels ps floats apart; `edges`: the padding taps it may skip (tiles
  * without such a variant compute their zero products). */
 static ic_tile_fn ic_pick_tile(int64_t mr, int64_t ps, int edges) {
+#if IC_MR == 14
   const int both = IC_EDGE_LEFT | IC_EDGE_RIGHT;
   if (mr == IC_MR && ps == 16 && edges == IC_EDGE_LEFT) return ic_tile_full_ps16_left;
   if (mr == IC_MR && ps == 16 && edges == IC_EDGE_RIGHT) return ic_tile_full_ps16_right;
   if (mr == IC_MR && ps == 16 && edges == both) return ic_tile_full_ps16_both;
-#if IC_MR == 14
   if (mr == IC_MR / 2 && ps == 16 && edges == both) return ic_tile_half_ps16_both;
+#else
+  (void)edges;
 #endif
   if (mr == IC_MR && ps == 6) return ic_tile_full_ps6;
   if (mr == IC_MR && ps == 16) return ic_tile_full_ps16;
