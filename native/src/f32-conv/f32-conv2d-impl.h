@@ -195,7 +195,8 @@ static void ic_tile_full_ps6(const ic_conv_tile_t* t) { ic_tile_body(t, IC_MR, 6
  * 28x28 -1 to -2 %, 56x56 unchanged (docs/BENCHMARKS.md). At stride 2 only the left end pads,
  * 1-5 % of the FMAs: within the noise, so those tiles have no variant; nor has the AVX2 kernel
  * (its 7x7 layer -2 %, in the noise), whose variants doubled its file's sanitizer build. */
-#if IC_MR == 14
+#define IC_EDGE_TILES (IC_MR == 14)
+#if IC_EDGE_TILES
 #define IC_EDGE_TILE(name, mr, ps, edges) \
   static void name(const ic_conv_tile_t* t) { ic_tile_body(t, mr, ps, edges); }
 IC_EDGE_TILE(ic_tile_full_ps16_left, IC_MR, 16, IC_EDGE_LEFT)
@@ -208,7 +209,7 @@ IC_EDGE_TILE(ic_tile_half_ps16_both, IC_MR / 2, 16, IC_EDGE_LEFT | IC_EDGE_RIGHT
 /* The tile for mr pixels ps floats apart; `edges`: the padding taps it may skip (tiles
  * without such a variant compute their zero products). */
 static ic_tile_fn ic_pick_tile(int64_t mr, int64_t ps, int edges) {
-#if IC_MR == 14
+#if IC_EDGE_TILES
   const int both = IC_EDGE_LEFT | IC_EDGE_RIGHT;
   if (mr == IC_MR && ps == 16 && edges == IC_EDGE_LEFT) return ic_tile_full_ps16_left;
   if (mr == IC_MR && ps == 16 && edges == IC_EDGE_RIGHT) return ic_tile_full_ps16_right;
@@ -229,10 +230,11 @@ static ic_tile_fn ic_pick_tile(int64_t mr, int64_t ps, int edges) {
 
 /* The IC_EDGE_* of a packed tile of pixels [x, x + mr) of a 3-column kernel: its first pixel's
  * first kernel column, or its last pixel's last one, in the padding (not folded: a packed
- * column is one input column). The products fit: the packing's columns reach them. */
+ * column is one input column). The products fit: the packing's columns reach them. None for
+ * a kernel without edge tiles, which would only drop them. */
 static int ic_padded_edges(const ic_conv2d_geometry_t* g, const ic_f32_conv2d_packing_t* pk,
                            int64_t x, int64_t mr) {
-  if (pk->folded || g->kernel_w != 3) return 0;
+  if (!IC_EDGE_TILES || pk->folded || g->kernel_w != 3) return 0;
   int edges = 0;
   if (x * g->stride_w - g->pad_left < 0) edges |= IC_EDGE_LEFT;
   if ((x + mr - 1) * g->stride_w - g->pad_left + (g->kernel_w - 1) * g->dilation_w >= g->in_w) {
